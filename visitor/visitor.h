@@ -1,0 +1,306 @@
+/*
+ * visitor.h: the visitor interface that every walker calls.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Theory of operation
+ * ===================
+ *
+ * Device state is described once.  For every schema type T there is one
+ * walker, `bool vs_visit_T(VsVisitor *v, const char *name, T *obj, GError
+ * **errp)`, which calls the functions of this header for every part of T in
+ * wire order.  The same walker serves every format and both directions:
+ *
+ *   - a SAVE visitor reads through the pointers it is given and writes a
+ *     stream (legacy QEMUFile bytes, BER) or a rendering (trace, tree, JSON);
+ *   - a LOAD visitor reads a stream and writes through the pointers.
+ *
+ * Visitors differ only in their ops table (visitor-impl.h).  The functions
+ * below are thin wrappers that every call goes through; they own what all
+ * formats share:
+ *
+ *   - the *field path*: a stack of field names and array indices, so an error
+ *     or a trace line can say `PIIX3.dev.config[255]`;
+ *   - the *contract*: every successful vs_visit_start_X() is paired with
+ *     vs_visit_end_X(), ends match their starts, array element counts are
+ *     honoured, a visitor is used for one complete walk;
+ *   - *narrowing*: implementations see 64-bit integers and a width in bytes;
+ *     the wrappers widen on save and range-check on load;
+ *   - *bounds*: counts are checked against their declared maximum, versions
+ *     against the type's [minimum_version, version].
+ *
+ * Names.  @name is the field name in the enclosing struct, or the section
+ * name for the root (e.g. "i8259").  Inside an array, elements are visited
+ * with @name NULL; the core numbers them.  Names are borrowed: a name given
+ * to vs_visit_start_X() must stay valid until the matching vs_visit_end_X().
+ *
+ * Errors follow the GError rules: @errp is last; a false return means
+ * exactly one error was set; *@errp is never touched on success.  Messages
+ * are one phrase that begins with the field path, e.g.
+ *   "i8259.elcr: stream ends after 0 of 1 bytes (offset 0x1f)".
+ * After a failure the walker still pairs what it started (goto out), then
+ * returns false.  A visitor that has failed stays failed: later calls return
+ * false with a copy of the first error.
+ *
+ * Memory.  Visitors are talloc objects; free one with vs_visitor_free().  A
+ * LOAD visitor writes into storage the caller provides.  Variable-sized
+ * things it must allocate (strings, opaque payloads) become talloc children
+ * of the visitor's result context, so a failed load is released with one
+ * talloc_free() of that context.
+ *
+ * Worked example: a walker for
+ *
+ *     typedef struct Pic { uint8_t irr; uint8_t imr; uint8_t elcr[2]; } Pic;
+ *
+ *     static const VsTypeInfo pic_type = {
+ *         .name = "Pic", .wire_name = "pic", .version = 1,
+ *         .minimum_version = 1, .size = sizeof(Pic),
+ *     };
+ *
+ *     bool vs_visit_Pic(VsVisitor *v, const char *name, Pic *s, GError **errp)
+ *     {
+ *         uint32_t version = pic_type.version;
+ *         uint32_t n = 2;
+ *         bool ok = false;
+ *
+ *         if (!vs_visit_start_struct(v, name, &pic_type, &version, errp)) {
+ *             return false;
+ *         }
+ *         if (!vs_visit_u8(v, "irr", &s->irr, errp) ||
+ *             !vs_visit_u8(v, "imr", &s->imr, errp)) {
+ *             goto out;
+ *         }
+ *         if (!vs_visit_start_array(v, "elcr", &n, 2, 1, errp)) {
+ *             goto out;
+ *         }
+ *         for (uint32_t i = 0; i < n; i++) {
+ *             if (!vs_visit_u8(v, NULL, &s->elcr[i], errp)) {
+ *                 break;
+ *             }
+ *         }
+ *         vs_visit_end_array(v);
+ *         ok = !vs_visitor_failed(v) && vs_visit_check_struct(v, errp);
+ *     out:
+ *         vs_visit_end_struct(v);
+ *         return ok;
+ *     }
+ *
+ * On load, *version starts as the type's version; at the root, the version
+ * the container read from the section header replaces it (see
+ * vs_visitor_set_root_version()), and a visitor whose stream carries struct
+ * versions replaces it again.  Walkers gate `since N` fields on it.
+ *
+ * docs/visitor.md has the complete example, the trace it produces and the
+ * legacy bytes it writes.
+ */
+#ifndef VSTATE_VISITOR_H
+#define VSTATE_VISITOR_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+G_BEGIN_DECLS
+
+/* Bumped whenever walkers compiled against an older header would misbehave. */
+#define VS_VISITOR_ABI_VERSION 1
+
+typedef struct VsVisitor VsVisitor;
+
+/* Errors of the visitor core (and of visitors that have no domain of their own). */
+#define VS_VISIT_ERROR (vs_visit_error_quark())
+GQuark vs_visit_error_quark(void);
+
+typedef enum VsVisitError {
+    VS_VISIT_ERROR_TRUNCATED,   /* the stream ended inside a value */
+    VS_VISIT_ERROR_RANGE,       /* a value does not fit its declared width */
+    VS_VISIT_ERROR_MISMATCH,    /* stream and schema disagree (equal field, marker, name) */
+    VS_VISIT_ERROR_LIMIT,       /* a count or length exceeds its declared maximum */
+    VS_VISIT_ERROR_VERSION,     /* version outside [minimum_version, version] */
+    VS_VISIT_ERROR_SUBSECTION,  /* a subsection the schema does not know */
+    VS_VISIT_ERROR_UNSUPPORTED, /* the visitor cannot express this operation */
+    VS_VISIT_ERROR_CONTRACT,    /* the walker broke the visitor contract */
+    VS_VISIT_ERROR_IO,          /* the underlying channel failed */
+    VS_VISIT_ERROR__MAX,
+} VsVisitError;
+
+/*
+ * VsTypeInfo: what the core and the formats need to know of a struct type.
+ * @name: the schema/C type name ("PICCommonState")
+ * @wire_name: QEMU's vmsd name ("i8259"); subsection names start with it
+ * @version: the current version, written on save
+ * @minimum_version: the oldest version a load accepts
+ * @size: sizeof the C struct
+ */
+typedef struct VsTypeInfo {
+    const char *name;
+    const char *wire_name;
+    uint32_t version;
+    uint32_t minimum_version;
+    size_t size;
+} VsTypeInfo;
+
+/* Direction of a visitor: SAVE reads the object, LOAD writes it. */
+typedef enum VsVisitorKind {
+    VS_VISITOR_SAVE = 1,
+    VS_VISITOR_LOAD = 2,
+} VsVisitorKind;
+
+VsVisitorKind vs_visitor_kind(const VsVisitor *v);
+static inline bool vs_visit_is_load(const VsVisitor *v)
+{
+    return vs_visitor_kind(v) == VS_VISITOR_LOAD;
+}
+/* The visitor implementation's name ("legacy-save", "trace", ...). */
+const char *vs_visitor_impl_name(const VsVisitor *v);
+
+/*
+ * vs_visit_start_struct:
+ * @name: field name, section name at the root, NULL for an array element
+ * @type: the struct's type
+ * @version: in/out.  Save: the version to write, normally @type->version.
+ *   Load: @type->version on entry; at the root the version given to
+ *   vs_visitor_set_root_version() replaces it, and a visitor whose stream
+ *   carries struct versions replaces it again.  The core then checks it lies in
+ *   [@type->minimum_version, @type->version].  Walkers gate `since N`
+ *   fields on *@version.
+ *
+ * Pairing: on success, call vs_visit_end_struct() exactly once.
+ * Returns: true on success.
+ */
+bool vs_visit_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                           uint32_t *version, GError **errp);
+/* Call after the last member: LOAD visitors check for what they cannot skip. */
+bool vs_visit_check_struct(VsVisitor *v, GError **errp);
+void vs_visit_end_struct(VsVisitor *v);
+
+/*
+ * vs_visit_start_array:
+ * @name: field name
+ * @count: in/out element count.  Save and legacy load: the walker's count
+ *   (a constant, or the value of the count field).  Visitors whose stream
+ *   carries counts may replace it on load.
+ * @max: the declared maximum; the core fails with VS_VISIT_ERROR_LIMIT when
+ *   *@count exceeds it, before any element is visited
+ * @elem_size: size of one element on the wire in bytes, when fixed (0 when
+ *   elements vary in size); shown by the trace rendering
+ *
+ * The walker then visits exactly *@count elements with @name NULL.
+ * Pairing: on success, call vs_visit_end_array() exactly once.
+ */
+bool vs_visit_start_array(VsVisitor *v, const char *name, uint32_t *count, uint32_t max,
+                          size_t elem_size, GError **errp);
+void vs_visit_end_array(VsVisitor *v);
+
+/*
+ * vs_visit_start_subsection:
+ * @name: the subsection's wire name, "<parent wire name>/<part>"
+ * @type: its type (wire_name equals @name)
+ * @version: in/out as for vs_visit_start_struct(); subsections always carry
+ *   their version in the stream
+ * @present: in/out.  Save: whether it is written (the `needed` predicate).
+ *   Load: set by the visitor to whether the stream holds it next.
+ *
+ * Returns true on success whether or not it is present.  When *@present is
+ * false after the call, the walker skips the members and does NOT call
+ * vs_visit_end_subsection(); otherwise it visits them and ends it.
+ */
+bool vs_visit_start_subsection(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                               uint32_t *version, bool *present, GError **errp);
+void vs_visit_end_subsection(VsVisitor *v);
+
+/*
+ * Scalars.  Integer widths and signedness are part of the call; a LOAD
+ * visitor's value is range-checked before it is stored.
+ */
+bool vs_visit_u8(VsVisitor *v, const char *name, uint8_t *val, GError **errp);
+bool vs_visit_u16(VsVisitor *v, const char *name, uint16_t *val, GError **errp);
+bool vs_visit_u32(VsVisitor *v, const char *name, uint32_t *val, GError **errp);
+bool vs_visit_u64(VsVisitor *v, const char *name, uint64_t *val, GError **errp);
+bool vs_visit_i8(VsVisitor *v, const char *name, int8_t *val, GError **errp);
+bool vs_visit_i16(VsVisitor *v, const char *name, int16_t *val, GError **errp);
+bool vs_visit_i32(VsVisitor *v, const char *name, int32_t *val, GError **errp);
+bool vs_visit_i64(VsVisitor *v, const char *name, int64_t *val, GError **errp);
+bool vs_visit_bool(VsVisitor *v, const char *name, bool *val, GError **errp);
+bool vs_visit_f64(VsVisitor *v, const char *name, double *val, GError **errp);
+
+/* The generic forms the narrow ones use; @width is 1, 2, 4 or 8 bytes. */
+bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
+                   GError **errp);
+bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
+                  GError **errp);
+
+/*
+ * vs_visit_buffer: @len raw bytes at @buf (caller's storage, both directions).
+ * Renderings show it as an array of uint8.
+ */
+bool vs_visit_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
+                     GError **errp);
+
+/*
+ * vs_visit_string: length-prefixed text such as an idstr.
+ * @str: save: a NUL-terminated string (NULL counts as empty).  Load: set to a
+ *   new NUL-terminated string, a talloc child of the result context.
+ * @max_len: longest accepted length in bytes (255 for QEMU's counted strings)
+ */
+bool vs_visit_string(VsVisitor *v, const char *name, char **str, size_t max_len,
+                     GError **errp);
+
+/* vs_visit_unused: @len padding bytes, written as zeros, skipped on load. */
+bool vs_visit_unused(VsVisitor *v, const char *name, size_t len, GError **errp);
+
+/*
+ * vs_visit_nullptr: one element of an array of pointers.
+ * @is_null: in/out.  Save: whether the element is NULL (then QEMU writes its
+ *   null marker and nothing else).  Load: the caller's own pointer decides
+ *   (as in QEMU): true means the stream must hold the marker.  When it is
+ *   false the walker visits the element itself next.
+ */
+bool vs_visit_nullptr(VsVisitor *v, const char *name, bool *is_null, GError **errp);
+
+/*
+ * vs_visit_opaque: a payload kept as raw bytes (a section with no schema).
+ * @data, @len: save: the bytes.  Load: *@len is the length when the stream
+ *   does not carry it (legacy: the container knows it) and at most @max_len;
+ *   *@data is set to a new talloc child of the result context.
+ */
+bool vs_visit_opaque(VsVisitor *v, const char *name, uint8_t **data, size_t *len,
+                     size_t max_len, GError **errp);
+
+/*
+ * vs_visitor_complete: finish one walk.  Fails if starts and ends did not
+ * pair, if the visitor failed earlier, or if the implementation cannot
+ * finish (e.g. a flush fails).
+ */
+bool vs_visitor_complete(VsVisitor *v, GError **errp);
+
+/* Free a visitor; NULL is accepted. */
+void vs_visitor_free(VsVisitor *v);
+
+/*
+ * vs_visitor_path: the current field path, `a.b[3].c`.
+ * Borrowed: valid until the next call on @v or until @v is freed.
+ */
+const char *vs_visitor_path(VsVisitor *v);
+
+/* Whether an operation on @v has failed (the visitor then stays failed). */
+bool vs_visitor_failed(const VsVisitor *v);
+
+/*
+ * vs_visitor_set_root_version: the version a LOAD visitor's root struct
+ * starts from, as read by the container from a section header.
+ */
+void vs_visitor_set_root_version(VsVisitor *v, uint32_t version);
+
+/* The result context LOAD allocations go under (never NULL). */
+TALLOC_CTX *vs_visitor_result_ctx(VsVisitor *v);
+
+/* Visit @count elements of a u8 array, one by one (for walkers). */
+bool vs_visit_u8_array(VsVisitor *v, const char *name, uint8_t *vals, uint32_t count,
+                       GError **errp);
+
+G_END_DECLS
+
+#endif /* VSTATE_VISITOR_H */
