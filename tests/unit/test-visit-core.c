@@ -1,0 +1,608 @@
+/*
+ * test-visit-core.c: the visitor core on its own: field paths, contract
+ * checks, narrowing, bounds, versions, sticky failure.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * The core is exercised through a small scripted visitor defined here: in
+ * SAVE mode it records what it was given; in LOAD mode it hands out the
+ * values queued by the test, so out-of-range values and stream versions can
+ * be injected.  It also records the error path the core reports at each op.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "examples/example-walkers.h"
+#include "visitor/visitor-impl.h"
+
+typedef struct ScriptVisitor {
+    VsVisitor base;
+    GString *log;           /* one line per op: "op trace-path" */
+    uint64_t next_uint;     /* LOAD: value handed out by type_uint */
+    int64_t next_int;
+    uint32_t next_version;  /* LOAD: 0 = keep the caller's */
+    uint32_t next_count;    /* LOAD: 0 = keep the caller's */
+    bool next_present;
+    const char *fail_at;    /* fail the op whose trace path equals this */
+} ScriptVisitor;
+
+static ScriptVisitor *to_sv(VsVisitor *v)
+{
+    return (ScriptVisitor *)v;
+}
+
+static bool script_note(VsVisitor *v, const char *op, GError **errp)
+{
+    ScriptVisitor *sv = to_sv(v);
+    const char *path = vs_visitor_trace_path(v);
+
+    g_string_append_printf(sv->log, "%s %s\n", op, path);
+    if (sv->fail_at && strcmp(sv->fail_at, path) == 0) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_IO, "scripted failure");
+    }
+    return true;
+}
+
+static bool script_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                                uint32_t *version, GError **errp)
+{
+    if (vs_visit_is_load(v) && to_sv(v)->next_version) {
+        *version = to_sv(v)->next_version;
+    }
+    return script_note(v, "struct", errp);
+}
+
+static bool script_start_array(VsVisitor *v, const char *name, uint32_t *count, uint32_t max,
+                               size_t elem_size, GError **errp)
+{
+    if (vs_visit_is_load(v) && to_sv(v)->next_count) {
+        *count = to_sv(v)->next_count;
+    }
+    return script_note(v, "array", errp);
+}
+
+static bool script_start_subsection(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                                    uint32_t *version, bool *present, GError **errp)
+{
+    if (vs_visit_is_load(v)) {
+        *present = to_sv(v)->next_present;
+    }
+    return script_note(v, "subsection", errp);
+}
+
+static bool script_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
+                        GError **errp)
+{
+    if (vs_visit_is_load(v)) {
+        *val = to_sv(v)->next_uint;
+    }
+    return script_note(v, "uint", errp);
+}
+
+static bool script_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
+                       GError **errp)
+{
+    if (vs_visit_is_load(v)) {
+        *val = to_sv(v)->next_int;
+    }
+    return script_note(v, "int", errp);
+}
+
+static bool script_bool(VsVisitor *v, const char *name, bool *val, GError **errp)
+{
+    return script_note(v, "bool", errp);
+}
+
+static bool script_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
+                          GError **errp)
+{
+    return script_note(v, "buffer", errp);
+}
+
+static bool script_string(VsVisitor *v, const char *name, char **str, size_t max_len,
+                          GError **errp)
+{
+    if (vs_visit_is_load(v)) {
+        *str = talloc_strdup(vs_visitor_result_ctx(v), "a-rather-long-name");
+    }
+    return script_note(v, "string", errp);
+}
+
+static bool script_unused(VsVisitor *v, const char *name, size_t len, GError **errp)
+{
+    return script_note(v, "unused", errp);
+}
+
+static bool script_nullptr(VsVisitor *v, const char *name, bool *is_null, GError **errp)
+{
+    return script_note(v, "nullptr", errp);
+}
+
+static bool script_offset(VsVisitor *v, uint64_t *ret_offset)
+{
+    *ret_offset = 0x2a;
+    return true;
+}
+
+static void script_destroy(VsVisitor *v)
+{
+    g_string_free(to_sv(v)->log, TRUE);
+}
+
+#define SCRIPT_OPS(kind_, name_)                        \
+    {                                                   \
+        .kind = (kind_),                                \
+        .impl_name = (name_),                           \
+        .start_struct = script_start_struct,            \
+        .start_array = script_start_array,              \
+        .start_subsection = script_start_subsection,    \
+        .type_uint = script_uint,                       \
+        .type_int = script_int,                         \
+        .type_bool = script_bool,                       \
+        .buffer = script_buffer,                        \
+        .string = script_string,                        \
+        .unused = script_unused,                        \
+        .nullptr_marker = script_nullptr,               \
+        .offset = script_offset,                        \
+        .destroy = script_destroy,                      \
+    }
+
+static const VsVisitorOps script_save_ops = SCRIPT_OPS(VS_VISITOR_SAVE, "script-save");
+static const VsVisitorOps script_load_ops = SCRIPT_OPS(VS_VISITOR_LOAD, "script-load");
+
+static ScriptVisitor *script_new(void *ctx, bool load)
+{
+    ScriptVisitor *sv = vs_visitor_new(ctx, load ? &script_load_ops : &script_save_ops,
+                                       ScriptVisitor, NULL);
+
+    sv->log = g_string_new(NULL);
+    return sv;
+}
+
+static int ctx_setup(void **state)
+{
+    *state = talloc_new(NULL);
+    return 0;
+}
+
+static int ctx_teardown(void **state)
+{
+    assert_int_equal(talloc_total_blocks(*state), 1);
+    talloc_free(*state);
+    return 0;
+}
+
+static void assert_error(const GError *err, GQuark domain, int code, const char *text)
+{
+    assert_non_null(err);
+    if (!strstr(err->message, text)) {
+        fail_msg("error \"%s\" does not contain \"%s\"", err->message, text);
+    }
+    assert_int_equal(err->domain, domain);
+    assert_int_equal(err->code, code);
+}
+
+/* ---- paths ----------------------------------------------------------- */
+
+static void test_visit_core_trace_paths(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    VsExDemo s;
+    VsExInner storage[VS_EX_SLOTS];
+    g_autoptr(GError) err = NULL;
+
+    vs_ex_demo_fill(&s, storage, 1);
+    assert_true(vs_ex_visit_demo(&sv->base, "vsdemo", &s, &err));
+    assert_true(vs_visitor_complete(&sv->base, &err));
+    assert_string_equal(sv->log->str,
+                        "struct vsdemo\n"
+                        "uint vsdemo.id\n"
+                        "int vsdemo.temperature\n"
+                        "bool vsdemo.enabled\n"
+                        "uint vsdemo.counter\n"
+                        "uint vsdemo.gain\n"
+                        "struct vsdemo.inner\n"
+                        "uint vsdemo.inner.mode\n"
+                        "uint vsdemo.inner.mask\n"
+                        "array vsdemo.regs(4)(2)\n"
+                        "uint vsdemo.regs(4)(2).[0]\n"
+                        "uint vsdemo.regs(4)(2).[1]\n"
+                        "uint vsdemo.regs(4)(2).[2]\n"
+                        "uint vsdemo.regs(4)(2).[3]\n"
+                        "uint vsdemo.fifo_len\n"
+                        "array vsdemo.fifo(4)(1)\n"
+                        "uint vsdemo.fifo(4)(1).[0]\n"
+                        "uint vsdemo.fifo(4)(1).[1]\n"
+                        "uint vsdemo.fifo(4)(1).[2]\n"
+                        "uint vsdemo.fifo(4)(1).[3]\n"
+                        "uint vsdemo.extra\n"
+                        "unused vsdemo.unused\n"
+                        "array vsdemo.chans(2)(5)\n"
+                        "struct vsdemo.chans(2)(5).[0]\n"
+                        "uint vsdemo.chans(2)(5).[0].mode\n"
+                        "uint vsdemo.chans(2)(5).[0].mask\n"
+                        "struct vsdemo.chans(2)(5).[1]\n"
+                        "uint vsdemo.chans(2)(5).[1].mode\n"
+                        "uint vsdemo.chans(2)(5).[1].mask\n"
+                        "array vsdemo.slots(2)(0)\n"
+                        "nullptr vsdemo.slots(2)(0).[0]\n"
+                        "struct vsdemo.slots(2)(0).[0]\n"
+                        "uint vsdemo.slots(2)(0).[0].mode\n"
+                        "uint vsdemo.slots(2)(0).[0].mask\n"
+                        "nullptr vsdemo.slots(2)(0).[1]\n"
+                        "struct vsdemo.slots(2)(0).[1]\n"
+                        "uint vsdemo.slots(2)(0).[1].mode\n"
+                        "uint vsdemo.slots(2)(0).[1].mask\n"
+                        "buffer vsdemo.blob\n"
+                        "subsection vsdemo.vsdemo/irq\n"
+                        "uint vsdemo.vsdemo/irq.irq_pending\n"
+                        "uint vsdemo.vsdemo/irq.irq_mask\n");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_error_path_names_element(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    VsExDemo s;
+    VsExInner storage[VS_EX_SLOTS];
+    g_autoptr(GError) err = NULL;
+
+    vs_ex_demo_fill(&s, storage, 1);
+    sv->fail_at = "vsdemo.chans(2)(5).[1].mask";
+    assert_false(vs_ex_visit_demo(&sv->base, "vsdemo", &s, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO,
+                 "vsdemo.chans[1].mask: scripted failure (offset 0x2a)");
+    /* The walker paired everything on the way out: no contract breach. */
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "scripted failure");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_unnamed_root(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint8_t b = 1;
+    g_autoptr(GError) err = NULL;
+
+    sv->fail_at = "<root>";
+    assert_false(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "<root>: scripted failure");
+    vs_visitor_free(&sv->base);
+}
+
+/* ---- narrowing -------------------------------------------------------- */
+
+static void test_visit_core_narrow_uint(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    uint16_t val = 7;
+    g_autoptr(GError) err = NULL;
+
+    sv->next_uint = 0xffff;
+    assert_true(vs_visit_u16(&sv->base, "ok", &val, &err));
+    assert_int_equal(val, 0xffff);
+    sv->next_uint = 0x10000;
+    assert_false(vs_visit_u16(&sv->base, "reg", &val, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_RANGE,
+                 "reg: value 0x10000 does not fit in 16 bits");
+    assert_int_equal(val, 0xffff); /* untouched on failure */
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_narrow_int(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    int8_t val = 0;
+    g_autoptr(GError) err = NULL;
+
+    sv->next_int = -128;
+    assert_true(vs_visit_i8(&sv->base, "lo", &val, &err));
+    assert_int_equal(val, -128);
+    sv->next_int = 127;
+    assert_true(vs_visit_i8(&sv->base, "hi", &val, &err));
+    assert_int_equal(val, 127);
+    sv->next_int = 128;
+    assert_false(vs_visit_i8(&sv->base, "over", &val, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_RANGE,
+                 "over: value 128 does not fit in 8 signed bits");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_narrow_int_negative(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    int16_t val = 0;
+    g_autoptr(GError) err = NULL;
+
+    sv->next_int = -32769;
+    assert_false(vs_visit_i16(&sv->base, "under", &val, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_RANGE, "under: value -32769");
+    vs_visitor_free(&sv->base);
+}
+
+/* ---- bounds ----------------------------------------------------------- */
+
+static void test_visit_core_fail_count_over_max_save(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    VsExDemo s;
+    VsExInner storage[VS_EX_SLOTS];
+    g_autoptr(GError) err = NULL;
+
+    vs_ex_demo_fill(&s, storage, 0);
+    s.fifo_len = VS_EX_FIFO_MAX + 1;
+    assert_false(vs_ex_visit_demo(&sv->base, "vsdemo", &s, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT,
+                 "vsdemo.fifo: 17 elements exceed the declared maximum of 16");
+    /* The check comes before the implementation sees the array. */
+    assert_null(strstr(sv->log->str, "array vsdemo.fifo"));
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_count_from_stream_over_max(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    uint32_t n = 2;
+    g_autoptr(GError) err = NULL;
+
+    sv->next_count = 1000;
+    assert_false(vs_visit_start_array(&sv->base, "ring", &n, 16, 1, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT,
+                 "ring: stream holds 1000 elements, more than the declared maximum of 16");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_string_too_long(void **state)
+{
+    ScriptVisitor *save = script_new(*state, false);
+    ScriptVisitor *load = script_new(*state, true);
+    void *res = talloc_new(*state);
+    char *str = (char *)"0123456789";
+    g_autoptr(GError) err = NULL;
+
+    assert_false(vs_visit_string(&save->base, "idstr", &str, 4, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT,
+                 "idstr: string of 10 bytes exceeds the maximum of 4");
+    g_clear_error(&err);
+    load->base.result_ctx = res;
+    assert_false(vs_visit_string(&load->base, "idstr", &str, 4, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT, "idstr: string exceeds");
+    vs_visitor_free(&save->base);
+    vs_visitor_free(&load->base);
+    talloc_free(res);
+}
+
+/* ---- versions --------------------------------------------------------- */
+
+static void test_visit_core_root_version_gates_fields(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    VsExDemo s;
+    VsExInner storage[VS_EX_SLOTS];
+    g_autoptr(GError) err = NULL;
+
+    vs_ex_demo_prepare_load(&s, storage, 0);
+    sv->next_uint = 1;
+    vs_visitor_set_root_version(&sv->base, 1);
+    assert_true(vs_ex_visit_demo(&sv->base, "vsdemo", &s, &err));
+    assert_null(strstr(sv->log->str, "vsdemo.extra"));
+    assert_non_null(strstr(sv->log->str, "uint vsdemo.fifo_len\n"));
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_version_too_new(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    VsExPic pic = { 0 };
+    g_autoptr(GError) err = NULL;
+
+    vs_visitor_set_root_version(&sv->base, 2);
+    assert_false(vs_ex_visit_pic(&sv->base, "i8259", &pic, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_VERSION,
+                 "i8259: version 2 of 'i8259' is too new (newest supported 1)");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_stream_version_too_new(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    VsExPic pic = { 0 };
+    g_autoptr(GError) err = NULL;
+
+    sv->next_version = 0xffffffff;
+    assert_false(vs_ex_visit_pic(&sv->base, "i8259", &pic, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_VERSION, "is too new");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_subsection_absent_pairs_nothing(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    VsExDemo s;
+    VsExInner storage[VS_EX_SLOTS];
+    g_autoptr(GError) err = NULL;
+
+    vs_ex_demo_prepare_load(&s, storage, 0);
+    sv->next_present = false;
+    assert_true(vs_ex_visit_demo(&sv->base, "vsdemo", &s, &err));
+    assert_true(vs_visitor_complete(&sv->base, &err));
+    assert_null(strstr(sv->log->str, "irq_pending"));
+    vs_visitor_free(&sv->base);
+}
+
+/* ---- contract --------------------------------------------------------- */
+
+static void test_visit_core_fail_unpaired_start(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_struct(&sv->base, "i8259", &vs_ex_pic_type, &version, &err));
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "walk ended with 1 open start(s)");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_mismatched_end(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_struct(&sv->base, "i8259", &vs_ex_pic_type, &version, &err));
+    vs_visit_end_array(&sv->base);
+    /* The breach is sticky: the next operation and completion report it. */
+    assert_false(vs_visit_u8(&sv->base, "irr", &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "i8259: vs_visit_end_array() without a matching start");
+    vs_visit_end_struct(&sv->base);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, "without a matching start");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_too_many_elements(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t n = 1;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_array(&sv->base, "regs", &n, 4, 1, &err));
+    assert_true(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_false(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "regs: more than the 1 declared elements visited");
+    vs_visit_end_array(&sv->base);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_too_few_elements(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t n = 3;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_array(&sv->base, "regs", &n, 4, 1, &err));
+    assert_true(vs_visit_u8(&sv->base, NULL, &b, &err));
+    vs_visit_end_array(&sv->base);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "regs: 1 of 3 declared elements visited");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_use_after_complete(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visitor_complete(&sv->base, &err));
+    assert_false(vs_visit_u8(&sv->base, "late", &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, "used after vs_visitor_complete");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_subsection_outside_struct(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    bool present = true;
+    g_autoptr(GError) err = NULL;
+
+    assert_false(vs_visit_start_subsection(&sv->base, "vsdemo/irq", &vs_ex_demo_irq_type,
+                                           &version, &present, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "subsection 'vsdemo/irq' outside a struct");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_sticky(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    sv->fail_at = "first";
+    assert_false(vs_visit_u8(&sv->base, "first", &b, &err));
+    g_clear_error(&err);
+    assert_true(vs_visitor_failed(&sv->base));
+    assert_false(vs_visit_u8(&sv->base, "second", &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "first: scripted failure");
+    /* The implementation never saw the second call. */
+    assert_null(strstr(sv->log->str, "second"));
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_unsupported_op(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_false(vs_visit_opaque(&sv->base, "blob", &data, &len, 16, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_UNSUPPORTED,
+                 "the script-save visitor cannot visit opaque payloads");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_kind_and_name(void **state)
+{
+    ScriptVisitor *save = script_new(*state, false);
+    ScriptVisitor *load = script_new(*state, true);
+
+    assert_false(vs_visit_is_load(&save->base));
+    assert_true(vs_visit_is_load(&load->base));
+    assert_string_equal(vs_visitor_impl_name(&load->base), "script-load");
+    assert_ptr_equal(vs_visitor_result_ctx(&load->base), &load->base);
+    vs_visitor_free(&save->base);
+    vs_visitor_free(&load->base);
+    vs_visitor_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, ctx_setup, ctx_teardown)
+        T(test_visit_core_trace_paths),
+        T(test_visit_core_error_path_names_element),
+        T(test_visit_core_unnamed_root),
+        T(test_visit_core_narrow_uint),
+        T(test_visit_core_narrow_int),
+        T(test_visit_core_narrow_int_negative),
+        T(test_visit_core_fail_count_over_max_save),
+        T(test_visit_core_fail_count_from_stream_over_max),
+        T(test_visit_core_fail_string_too_long),
+        T(test_visit_core_root_version_gates_fields),
+        T(test_visit_core_fail_version_too_new),
+        T(test_visit_core_fail_stream_version_too_new),
+        T(test_visit_core_subsection_absent_pairs_nothing),
+        T(test_visit_core_fail_unpaired_start),
+        T(test_visit_core_fail_mismatched_end),
+        T(test_visit_core_fail_too_many_elements),
+        T(test_visit_core_fail_too_few_elements),
+        T(test_visit_core_fail_use_after_complete),
+        T(test_visit_core_fail_subsection_outside_struct),
+        T(test_visit_core_fail_sticky),
+        T(test_visit_core_fail_unsupported_op),
+        T(test_visit_core_kind_and_name),
+#undef T
+    };
+    return cmocka_run_group_tests_name("visit-core", tests, NULL, NULL);
+}
