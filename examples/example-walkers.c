@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "examples/example-walkers.h"
+#include "visitor/registry.h"
 
 #include <string.h>
 
@@ -278,4 +279,36 @@ bool vs_ex_demo_equal(const VsExDemo *a, const VsExDemo *b)
            memcmp(a->fifo, b->fifo, a->fifo_len) == 0 && a->extra == b->extra &&
            memcmp(a->blob, b->blob, sizeof(a->blob)) == 0 &&
            a->irq_pending == b->irq_pending && a->irq_mask == b->irq_mask;
+}
+
+/* ---- registry --------------------------------------------------------- */
+
+static bool walk_pic(VsVisitor *v, const char *name, void *obj, GError **errp)
+{
+    return vs_ex_visit_pic(v, name, obj, errp);
+}
+
+static bool walk_demo(VsVisitor *v, const char *name, void *obj, GError **errp)
+{
+    return vs_ex_visit_demo(v, name, obj, errp);
+}
+
+static void init_demo(TALLOC_CTX *mem_ctx, void *obj)
+{
+    VsExDemo *s = obj;
+    VsExInner *storage = talloc_zero_array(mem_ctx, VsExInner, VS_EX_SLOTS);
+
+    g_assert(storage != NULL);
+    for (unsigned i = 0; i < VS_EX_SLOTS; i++) {
+        s->slots[i] = &storage[i];
+    }
+}
+
+static const VsRegistryEntry pic_entry = { &vs_ex_pic_type, walk_pic, NULL };
+static const VsRegistryEntry demo_entry = { &vs_ex_demo_type, walk_demo, init_demo };
+
+void vs_ex_register(void)
+{
+    vs_registry_add(&pic_entry);
+    vs_registry_add(&demo_entry);
 }

@@ -88,6 +88,12 @@ void vs_ex_demo_prepare_load(VsExDemo *s, VsExInner storage[VS_EX_SLOTS], unsign
 /* Field-by-field equality (slots compared by content). */
 bool vs_ex_demo_equal(const VsExDemo *a, const VsExDemo *b);
 
+/*
+ * vs_ex_register: add "i8259" and "vsdemo" to the type registry.  A demo
+ * object made by the registry has both slots allocated.
+ */
+void vs_ex_register(void);
+
 G_END_DECLS
 
 #endif /* VSTATE_EXAMPLE_WALKERS_H */
