@@ -118,7 +118,7 @@ static void qf_fail(VsQemuFile *f, VsQemuFileError code, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    f->err = g_error_new_valist(VS_QEMUFILE_ERROR, code, fmt, ap);
+    f->err = g_error_new_valist(VS_QEMUFILE_ERROR, (int)code, fmt, ap);
     va_end(ap);
 }
 

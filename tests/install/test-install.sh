@@ -1,0 +1,50 @@
+#!/bin/sh
+# test-install.sh: install vstate into a scratch prefix and build a device
+# author's program against it with pkg-config, once with make and once with
+# meson, then run it.  Usage: test-install.sh BUILD_DIR SOURCE_DIR
+set -eu
+
+build=$1
+src=$2
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+prefix="$scratch/prefix"
+meson install -C "$build" --no-rebuild --quiet --destdir "$scratch/dest" >/dev/null
+# meson installs under DESTDIR + the configured prefix; find the pc file.
+pc=$(find "$scratch/dest" -name vstate.pc | head -n 1)
+[ -n "$pc" ] || { echo "FAIL: vstate.pc was not installed"; exit 1; }
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+export PKG_CONFIG_SYSROOT_DIR="$scratch/dest"
+libdir=$(pkg-config --variable=libdir vstate)
+export LD_LIBRARY_PATH="$scratch/dest$libdir"
+
+echo "pkg-config: $(pkg-config --cflags --libs vstate)"
+for h in visitor/visitor.h visitor/visitor-impl.h visitor/registry.h \
+         visitor/qemufile/qemufile.h visitor/qemufile/legacy-visitor.h \
+         visitor/pretty/pretty.h vs-version.h; do
+    found=$(find "$scratch/dest" -path "*/include/vstate/$h" | head -n 1)
+    [ -n "$found" ] || { echo "FAIL: header $h not installed"; exit 1; }
+done
+ls "$scratch/dest$libdir"/libvstate.a >/dev/null
+ls "$scratch/dest$libdir"/libvstate.so >/dev/null
+
+mkdir "$scratch/make" "$scratch/meson"
+cp "$src/examples/consumer/counter.c" "$src/examples/consumer/Makefile" "$scratch/make/"
+make -s -C "$scratch/make" counter
+out=$("$scratch/make/counter")
+echo "$out"
+expected='11 bytes
+counter.ticks = (uint32) 0x1020304
+counter.delta = (int16) -0x2
+counter.history(3)(1).[0] = (uint8) 0x7
+counter.history(3)(1).[1] = (uint8) 0x8
+counter.history(3)(1).[2] = (uint8) 0x9'
+[ "$out" = "$expected" ] || { echo "FAIL: make-built consumer printed something else"; exit 1; }
+
+cp "$src/examples/consumer/counter.c" "$src/examples/consumer/meson.build" "$scratch/meson/"
+meson setup "$scratch/meson/build" "$scratch/meson" >/dev/null
+ninja -C "$scratch/meson/build" >/dev/null
+out2=$("$scratch/meson/build/counter")
+[ "$out2" = "$expected" ] || { echo "FAIL: meson-built consumer printed something else"; exit 1; }
+echo "PASS: installed library used from make and meson builds"

@@ -1,0 +1,544 @@
+/*
+ * vstate.c: the `vstate` command line, git-style subcommands.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Exit status, for every subcommand: 0 success, 1 differences found (for
+ * commands that compare), 2 error, with a one-line message on stderr.
+ */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "examples/example-walkers.h"
+#include "visitor/pretty/pretty.h"
+#include "visitor/pretty/tee-visitor.h"
+#include "visitor/qemufile/legacy-visitor.h"
+#include "visitor/registry.h"
+#include "vs-version.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_DIFFERENT = 1,
+    EXIT_ERROR = 2,
+};
+
+/* Largest state body `print` reads when no --length bounds it. */
+#define PRINT_MAX_INPUT (64u << 20)
+
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    int (*run)(const char *prog, int argc, char **argv);
+} Command;
+
+static int fail(const char *prog, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static int fail(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_ERROR;
+}
+
+static int fail_gerror(const char *prog, const GError *err)
+{
+    return fail(prog, "%s", err->message);
+}
+
+/*
+ * Parses the options of one subcommand.  GOption prints --help itself; a
+ * bad option becomes the usual one-line error.
+ */
+static bool parse_options(const char *prog, const char *params, const char *summary,
+                          GOptionEntry *entries, int *argc, char ***argv, int *ret_status)
+{
+    g_autoptr(GOptionContext) oc = g_option_context_new(params);
+    g_autoptr(GError) err = NULL;
+
+    g_set_prgname(prog);
+    g_option_context_set_summary(oc, summary);
+    g_option_context_add_main_entries(oc, entries, NULL);
+    if (!g_option_context_parse(oc, argc, argv, &err)) {
+        *ret_status = fail(prog, "%s (try --help)", err->message);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_format(const char *name, VsRenderFormat *ret_format)
+{
+    static const struct {
+        const char *name;
+        VsRenderFormat format;
+    } formats[] = {
+        { "trace", VS_RENDER_TRACE },
+        { "tree", VS_RENDER_TREE },
+        { "json", VS_RENDER_JSON_PRETTY },
+        { "json-compact", VS_RENDER_JSON },
+    };
+
+    if (!name) {
+        /* People read trees; pipes and scripts get the diff-friendly trace. */
+        *ret_format = isatty(STDOUT_FILENO) ? VS_RENDER_TREE : VS_RENDER_TRACE;
+        return true;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+        if (strcmp(name, formats[i].name) == 0) {
+            *ret_format = formats[i].format;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- loading one state body ------------------------------------------- */
+
+/*
+ * Loads one state of @entry's type from @f with the legacy visitor, building
+ * the tree of what was loaded.  On failure *ret_tree holds the part loaded
+ * before the error, which is often the most useful thing to show.
+ */
+static bool load_legacy(TALLOC_CTX *ctx, VsQemuFile *f, const VsRegistryEntry *entry,
+                        const char *name, bool has_version, uint32_t version, void **ret_obj,
+                        VsNode **ret_tree, GError **errp)
+{
+    void *obj = vs_registry_new_object(ctx, entry);
+    VsVisitor *load = vs_legacy_load_visitor_new(ctx, f, obj);
+    VsVisitor *builder = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, load, builder);
+    bool ok;
+
+    if (has_version) {
+        vs_visitor_set_root_version(load, version);
+    }
+    ok = entry->walker(tee, name, obj, errp) && vs_visitor_complete(tee, errp);
+    *ret_tree = vs_tree_builder_root(builder);
+    *ret_obj = obj;
+    return ok;
+}
+
+static bool save_legacy(TALLOC_CTX *ctx, VsQemuFile *f, const VsRegistryEntry *entry,
+                        const char *name, void *obj, VsNode **ret_tree, GError **errp)
+{
+    VsVisitor *save = vs_legacy_save_visitor_new(ctx, f);
+    VsVisitor *builder = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, save, builder);
+    bool ok = entry->walker(tee, name, obj, errp) && vs_visitor_complete(tee, errp);
+
+    if (ret_tree) {
+        *ret_tree = vs_tree_builder_root(builder);
+    }
+    return ok;
+}
+
+/* ---- vstate print ------------------------------------------------------ */
+
+static bool read_input(TALLOC_CTX *ctx, const char *path, uint64_t offset, int64_t length,
+                       uint8_t **ret_data, size_t *ret_len, GError **errp)
+{
+    VsQemuFile *f;
+    uint8_t *data;
+    size_t cap = length >= 0 ? (size_t)length : PRINT_MAX_INPUT;
+    size_t got;
+
+    if (strcmp(path, "-") == 0) {
+        f = vs_qemufile_new_fd(ctx, STDIN_FILENO, VS_QEMUFILE_READ, false);
+    } else {
+        f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_READ, errp);
+        if (!f) {
+            return false;
+        }
+    }
+    if (vs_qemufile_skip(f, offset) != offset) {
+        g_set_error(errp, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_EOF,
+                    "%s: offset %" PRIu64 " is past the end of the input", path, offset);
+        return false;
+    }
+    data = talloc_size(ctx, cap + 1);
+    g_assert(data != NULL);
+    got = vs_qemufile_get_buffer(f, data, cap);
+    if (length >= 0 && got < cap) {
+        g_set_error(errp, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_EOF,
+                    "%s: only %zu of the %zu bytes asked for follow offset %" PRIu64, path, got,
+                    cap, offset);
+        return false;
+    }
+    if (length < 0 && got == cap && !vs_qemufile_at_eof(f)) {
+        g_set_error(errp, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_IO,
+                    "%s: input larger than %u bytes; give --length", path, PRINT_MAX_INPUT);
+        return false;
+    }
+    *ret_data = data;
+    *ret_len = got;
+    return true;
+}
+
+static int cmd_print(const char *prog, int argc, char **argv)
+{
+    g_autofree char *type = NULL;
+    g_autofree char *format_name = NULL;
+    gint64 offset = 0;
+    gint64 length = -1;
+    gint version = -1;
+    GOptionEntry entries[] = {
+        { "type", 't', 0, G_OPTION_ARG_STRING, &type, "wire name of the state's type (see `vstate types`)", "NAME" },
+        { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "tree, trace, json or json-compact (default: tree on a terminal, else trace)", "FORMAT" },
+        { "version", 'V', 0, G_OPTION_ARG_INT, &version, "version the state was written with (default: the type's current one)", "N" },
+        { "offset", 'o', 0, G_OPTION_ARG_INT64, &offset, "byte offset of the state in FILE", "BYTES" },
+        { "length", 'l', 0, G_OPTION_ARG_INT64, &length, "bytes the state occupies (default: to the end of FILE)", "BYTES" },
+        { NULL },
+    };
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    const VsRegistryEntry *entry;
+    VsRenderFormat format;
+    g_autoptr(GError) err = NULL;
+    uint8_t *data;
+    size_t len;
+    VsQemuFile *f;
+    VsNode *tree = NULL;
+    void *obj;
+    bool ok;
+    int status = EXIT_ERROR;
+
+    if (!parse_options(prog, "FILE|-",
+                       "Decode one device state written in QEMU's legacy format and print it.",
+                       entries, &argc, &argv, &status)) {
+        goto out;
+    }
+    if (argc != 2) {
+        status = fail(prog, "expected one FILE (or - for standard input)");
+        goto out;
+    }
+    if (!type) {
+        status = fail(prog, "--type is required (see `vstate types`)");
+        goto out;
+    }
+    entry = vs_registry_lookup(type);
+    if (!entry) {
+        status = fail(prog, "no compiled schema for '%s' (see `vstate types`)", type);
+        goto out;
+    }
+    if (!parse_format(format_name, &format)) {
+        status = fail(prog, "unknown format '%s' (tree, trace, json, json-compact)", format_name);
+        goto out;
+    }
+    if (offset < 0 || length < -1) {
+        status = fail(prog, "--offset and --length must not be negative");
+        goto out;
+    }
+    if (!read_input(ctx, argv[1], (uint64_t)offset, length, &data, &len, &err)) {
+        status = fail_gerror(prog, err);
+        goto out;
+    }
+    f = vs_qemufile_new_memory_reader(ctx, data, len);
+    ok = load_legacy(ctx, f, entry, type, version >= 0, (uint32_t)version, &obj, &tree, &err);
+    if (tree) {
+        /* Print what was decoded even when the load failed part-way. */
+        vs_render_file(stdout, tree, format, NULL);
+        fflush(stdout);
+    }
+    if (!ok) {
+        status = fail_gerror(prog, err);
+        goto out;
+    }
+    if (vs_qemufile_pos(f) != len) {
+        status = fail(prog, "%" PRIu64 " byte(s) follow the state of '%s' at offset %" PRIu64
+                      ": the schema and the stream disagree",
+                      (uint64_t)(len - vs_qemufile_pos(f)), type,
+                      (uint64_t)offset + vs_qemufile_pos(f));
+        goto out;
+    }
+    status = EXIT_OK;
+out:
+    talloc_free(ctx);
+    return status;
+}
+
+/* ---- vstate types ------------------------------------------------------ */
+
+static int cmd_types(const char *prog, int argc, char **argv)
+{
+    GOptionEntry entries[] = { { NULL } };
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    const VsRegistryEntry **list;
+    int status = EXIT_ERROR;
+
+    if (!parse_options(prog, "", "List the state types this build can decode.", entries, &argc,
+                       &argv, &status)) {
+        goto out;
+    }
+    if (argc != 1) {
+        status = fail(prog, "no arguments expected");
+        goto out;
+    }
+    printf("%-16s %-16s %8s %8s %6s\n", "WIRE NAME", "TYPE", "VERSION", "MINIMUM", "SIZE");
+    list = vs_registry_list(ctx);
+    for (size_t i = 0; list[i]; i++) {
+        const VsTypeInfo *t = list[i]->type;
+
+        printf("%-16s %-16s %8" PRIu32 " %8" PRIu32 " %6zu\n", t->wire_name, t->name,
+               t->version, t->minimum_version, t->size);
+    }
+    status = EXIT_OK;
+out:
+    talloc_free(ctx);
+    return status;
+}
+
+/* ---- vstate demo ------------------------------------------------------- */
+
+typedef struct DemoDevice {
+    const char *name;
+    const VsRegistryEntry *entry;
+    void *obj;
+    VsNode *saved;
+} DemoDevice;
+
+/* The PIC pair as SeaBIOS leaves it (the values QEMU 7.2 saved after boot). */
+static void demo_fill_pics(VsExPic *master, VsExPic *slave)
+{
+    *master = (VsExPic){ .imr = 0xb8, .irq_base = 0x08, .init4 = 1 };
+    *slave = (VsExPic){ .imr = 0x8e, .irq_base = 0x70, .init4 = 1, .elcr = 0x0c };
+}
+
+static bool demo_save(TALLOC_CTX *ctx, const char *path, DemoDevice *devs, size_t n,
+                      GError **errp)
+{
+    VsQemuFile *f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_WRITE, errp);
+
+    if (!f) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!save_legacy(ctx, f, devs[i].entry, devs[i].name, devs[i].obj, &devs[i].saved,
+                         errp)) {
+            return false;
+        }
+    }
+    return vs_qemufile_close(f, errp);
+}
+
+/* Loads every device back and compares it with what was saved. */
+static bool demo_load_and_compare(TALLOC_CTX *ctx, const char *path, DemoDevice *devs,
+                                  size_t n, VsQemuFile *resave, size_t *ret_diffs,
+                                  GError **errp)
+{
+    VsQemuFile *f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_READ, errp);
+
+    if (!f) {
+        return false;
+    }
+    *ret_diffs = 0;
+    for (size_t i = 0; i < n; i++) {
+        VsNode *loaded;
+        void *obj;
+        char *where = NULL;
+        char *why = NULL;
+
+        if (!load_legacy(ctx, f, devs[i].entry, devs[i].name, false, 0, &obj, &loaded, errp) ||
+            !save_legacy(ctx, resave, devs[i].entry, devs[i].name, obj, NULL, errp)) {
+            return false;
+        }
+        if (!vs_node_compare(devs[i].saved, loaded, ctx, &where, &why)) {
+            printf("  %s differs at %s: %s\n", devs[i].name, where, why);
+            (*ret_diffs)++;
+        }
+    }
+    if (!vs_qemufile_at_eof(f)) {
+        g_set_error(errp, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_IO,
+                    "%s: bytes left after the last device state", path);
+        return false;
+    }
+    return true;
+}
+
+static bool files_equal(TALLOC_CTX *ctx, const char *path, VsQemuFile *mem, GError **errp)
+{
+    g_autofree char *disk = NULL;
+    gsize disk_len;
+    size_t mem_len;
+    const uint8_t *mem_data = vs_qemufile_memory_data(mem, &mem_len);
+
+    if (!g_file_get_contents(path, &disk, &disk_len, errp)) {
+        return false;
+    }
+    return disk_len == mem_len && memcmp(disk, mem_data, mem_len) == 0;
+}
+
+static int cmd_demo(const char *prog, int argc, char **argv)
+{
+    g_autofree char *out_path = NULL;
+    g_autofree char *format_name = NULL;
+    GOptionEntry entries[] = {
+        { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "keep the stream in this file (default: a temporary file)", "FILE" },
+        { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "how to print the state: tree (default), trace, json", "FORMAT" },
+        { NULL },
+    };
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *tmpdir = NULL;
+    g_autofree char *path = NULL;
+    VsExPic master, slave;
+    VsExDemo demo;
+    VsExInner slots[VS_EX_SLOTS];
+    DemoDevice devs[3];
+    VsRenderFormat format = VS_RENDER_TREE;
+    VsQemuFile *resave;
+    size_t diffs = 0;
+    size_t fields = 0;
+    int status = EXIT_ERROR;
+
+    if (!parse_options(prog, "",
+                       "Save a set of device states in QEMU's legacy format, print them, load "
+                       "them back and check that nothing changed.",
+                       entries, &argc, &argv, &status)) {
+        goto out;
+    }
+    if (format_name && !parse_format(format_name, &format)) {
+        status = fail(prog, "unknown format '%s' (tree, trace, json, json-compact)", format_name);
+        goto out;
+    }
+    if (out_path) {
+        path = g_strdup(out_path);
+    } else {
+        tmpdir = g_dir_make_tmp("vstate-demo-XXXXXX", &err);
+        if (!tmpdir) {
+            status = fail_gerror(prog, err);
+            goto out;
+        }
+        path = g_build_filename(tmpdir, "devices.bin", NULL);
+    }
+
+    demo_fill_pics(&master, &slave);
+    vs_ex_demo_fill(&demo, slots, 1);
+    devs[0] = (DemoDevice){ "i8259", vs_registry_lookup("i8259"), &master, NULL };
+    devs[1] = (DemoDevice){ "i8259", vs_registry_lookup("i8259"), &slave, NULL };
+    devs[2] = (DemoDevice){ "vsdemo", vs_registry_lookup("vsdemo"), &demo, NULL };
+
+    printf("1. saving %zu device states in QEMU's legacy format to %s\n", G_N_ELEMENTS(devs),
+           path);
+    if (!demo_save(ctx, path, devs, G_N_ELEMENTS(devs), &err)) {
+        status = fail_gerror(prog, err);
+        goto out;
+    }
+    printf("2. the saved state:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(devs); i++) {
+        vs_render_file(stdout, devs[i].saved, format, NULL);
+        fields += vs_node_count(devs[i].saved);
+    }
+    printf("3. loading it back, comparing field by field and saving it again\n");
+    resave = vs_qemufile_new_memory_writer(ctx);
+    if (!demo_load_and_compare(ctx, path, devs, G_N_ELEMENTS(devs), resave, &diffs, &err)) {
+        status = fail_gerror(prog, err);
+        goto out;
+    }
+    if (diffs) {
+        printf("FAILED: %zu device state(s) changed in the round trip\n", diffs);
+        status = EXIT_DIFFERENT;
+        goto out;
+    }
+    if (!files_equal(ctx, path, resave, &err)) {
+        status = err ? fail_gerror(prog, err)
+                     : fail(prog, "the re-saved stream differs from %s", path);
+        goto out;
+    }
+    printf("OK: %zu device states, %zu nodes, identical after the round trip; the re-saved "
+           "stream is byte-identical (%" PRIu64 " bytes)\n",
+           G_N_ELEMENTS(devs), fields, vs_qemufile_pos(resave));
+    status = EXIT_OK;
+out:
+    if (tmpdir) {
+        g_unlink(path);
+        g_rmdir(tmpdir);
+    }
+    talloc_free(ctx);
+    return status;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static int cmd_help(const char *prog, int argc, char **argv);
+
+static const Command commands[] = {
+    { "demo", "save device states, print them, load them back and compare", cmd_demo },
+    { "print", "decode one device state in QEMU's legacy format and print it", cmd_print },
+    { "types", "list the state types this build can decode", cmd_types },
+    { "help", "show this help, or a command's (vstate help COMMAND)", cmd_help },
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: vstate [--version] [--help] COMMAND [ARGS]\n\n"
+                "Virtual-machine device state: decode, print and check it.\n\ncommands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+        fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(fp, "\n`vstate COMMAND --help` describes a command's options.\n"
+                "Exit status: 0 success, 1 differences found, 2 error.\n");
+}
+
+static const Command *find_command(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static int cmd_help(const char *prog, int argc, char **argv)
+{
+    const Command *c;
+    char *help_argv[3];
+
+    if (argc < 2) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    c = find_command(argv[1]);
+    if (!c || c->run == cmd_help) {
+        return c ? (usage(stdout), EXIT_OK) : fail(prog, "unknown command '%s'", argv[1]);
+    }
+    help_argv[0] = argv[1];
+    help_argv[1] = (char *)"--help";
+    help_argv[2] = NULL;
+    return c->run(argv[1], 2, help_argv);
+}
+
+int main(int argc, char **argv)
+{
+    const Command *c;
+    g_autofree char *prog = NULL;
+
+    vs_ex_register();
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_ERROR;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("vstate %s\n", VS_VERSION_STRING);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "vstate: unknown command '%s' (see vstate --help)\n", argv[1]);
+        return EXIT_ERROR;
+    }
+    prog = g_strdup_printf("vstate %s", c->name);
+    return c->run(prog, argc - 1, argv + 1);
+}
