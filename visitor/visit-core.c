@@ -395,10 +395,11 @@ static bool leaf_end(VsVisitor *v, bool ok, GError *local, GError **errp)
     return ok;
 }
 
+/* Reported through leaf_end(), which records it. */
 static bool unsupported(VsVisitor *v, const char *what, GError **errp)
 {
-    return fail_here(v, errp, VS_VISIT_ERROR_UNSUPPORTED, "the %s visitor cannot visit %s",
-                     v->ops->impl_name, what);
+    return vs_visit_fail(v, errp, VS_VISIT_ERROR_UNSUPPORTED, "the %s visitor cannot visit %s",
+                         v->ops->impl_name, what);
 }
 
 bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
@@ -525,12 +526,14 @@ bool vs_visit_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
                      GError **errp)
 {
     GError *local = NULL;
+    bool ok;
 
     g_assert(buf != NULL || len == 0);
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    return leaf_end(v, v->ops->buffer(v, name, buf, len, &local), local, errp);
+    ok = v->ops->buffer(v, name, buf, len, &local);
+    return leaf_end(v, ok, local, errp);
 }
 
 bool vs_visit_string(VsVisitor *v, const char *name, char **str, size_t max_len,
@@ -561,11 +564,13 @@ bool vs_visit_string(VsVisitor *v, const char *name, char **str, size_t max_len,
 bool vs_visit_unused(VsVisitor *v, const char *name, size_t len, GError **errp)
 {
     GError *local = NULL;
+    bool ok;
 
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    return leaf_end(v, v->ops->unused(v, name, len, &local), local, errp);
+    ok = v->ops->unused(v, name, len, &local);
+    return leaf_end(v, ok, local, errp);
 }
 
 bool vs_visit_nullptr(VsVisitor *v, const char *name, bool *is_null, GError **errp)
@@ -574,11 +579,11 @@ bool vs_visit_nullptr(VsVisitor *v, const char *name, bool *is_null, GError **er
     bool ok;
 
     g_assert(is_null != NULL);
-    if (!v->ops->nullptr_marker) {
-        return unsupported(v, "null-pointer markers", errp);
-    }
     if (!leaf_begin(v, name, errp)) {
         return false;
+    }
+    if (!v->ops->nullptr_marker) {
+        return leaf_end(v, unsupported(v, "null-pointer markers", &local), local, errp);
     }
     ok = v->ops->nullptr_marker(v, name, is_null, &local);
     /*
@@ -598,13 +603,12 @@ bool vs_visit_opaque(VsVisitor *v, const char *name, uint8_t **data, size_t *len
     bool ok = true;
 
     g_assert(data != NULL && len != NULL);
-    if (!v->ops->opaque) {
-        return unsupported(v, "opaque payloads", errp);
-    }
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    if (*len > max_len) {
+    if (!v->ops->opaque) {
+        ok = unsupported(v, "opaque payloads", &local);
+    } else if (*len > max_len) {
         ok = vs_visit_fail(v, &local, VS_VISIT_ERROR_LIMIT,
                            "payload of %zu bytes exceeds the maximum of %zu", *len, max_len);
     }

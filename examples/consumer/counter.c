@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <visitor/pretty/pretty.h>
+#include <visitor/pretty/tee-visitor.h>
 #include <visitor/qemufile/legacy-visitor.h>
 #include <visitor/visitor.h>
 

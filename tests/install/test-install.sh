@@ -14,10 +14,15 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$scratch/dest" >/dev/n
 # meson installs under DESTDIR + the configured prefix; find the pc file.
 pc=$(find "$scratch/dest" -name vstate.pc | head -n 1)
 [ -n "$pc" ] || { echo "FAIL: vstate.pc was not installed"; exit 1; }
-export PKG_CONFIG_PATH="$(dirname "$pc")"
-export PKG_CONFIG_SYSROOT_DIR="$scratch/dest"
-libdir=$(pkg-config --variable=libdir vstate)
-export LD_LIBRARY_PATH="$scratch/dest$libdir"
+# Point a copy of the installed .pc file at the staged prefix, so both the
+# make and the meson build resolve vstate there and glib/talloc as usual.
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+mkdir "$scratch/pc"
+sed "s|^prefix=.*|prefix=$scratch/dest$prefix|" "$pc" >"$scratch/pc/vstate.pc"
+export PKG_CONFIG_PATH="$scratch/pc"
+# The library sits next to its pkgconfig directory.
+libdir=$(dirname "$(dirname "$pc")")
+export LD_LIBRARY_PATH="$libdir"
 
 echo "pkg-config: $(pkg-config --cflags --libs vstate)"
 for h in visitor/visitor.h visitor/visitor-impl.h visitor/registry.h \
@@ -26,15 +31,14 @@ for h in visitor/visitor.h visitor/visitor-impl.h visitor/registry.h \
     found=$(find "$scratch/dest" -path "*/include/vstate/$h" | head -n 1)
     [ -n "$found" ] || { echo "FAIL: header $h not installed"; exit 1; }
 done
-ls "$scratch/dest$libdir"/libvstate.a >/dev/null
-ls "$scratch/dest$libdir"/libvstate.so >/dev/null
+ls "$libdir"/libvstate.a "$libdir"/libvstate.so >/dev/null
 
 mkdir "$scratch/make" "$scratch/meson"
 cp "$src/examples/consumer/counter.c" "$src/examples/consumer/Makefile" "$scratch/make/"
 make -s -C "$scratch/make" counter
 out=$("$scratch/make/counter")
 echo "$out"
-expected='11 bytes
+expected='9 bytes
 counter.ticks = (uint32) 0x1020304
 counter.delta = (int16) -0x2
 counter.history(3)(1).[0] = (uint8) 0x7

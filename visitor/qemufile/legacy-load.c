@@ -22,6 +22,7 @@
 #include "visitor/qemufile/legacy-visitor.h"
 #include "visitor/visitor-impl.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 /* First chunk of an opaque payload; later chunks double, up to the length. */
@@ -30,7 +31,7 @@
 typedef struct VsLegacyLoad {
     VsVisitor base; /* must be first */
     VsQemuFile *f;
-    /* Set while a truncation is reported: the offset where the value began. */
+    /* Set while a failure is reported: the offset where the part began. */
     bool have_fail_offset;
     uint64_t fail_offset;
 } VsLegacyLoad;
@@ -49,7 +50,28 @@ static VsQemuFile *legacy_load_file(VsVisitor *v)
     return ((VsLegacyLoad *)v)->f;
 }
 
-/* ---- reading with bounds ---------------------------------------------- */
+/* ---- errors and reading with bounds ----------------------------------- */
+
+/* vs_visit_fail(), but the offset in the message is @start. */
+static bool legacy_load_fail_at(VsVisitor *v, uint64_t start, GError **errp, VsVisitError code,
+                                const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
+static bool legacy_load_fail_at(VsVisitor *v, uint64_t start, GError **errp, VsVisitError code,
+                                const char *fmt, ...)
+{
+    VsLegacyLoad *lv = (VsLegacyLoad *)v;
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    lv->have_fail_offset = true;
+    lv->fail_offset = start;
+    vs_visit_fail(v, errp, code, "%s", msg);
+    lv->have_fail_offset = false;
+    return false;
+}
 
 /*
  * A read of @len bytes starting at @start delivered only @got: report the
@@ -58,19 +80,13 @@ static VsQemuFile *legacy_load_file(VsVisitor *v)
 static bool legacy_load_fail_read(VsVisitor *v, uint64_t start, size_t got, size_t len,
                                   GError **errp)
 {
-    VsLegacyLoad *lv = (VsLegacyLoad *)v;
-    const GError *cause = vs_qemufile_error(lv->f);
-    bool ret;
+    const GError *cause = vs_qemufile_error(legacy_load_file(v));
 
     if (cause && !g_error_matches(cause, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_EOF)) {
         return vs_visit_fail_from(v, errp, cause);
     }
-    lv->have_fail_offset = true;
-    lv->fail_offset = start;
-    ret = vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED, "stream ends after %zu of %zu bytes",
-                        got, len);
-    lv->have_fail_offset = false;
-    return ret;
+    return legacy_load_fail_at(v, start, errp, VS_VISIT_ERROR_TRUNCATED,
+                               "stream ends after %zu of %zu bytes", got, len);
 }
 
 /* Reads @len bytes into @dst, or skips them when @dst is NULL. */
@@ -193,16 +209,10 @@ static bool legacy_load_start_subsection(VsVisitor *v, const char *name,
         return true;
     }
     if (!h.complete) {
-        VsLegacyLoad *lv = (VsLegacyLoad *)v;
-        bool ret;
-
-        lv->have_fail_offset = true;
-        lv->fail_offset = vs_qemufile_pos(f);
-        ret = vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED,
-                            "stream ends inside the subsection header after %zu of %zu bytes",
-                            h.visible, (size_t)2 + h.name_len);
-        lv->have_fail_offset = false;
-        return ret;
+        return legacy_load_fail_at(v, vs_qemufile_pos(f), errp, VS_VISIT_ERROR_TRUNCATED,
+                                   "stream ends inside the subsection header after %zu of %zu "
+                                   "bytes",
+                                   h.visible, (size_t)2 + h.name_len);
     }
     if (!legacy_load_bytes(v, NULL, 2 + (size_t)h.name_len, errp) ||
         !legacy_load_be(v, 4, &ver, errp)) {
@@ -218,15 +228,18 @@ static bool legacy_load_check_struct(VsVisitor *v, GError **errp)
 {
     VsQemuFile *f = legacy_load_file(v);
     const VsFrame *top = vs_visitor_top(v);
-    const char *parent = top->type->wire_name;
+    const char *parent = top->type ? top->type->wire_name : NULL;
     LegacyHeader h;
     const uint8_t *vb;
+    g_autofree char *raw = NULL;
     g_autofree char *sub = NULL;
 
-    if (!legacy_load_peek_header(v, &h) || !legacy_load_header_is_child(&h, parent)) {
+    if (!parent || !legacy_load_peek_header(v, &h) || !legacy_load_header_is_child(&h, parent)) {
         return true;
     }
-    sub = g_strndup((const char *)h.name, h.name_len);
+    /* Copied before the next peek, and escaped: the bytes are the stream's. */
+    raw = g_strndup((const char *)h.name, h.name_len);
+    sub = g_strescape(raw, NULL);
     if (vs_qemufile_peek(f, 2 + (size_t)h.name_len, 4, &vb) == 4) {
         uint32_t ver = (uint32_t)vb[0] << 24 | (uint32_t)vb[1] << 16 |
                        (uint32_t)vb[2] << 8 | vb[3];
@@ -291,6 +304,7 @@ static bool legacy_load_buffer(VsVisitor *v, const char *name, uint8_t *buf, siz
 static bool legacy_load_string(VsVisitor *v, const char *name, char **str, size_t max_len,
                                GError **errp)
 {
+    uint64_t start = vs_qemufile_pos(legacy_load_file(v));
     uint8_t len;
     char *s;
 
@@ -298,8 +312,9 @@ static bool legacy_load_string(VsVisitor *v, const char *name, char **str, size_
         return false;
     }
     if (len > max_len) {
-        return vs_visit_fail(v, errp, VS_VISIT_ERROR_LIMIT,
-                             "string of %u bytes exceeds the maximum of %zu", len, max_len);
+        return legacy_load_fail_at(v, start, errp, VS_VISIT_ERROR_LIMIT,
+                                   "string of %u bytes exceeds the maximum of %zu", len,
+                                   max_len);
     }
     s = talloc_array(vs_visitor_result_ctx(v), char, (size_t)len + 1);
     g_assert(s != NULL);
@@ -310,8 +325,8 @@ static bool legacy_load_string(VsVisitor *v, const char *name, char **str, size_
     s[len] = '\0';
     if (strlen(s) != len) {
         talloc_free(s);
-        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
-                             "string of %u bytes holds a NUL byte", len);
+        return legacy_load_fail_at(v, start, errp, VS_VISIT_ERROR_MISMATCH,
+                                   "string of %u bytes holds a NUL byte", len);
     }
     *str = s;
     return true;
@@ -326,6 +341,7 @@ static bool legacy_load_unused(VsVisitor *v, const char *name, size_t len, GErro
 static bool legacy_load_nullptr_marker(VsVisitor *v, const char *name, bool *is_null,
                                        GError **errp)
 {
+    uint64_t start = vs_qemufile_pos(legacy_load_file(v));
     uint8_t b;
 
     if (!*is_null) {
@@ -335,9 +351,9 @@ static bool legacy_load_nullptr_marker(VsVisitor *v, const char *name, bool *is_
         return false;
     }
     if (b != VS_LEGACY_NULLPTR_MARKER) {
-        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
-                             "expected null-pointer marker 0x%02x, found 0x%02x",
-                             VS_LEGACY_NULLPTR_MARKER, b);
+        return legacy_load_fail_at(v, start, errp, VS_VISIT_ERROR_MISMATCH,
+                                   "expected null-pointer marker 0x%02x, found 0x%02x",
+                                   VS_LEGACY_NULLPTR_MARKER, b);
     }
     return true;
 }
@@ -353,6 +369,8 @@ static bool legacy_load_opaque(VsVisitor *v, const char *name, uint8_t **data, s
                                size_t max_len, GError **errp)
 {
     TALLOC_CTX *ctx = vs_visitor_result_ctx(v);
+    VsQemuFile *f = legacy_load_file(v);
+    uint64_t start = vs_qemufile_pos(f);
     size_t want = *len;
     size_t have = 0;
     size_t cap = MIN(want, (size_t)LEGACY_OPAQUE_CHUNK);
@@ -360,16 +378,19 @@ static bool legacy_load_opaque(VsVisitor *v, const char *name, uint8_t **data, s
 
     g_assert(buf != NULL);
     while (have < want) {
+        size_t got;
+
         if (have == cap) {
             cap = want - cap > cap ? cap * 2 : want;
             buf = talloc_realloc(ctx, buf, uint8_t, cap);
             g_assert(buf != NULL);
         }
-        if (!legacy_load_bytes(v, buf + have, cap - have, errp)) {
+        got = vs_qemufile_get_buffer(f, buf + have, cap - have);
+        have += got;
+        if (have < cap || vs_qemufile_failed(f)) {
             talloc_free(buf);
-            return false;
+            return legacy_load_fail_read(v, start, have, want, errp);
         }
-        have = cap;
     }
     *data = buf;
     return true;
@@ -385,7 +406,7 @@ static bool legacy_load_complete(VsVisitor *v, GError **errp)
     return true;
 }
 
-/* Where the value being reported began, or the read position. */
+/* Where the part being reported began, or the read position. */
 static bool legacy_load_offset(VsVisitor *v, uint64_t *ret_offset)
 {
     VsLegacyLoad *lv = (VsLegacyLoad *)v;
