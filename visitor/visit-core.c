@@ -69,6 +69,18 @@ bool vs_visitor_failed(const VsVisitor *v)
     return v->error != NULL;
 }
 
+void vs_visitor_poison(VsVisitor *v, const GError *cause)
+{
+    if (!v->error && cause) {
+        v->error = g_error_copy(cause);
+    }
+}
+
+const GError *vs_visitor_error(const VsVisitor *v)
+{
+    return v->error;
+}
+
 void vs_visitor_set_root_version(VsVisitor *v, uint32_t version)
 {
     v->has_root_version = true;
@@ -402,6 +414,26 @@ static bool unsupported(VsVisitor *v, const char *what, GError **errp)
                          v->ops->impl_name, what);
 }
 
+static bool uint_fits(VsVisitor *v, uint64_t val, unsigned width, GError **errp)
+{
+    if (width < 8 && val >> (width * 8)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE,
+                             "value 0x%" PRIx64 " does not fit in %u bits", val, width * 8);
+    }
+    return true;
+}
+
+static bool int_fits(VsVisitor *v, int64_t val, unsigned width, GError **errp)
+{
+    int64_t lim = width < 8 ? INT64_C(1) << (width * 8 - 1) : 0;
+
+    if (width < 8 && (val < -lim || val >= lim)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE,
+                             "value %" PRId64 " does not fit in %u signed bits", val, width * 8);
+    }
+    return true;
+}
+
 bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                    GError **errp)
 {
@@ -413,11 +445,9 @@ bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    ok = v->ops->type_uint(v, name, &tmp, width, &local);
-    if (ok && width < 8 && tmp >> (width * 8)) {
-        ok = vs_visit_fail(v, &local, VS_VISIT_ERROR_RANGE,
-                           "value 0x%" PRIx64 " does not fit in %u bits", tmp, width * 8);
-    }
+    /* Checked on both sides of the op: nothing out of range is ever written. */
+    ok = uint_fits(v, tmp, width, &local) && v->ops->type_uint(v, name, &tmp, width, &local) &&
+         uint_fits(v, tmp, width, &local);
     if (ok) {
         *val = tmp;
     }
@@ -435,16 +465,8 @@ bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    ok = v->ops->type_int(v, name, &tmp, width, &local);
-    if (ok && width < 8) {
-        int64_t lim = INT64_C(1) << (width * 8 - 1);
-
-        if (tmp < -lim || tmp >= lim) {
-            ok = vs_visit_fail(v, &local, VS_VISIT_ERROR_RANGE,
-                               "value %" PRId64 " does not fit in %u signed bits", tmp,
-                               width * 8);
-        }
-    }
+    ok = int_fits(v, tmp, width, &local) && v->ops->type_int(v, name, &tmp, width, &local) &&
+         int_fits(v, tmp, width, &local);
     if (ok) {
         *val = tmp;
     }

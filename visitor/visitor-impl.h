@@ -140,6 +140,17 @@ bool vs_visit_fail(VsVisitor *v, GError **errp, VsVisitError code, const char *f
  */
 bool vs_visit_fail_from(VsVisitor *v, GError **errp, const GError *cause);
 
+/*
+ * vs_visitor_poison: mark @v failed with a copy of @cause unless it has
+ * failed already.  For visitors that drive other visitors (the tee): once
+ * one inner visitor fails, the other must not report the walker's early
+ * exit from an array as a contract breach.  @cause is borrowed.
+ */
+void vs_visitor_poison(VsVisitor *v, const GError *cause);
+
+/* The first error of @v, or NULL.  Borrowed: valid until @v is freed. */
+const GError *vs_visitor_error(const VsVisitor *v);
+
 /* The innermost frame (the one being visited), or NULL at the root. */
 const VsFrame *vs_visitor_top(const VsVisitor *v);
 /* The frame @up levels above the innermost one, or NULL. */

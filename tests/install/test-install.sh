@@ -6,6 +6,9 @@ set -eu
 
 build=$1
 src=$2
+sanitize=${3:-none}
+san_flags=
+[ "$sanitize" = none ] || san_flags="-fsanitize=$sanitize"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
@@ -35,7 +38,7 @@ ls "$libdir"/libvstate.a "$libdir"/libvstate.so >/dev/null
 
 mkdir "$scratch/make" "$scratch/meson"
 cp "$src/examples/consumer/counter.c" "$src/examples/consumer/Makefile" "$scratch/make/"
-make -s -C "$scratch/make" counter
+make -s -C "$scratch/make" counter CFLAGS="-O2 -Wall -Wextra -Werror $san_flags" LDFLAGS="$san_flags"
 out=$("$scratch/make/counter")
 echo "$out"
 expected='9 bytes
@@ -47,7 +50,7 @@ counter.history(3)(1).[2] = (uint8) 0x9'
 [ "$out" = "$expected" ] || { echo "FAIL: make-built consumer printed something else"; exit 1; }
 
 cp "$src/examples/consumer/counter.c" "$src/examples/consumer/meson.build" "$scratch/meson/"
-meson setup "$scratch/meson/build" "$scratch/meson" >/dev/null
+meson setup "$scratch/meson/build" "$scratch/meson" -Db_sanitize="$sanitize" -Db_lundef=false >/dev/null
 ninja -C "$scratch/meson/build" >/dev/null
 out2=$("$scratch/meson/build/counter")
 [ "$out2" = "$expected" ] || { echo "FAIL: meson-built consumer printed something else"; exit 1; }
