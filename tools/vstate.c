@@ -307,7 +307,7 @@ typedef struct DemoDevice {
 /* The PIC pair as SeaBIOS leaves it (the values QEMU 7.2 saved after boot). */
 static void demo_fill_pics(VsExPic *master, VsExPic *slave)
 {
-    *master = (VsExPic){ .imr = 0xb8, .irq_base = 0x08, .init4 = 1 };
+    *master = (VsExPic){ .last_irr = 0x01, .imr = 0xb8, .irq_base = 0x08, .init4 = 1 };
     *slave = (VsExPic){ .imr = 0x8e, .irq_base = 0x70, .init4 = 1, .elcr = 0x0c };
 }
 
@@ -502,7 +502,7 @@ static int cmd_help(const char *prog, int argc, char **argv)
     const Command *c;
     char *help_argv[3];
 
-    if (argc < 2) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return EXIT_OK;
     }
