@@ -56,20 +56,36 @@ static int fail_gerror(const char *prog, const GError *err)
 }
 
 /*
- * Parses the options of one subcommand.  GOption prints --help itself; a
- * bad option becomes the usual one-line error.
+ * Parses the options of one subcommand.  --help is handled here rather than
+ * by GOption, which would exit() from inside the parse.  On false,
+ * *ret_status says whether that was help (0) or a bad option (2).
  */
 static bool parse_options(const char *prog, const char *params, const char *summary,
-                          GOptionEntry *entries, int *argc, char ***argv, int *ret_status)
+                          const GOptionEntry *entries, int *argc, char ***argv,
+                          int *ret_status)
 {
     g_autoptr(GOptionContext) oc = g_option_context_new(params);
     g_autoptr(GError) err = NULL;
+    gboolean help = FALSE;
+    const GOptionEntry help_entry[] = {
+        { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "show this help", NULL },
+        { NULL },
+    };
 
     g_set_prgname(prog);
     g_option_context_set_summary(oc, summary);
+    g_option_context_set_help_enabled(oc, FALSE);
+    g_option_context_add_main_entries(oc, help_entry, NULL);
     g_option_context_add_main_entries(oc, entries, NULL);
     if (!g_option_context_parse(oc, argc, argv, &err)) {
         *ret_status = fail(prog, "%s (try --help)", err->message);
+        return false;
+    }
+    if (help) {
+        g_autofree char *text = g_option_context_get_help(oc, TRUE, NULL);
+
+        fputs(text, stdout);
+        *ret_status = EXIT_OK;
         return false;
     }
     return true;

@@ -13,6 +13,8 @@ n=0
 
 check() {
     n=$((n + 1))
+    # TAP descriptions are one line.
+    set -- "$1" "$(printf '%s' "$2" | tr '\n' ' ')"
     if [ "$1" = ok ]; then
         echo "ok $n - $2"
     else
