@@ -30,26 +30,6 @@ typedef bool (*Body)(VsVisitor *v, void *arg, GError **errp);
 /* No root version given to the load visitor. */
 #define NO_ROOT_VERSION (-1)
 
-static void assert_bytes(const uint8_t *got, size_t got_len, const uint8_t *want,
-                         size_t want_len)
-{
-    if (got_len != want_len || memcmp(got, want, want_len) != 0) {
-        print_error("byte mismatch: got %zu bytes, want %zu\n", got_len, want_len);
-        for (size_t i = 0; i < MAX(got_len, want_len); i++) {
-            char g[4] = "--", w[4] = "--";
-
-            if (i < got_len) {
-                snprintf(g, sizeof(g), "%02x", got[i]);
-            }
-            if (i < want_len) {
-                snprintf(w, sizeof(w), "%02x", want[i]);
-            }
-            print_error("  [%3zu] got %s want %s%s\n", i, g, w, strcmp(g, w) ? "  <--" : "");
-        }
-        fail();
-    }
-}
-
 /*
  * Saves with @walk into a memory writer; returns a copy of the bytes (a
  * child of @mem) or NULL with *@errp set.

@@ -28,20 +28,6 @@
 
 /* ---- fixtures ---------------------------------------------------------- */
 
-static int ctx_setup(void **state)
-{
-    *state = talloc_new(NULL);
-    return 0;
-}
-
-/* Every test frees what it made: only the context itself may be left. */
-static int ctx_teardown(void **state)
-{
-    assert_int_equal(talloc_total_blocks(*state), 1);
-    talloc_free(*state);
-    return 0;
-}
-
 /* ---- test walkers ------------------------------------------------------ */
 
 typedef struct TestPciDev {
@@ -1541,7 +1527,7 @@ static void test_pretty_reader_fail_opaque_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, ctx_setup, ctx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, vs_test_ctx_setup, vs_test_ctx_teardown)
         T(test_pretty_trace_pic),
         T(test_pretty_trace_demo_seed1),
         T(test_pretty_trace_demo_seed0),

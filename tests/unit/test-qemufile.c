@@ -77,25 +77,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static int setup(void **state)
-{
-    *state = talloc_new(NULL);
-    return *state ? 0 : -1;
-}
-
-/* Every test frees what it made, so anything left under ctx is a leak. */
-static int teardown(void **state)
-{
-    TALLOC_CTX *ctx = *state;
-    size_t blocks = talloc_total_blocks(ctx);
-
-    if (blocks != 1) {
-        talloc_report_full(ctx, stderr);
-    }
-    talloc_free(ctx);
-    return blocks == 1 ? 0 : -1;
-}
-
 /* Helpers */
 
 /* The file has failed with @code and a message starting with @prefix. */
@@ -1848,7 +1829,7 @@ static void test_qemufile_error_quark(void **state)
     assert_string_equal(g_quark_to_string(VS_QEMUFILE_ERROR), "vs-qemufile-error-quark");
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, vs_test_ctx_setup, vs_test_ctx_teardown)
 
 int main(void)
 {

@@ -28,19 +28,6 @@
 
 /* ---- fixtures ---------------------------------------------------------- */
 
-static int ctx_setup(void **state)
-{
-    *state = talloc_new(NULL);
-    return 0;
-}
-
-static int ctx_teardown(void **state)
-{
-    assert_int_equal(talloc_total_blocks(*state), 1);
-    talloc_free(*state);
-    return 0;
-}
-
 /* ---- a SAVE visitor that fails where it is told ------------------------ */
 
 typedef struct FailAtVisitor {
@@ -593,7 +580,7 @@ static void test_tee_fail_contract(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, ctx_setup, ctx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, vs_test_ctx_setup, vs_test_ctx_teardown)
         T(test_tee_save_two_builders),
         T(test_tee_save_builder_and_trace),
         T(test_tee_nested),

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "examples/example-walkers.h"
+#include "tests/unit/test-helpers.h"
 #include "visitor/visitor-impl.h"
 
 typedef struct ScriptVisitor {
@@ -162,19 +163,6 @@ static ScriptVisitor *script_new(void *ctx, bool load)
 
     sv->log = g_string_new(NULL);
     return sv;
-}
-
-static int ctx_setup(void **state)
-{
-    *state = talloc_new(NULL);
-    return 0;
-}
-
-static int ctx_teardown(void **state)
-{
-    assert_int_equal(talloc_total_blocks(*state), 1);
-    talloc_free(*state);
-    return 0;
 }
 
 static void assert_error(const GError *err, GQuark domain, int code, const char *text)
@@ -579,7 +567,7 @@ static void test_visit_core_kind_and_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, ctx_setup, ctx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, vs_test_ctx_setup, vs_test_ctx_teardown)
         T(test_visit_core_trace_paths),
         T(test_visit_core_error_path_names_element),
         T(test_visit_core_unnamed_root),
