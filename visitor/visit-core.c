@@ -89,11 +89,19 @@ void vs_visitor_set_root_version(VsVisitor *v, uint32_t version)
 
 /* ---- errors ---------------------------------------------------------- */
 
-static GError *error_with_path(VsVisitor *v, GQuark domain, int code, const char *msg)
+/* "<path>[.<field>]: <msg>[ (offset 0x..)]" */
+static GError *error_at(VsVisitor *v, GQuark domain, int code, const char *field,
+                        const char *msg)
 {
     uint64_t offset;
-    g_autoptr(GString) s = g_string_new(vs_visitor_path(v));
+    g_autoptr(GString) s = g_string_new(NULL);
 
+    if (v->depth || !field) {
+        g_string_append(s, vs_visitor_path(v));
+    }
+    if (field) {
+        g_string_append_printf(s, "%s%s", s->len ? "." : "", field);
+    }
     g_string_append_printf(s, ": %s", msg);
     if (v->ops->offset && v->ops->offset(v, &offset)) {
         g_string_append_printf(s, " (offset 0x%" PRIx64 ")", offset);
@@ -109,13 +117,31 @@ bool vs_visit_fail(VsVisitor *v, GError **errp, VsVisitError code, const char *f
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_propagate_error(errp, error_with_path(v, VS_VISIT_ERROR, code, msg));
+    g_propagate_error(errp, error_at(v, VS_VISIT_ERROR, code, NULL, msg));
     return false;
 }
 
 bool vs_visit_fail_from(VsVisitor *v, GError **errp, const GError *cause)
 {
-    g_propagate_error(errp, error_with_path(v, cause->domain, cause->code, cause->message));
+    g_propagate_error(errp, error_at(v, cause->domain, cause->code, NULL, cause->message));
+    return false;
+}
+
+bool vs_visit_report(VsVisitor *v, const char *field, GError **errp, VsVisitError code,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+    GError *err;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    err = error_at(v, VS_VISIT_ERROR, code, field, msg);
+    if (!v->error) {
+        v->error = g_error_copy(err);
+    }
+    g_propagate_error(errp, err);
     return false;
 }
 
@@ -141,7 +167,7 @@ static bool fail_here(VsVisitor *v, GError **errp, VsVisitError code, const char
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    return record(v, error_with_path(v, VS_VISIT_ERROR, code, msg), errp);
+    return record(v, error_at(v, VS_VISIT_ERROR, code, NULL, msg), errp);
 }
 
 /* A contract breach found where no errp is at hand (end_*): kept for later. */
@@ -158,7 +184,7 @@ static void breach(VsVisitor *v, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    v->error = error_with_path(v, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, msg);
+    v->error = error_at(v, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, NULL, msg);
 }
 
 /*

@@ -126,13 +126,20 @@ typedef enum VsVisitError {
     VS_VISIT_ERROR__MAX,
 } VsVisitError;
 
+typedef struct VsFieldInfo VsFieldInfo;
+
 /*
- * VsTypeInfo: what the core and the formats need to know of a struct type.
+ * VsTypeInfo: what the core, the formats and the tools know of a struct
+ * type.  Generated code emits one per schema type (and per subsection).
  * @name: the schema/C type name ("PICCommonState")
  * @wire_name: QEMU's vmsd name ("i8259"); subsection names start with it
  * @version: the current version, written on save
  * @minimum_version: the oldest version a load accepts
- * @size: sizeof the C struct
+ * @size: sizeof the C struct (0 for a subsection, whose fields live in the
+ *   parent's struct)
+ * @fields, @n_fields: the members in wire order (NULL/0 for hand-written
+ *   walkers that do not describe themselves)
+ * @needed: for a subsection, its `needed` predicate as schema text, or NULL
  */
 typedef struct VsTypeInfo {
     const char *name;
@@ -140,7 +147,65 @@ typedef struct VsTypeInfo {
     uint32_t version;
     uint32_t minimum_version;
     size_t size;
+    const VsFieldInfo *fields;
+    uint32_t n_fields;
+    const char *needed;
 } VsTypeInfo;
+
+/* What a described member is. */
+typedef enum VsFieldKind {
+    VS_FIELD_UINT,       /* width 1/2/4/8 */
+    VS_FIELD_INT,        /* width 1/2/4/8 */
+    VS_FIELD_BOOL,
+    VS_FIELD_F64,
+    VS_FIELD_TIMER,      /* QEMU timer: be64 expiry, -1 when not armed */
+    VS_FIELD_BUFFER,     /* bytes */
+    VS_FIELD_STRUCT,     /* @type */
+    VS_FIELD_UNUSED,     /* padding */
+    VS_FIELD_BITMAP,     /* be64 words */
+    VS_FIELD_QTAILQ,     /* list of @type, QEMU's QTAILQ encoding */
+    VS_FIELD_QLIST,      /* list of @type, QEMU's QLIST encoding */
+    VS_FIELD_GTREE,      /* GTree of @key_type -> @type */
+    VS_FIELD_TMP,        /* a temporary struct @type encoded inline */
+    VS_FIELD_VALIDATE,   /* a load-time condition, nothing on the wire */
+    VS_FIELD_CODEC,      /* a custom codec, @codec */
+    VS_FIELD_SUBSECTION, /* @type is the subsection */
+    VS_FIELD__MAX,
+} VsFieldKind;
+
+/* Flags of a VsFieldInfo. */
+enum {
+    VS_FIELD_F_ARRAY = 1 << 0,      /* @count elements, or @count_field of them */
+    VS_FIELD_F_POINTER = 1 << 1,    /* stored through a pointer */
+    VS_FIELD_F_PTR_ARRAY = 1 << 2,  /* array of pointers, NULL as QEMU's marker */
+    VS_FIELD_F_EQUAL = 1 << 3,      /* load fails when the value differs */
+    VS_FIELD_F_LE = 1 << 4,         /* load fails unless 0 <= value <= local */
+    VS_FIELD_F_LOCAL = 1 << 5,      /* C member only, never on the wire */
+    VS_FIELD_F_DEFAULT = 1 << 6,    /* @default_value applies below @since */
+};
+
+/*
+ * VsFieldInfo: one member of a described type, for tools (printers,
+ * checkers, importers).  Walkers do not read it.
+ */
+struct VsFieldInfo {
+    const char *name;
+    VsFieldKind kind;
+    uint32_t flags;
+    unsigned width;              /* integers */
+    size_t offset;               /* offsetof() in the C struct; SIZE_MAX when none */
+    size_t elem_size;            /* wire bytes of one element when fixed, else 0 */
+    uint32_t count;              /* fixed element count (1 for a single value) */
+    uint32_t max;                /* variable counts: the declared maximum */
+    const char *count_field;     /* variable counts: the field holding it */
+    uint32_t multiply;           /* count = count_field * multiply (1 normally) */
+    uint32_t since;              /* exists from this version on */
+    const char *test;            /* existence predicate as schema text, or NULL */
+    int64_t default_value;       /* with VS_FIELD_F_DEFAULT */
+    const VsTypeInfo *type;      /* struct, list element, tmp, subsection */
+    const VsTypeInfo *key_type;  /* GTree keys that are structs; NULL for u64 keys */
+    const char *codec;           /* custom codec's info name ("pci config") */
+};
 
 /* Direction of a visitor: SAVE reads the object, LOAD writes it. */
 typedef enum VsVisitorKind {
@@ -284,6 +349,15 @@ void vs_visitor_free(VsVisitor *v);
  * Borrowed: valid until the next call on @v or until @v is freed.
  */
 const char *vs_visitor_path(VsVisitor *v);
+
+/*
+ * vs_visit_report: fail the walk from walker or hook code (an `equal` field
+ * that differs, a validation that does not hold).  The message becomes
+ * "<path>.<@field>: <message>" (just "<path>: ..." when @field is NULL),
+ * the visitor stays failed, and false is returned.
+ */
+bool vs_visit_report(VsVisitor *v, const char *field, GError **errp, VsVisitError code,
+                     const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
 /* Whether an operation on @v has failed (the visitor then stays failed). */
 bool vs_visitor_failed(const VsVisitor *v);
