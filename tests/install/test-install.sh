@@ -37,21 +37,30 @@ done
 ls "$libdir"/libvstate.a "$libdir"/libvstate.so >/dev/null
 
 mkdir "$scratch/make" "$scratch/meson"
-cp "$src/examples/consumer/counter.c" "$src/examples/consumer/Makefile" "$scratch/make/"
+cp "$src/examples/consumer/counter.c" "$src/examples/consumer/counter.vs" \
+    "$src/examples/consumer/Makefile" "$scratch/make/"
 make -s -C "$scratch/make" counter CFLAGS="-O2 -Wall -Wextra -Werror $san_flags" LDFLAGS="$san_flags"
 out=$("$scratch/make/counter")
 echo "$out"
-expected='9 bytes
+expected='41 bytes
 counter.ticks = (uint32) 0x1020304
 counter.delta = (int16) -0x2
-counter.history(3)(1).[0] = (uint8) 0x7
-counter.history(3)(1).[1] = (uint8) 0x8
-counter.history(3)(1).[2] = (uint8) 0x9'
+counter.nlog = (uint8) 0x3
+counter.log(3)(1).[0] = (uint8) 0x7
+counter.log(3)(1).[1] = (uint8) 0x8
+counter.log(3)(1).[2] = (uint8) 0x9
+counter.flags = (uint32) 0x1
+counter.counter/alarm.alarm = (uint64) 0x500'
 [ "$out" = "$expected" ] || { echo "FAIL: make-built consumer printed something else"; exit 1; }
 
-cp "$src/examples/consumer/counter.c" "$src/examples/consumer/meson.build" "$scratch/meson/"
+cp "$src/examples/consumer/counter.c" "$src/examples/consumer/counter.vs" \
+    "$src/examples/consumer/meson.build" "$scratch/meson/"
 meson setup "$scratch/meson/build" "$scratch/meson" -Db_sanitize="$sanitize" -Db_lundef=false >/dev/null
 ninja -C "$scratch/meson/build" >/dev/null
 out2=$("$scratch/meson/build/counter")
 [ "$out2" = "$expected" ] || { echo "FAIL: meson-built consumer printed something else"; exit 1; }
-echo "PASS: installed library used from make and meson builds"
+# The installed generator is reachable through pkg-config and runs.
+gen=$(pkg-config --variable=vstate_gen vstate)
+case "$gen" in "$scratch"/*) ;; *) echo "FAIL: vstate_gen points outside the install: $gen"; exit 1 ;; esac
+"$gen" --check "$src/examples/consumer/counter.vs" || { echo "FAIL: installed vstate-gen"; exit 1; }
+echo "PASS: installed library and generator used from make and meson builds"
