@@ -481,6 +481,52 @@ out:
     return status;
 }
 
+/* ---- vstate import-vmstate ---------------------------------------------- */
+
+/*
+ * The importer is Python (codegen/vstate_import.py, next to the schema
+ * compiler): found in the source tree this binary was built from, else
+ * where `meson install` put it.
+ */
+static char *find_importer(void)
+{
+    const char *dirs[] = { g_getenv("VSTATE_CODEGEN_DIR"), VS_CODEGEN_SOURCE_DIR,
+                           VS_CODEGEN_INSTALL_DIR };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        char *path;
+
+        if (!dirs[i]) {
+            continue;
+        }
+        path = g_build_filename(dirs[i], "vstate_import.py", NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            return path;
+        }
+        g_free(path);
+    }
+    return NULL;
+}
+
+static int cmd_import_vmstate(const char *prog, int argc, char **argv)
+{
+    g_autofree char *importer = find_importer();
+    g_autofree char **args = g_new0(char *, argc + 3);
+
+    if (!importer) {
+        return fail(prog, "the importer vstate_import.py is not installed "
+                    "(set VSTATE_CODEGEN_DIR to its directory)");
+    }
+    args[0] = (char *)"python3";
+    args[1] = importer;
+    for (int i = 1; i < argc; i++) {
+        args[i + 1] = argv[i];
+    }
+    fflush(stdout);
+    execvp(args[0], args);
+    return fail(prog, "cannot run python3: %s", g_strerror(errno));
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static int cmd_help(const char *prog, int argc, char **argv);
@@ -489,6 +535,7 @@ static const Command commands[] = {
     { "demo", "save device states, print them, load them back and compare", cmd_demo },
     { "print", "decode one device state in QEMU's legacy format and print it", cmd_print },
     { "types", "list the state types this build can decode", cmd_types },
+    { "import-vmstate", "turn QEMU's -dump-vmstate JSON into .vs schemas", cmd_import_vmstate },
     { "help", "show this help, or a command's (vstate help COMMAND)", cmd_help },
 };
 
@@ -497,7 +544,7 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: vstate [--version] [--help] COMMAND [ARGS]\n\n"
                 "Virtual-machine device state: decode, print and check it.\n\ncommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
-        fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-15s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(fp, "\n`vstate COMMAND --help` describes a command's options.\n"
                 "Exit status: 0 success, 1 differences found, 2 error.\n");
