@@ -145,6 +145,16 @@ bool vs_visit_report(VsVisitor *v, const char *field, GError **errp, VsVisitErro
     return false;
 }
 
+bool vs_visit_hook_failed(VsVisitor *v, const char *hook, const char *func, GError *cause,
+                          GError **errp)
+{
+    bool ret = vs_visit_report(v, NULL, errp, VS_VISIT_ERROR_HOOK, "%s hook %s failed: %s", hook,
+                               func, cause ? cause->message : "no reason given");
+
+    g_clear_error(&cause);
+    return ret;
+}
+
 /* Remember the first failure so the visitor stays failed. */
 static bool record(VsVisitor *v, GError *local, GError **errp)
 {
@@ -170,6 +180,13 @@ static bool fail_here(VsVisitor *v, GError **errp, VsVisitError code, const char
     return record(v, error_at(v, VS_VISIT_ERROR, code, NULL, msg), errp);
 }
 
+/* An op the implementation left NULL; the caller records the error. */
+static bool unsupported(VsVisitor *v, const char *what, GError **errp)
+{
+    return vs_visit_fail(v, errp, VS_VISIT_ERROR_UNSUPPORTED, "the %s visitor cannot visit %s",
+                         v->ops->impl_name, what);
+}
+
 /* A contract breach found where no errp is at hand (end_*): kept for later. */
 static void breach(VsVisitor *v, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -187,9 +204,16 @@ static void breach(VsVisitor *v, const char *fmt, ...)
     v->error = error_at(v, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, NULL, msg);
 }
 
+/* Arrays and lists number their elements. */
+static bool frame_holds_elements(const VsFrame *f)
+{
+    return f->kind == VS_FRAME_ARRAY || f->kind == VS_FRAME_LIST;
+}
+
 /*
  * Checks common to every operation before it runs: the visitor has not
- * failed or completed, and an enclosing array still has room.
+ * failed or completed, an enclosing array still has room, and an
+ * enclosing list has announced the element.
  */
 static bool may_visit(VsVisitor *v, GError **errp)
 {
@@ -209,6 +233,11 @@ static bool may_visit(VsVisitor *v, GError **errp)
     if (top && top->kind == VS_FRAME_ARRAY && top->next_index >= top->count) {
         return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT,
                          "more than the %" PRIu32 " declared elements visited", top->count);
+    }
+    if (top && top->kind == VS_FRAME_LIST && top->next_index >= top->count) {
+        return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT,
+                         "element %" PRIu32 " visited without vs_visit_list_next() announcing it",
+                         top->next_index);
     }
     return true;
 }
@@ -362,6 +391,126 @@ void vs_visit_end_array(VsVisitor *v)
     vs_path_pop(v);
 }
 
+/* ---- lists ------------------------------------------------------------ */
+
+bool vs_visit_start_list(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                         GError **errp)
+{
+    GError *local = NULL;
+    VsFrame *f;
+    bool ok;
+
+    if (!may_visit(v, errp)) {
+        return false;
+    }
+    f = vs_path_push(v, VS_FRAME_LIST, name);
+    f->max = max;
+    f->elem_size = elem_size;
+    ok = v->ops->start_list ? v->ops->start_list(v, name, max, elem_size, &local)
+                            : unsupported(v, "lists", &local);
+    if (!ok) {
+        record(v, local, errp);
+        vs_path_pop(v);
+        return false;
+    }
+    return true;
+}
+
+/* The contract of vs_visit_list_next(): directly in a list, one element per "more". */
+static bool list_next_allowed(VsVisitor *v, GError **errp)
+{
+    const VsFrame *top = vs_visitor_top(v);
+
+    if (v->error) {
+        g_propagate_error(errp, g_error_copy(v->error));
+        return false;
+    }
+    if (v->completed) {
+        return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT,
+                         "visitor used after vs_visitor_complete()");
+    }
+    if (!top || top->kind != VS_FRAME_LIST) {
+        return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT, "vs_visit_list_next() outside a list");
+    }
+    if (top->list_ended) {
+        return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT,
+                         "vs_visit_list_next() after the end of the list");
+    }
+    if (top->next_index != top->count) {
+        return fail_here(v, errp, VS_VISIT_ERROR_CONTRACT,
+                         "vs_visit_list_next() before element %" PRIu32 " was visited",
+                         top->next_index);
+    }
+    return true;
+}
+
+/* Element number next_index may not exist when it would exceed the maximum. */
+static bool list_within_max(VsVisitor *v, bool more, GError **errp)
+{
+    const VsFrame *top = vs_visitor_top(v);
+
+    if (more && top->next_index >= top->max) {
+        return fail_here(v, errp, VS_VISIT_ERROR_LIMIT,
+                         "more than the declared maximum of %" PRIu32 " elements", top->max);
+    }
+    return true;
+}
+
+/* Runs the op; on load the maximum is checked once the stream has spoken. */
+static bool list_next_op(VsVisitor *v, bool *more, GError **errp)
+{
+    GError *local = NULL;
+    bool ok;
+
+    ok = v->ops->list_next ? v->ops->list_next(v, more, &local)
+                           : unsupported(v, "lists", &local);
+    if (!ok) {
+        return record(v, local, errp);
+    }
+    return list_within_max(v, *more, errp);
+}
+
+bool vs_visit_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    VsFrame *f;
+
+    g_assert(more != NULL);
+    /* On save the maximum is checked first, so no marker is written for it. */
+    if (!list_next_allowed(v, errp) ||
+        (!vs_visit_is_load(v) && !list_within_max(v, *more, errp)) ||
+        !list_next_op(v, more, errp)) {
+        *more = false;
+        return false;
+    }
+    f = &v->frames[v->depth - 1];
+    if (*more) {
+        f->count = f->next_index + 1;
+    } else {
+        f->list_ended = true;
+    }
+    return true;
+}
+
+void vs_visit_end_list(VsVisitor *v)
+{
+    const VsFrame *top;
+
+    if (!top_is(v, VS_FRAME_LIST, "vs_visit_end_list()")) {
+        return;
+    }
+    top = vs_visitor_top(v);
+    if (top->next_index != top->count) {
+        breach(v, "vs_visit_end_list() before element %" PRIu32 " was visited",
+               top->next_index);
+    } else if (!top->list_ended) {
+        breach(v, "vs_visit_end_list() before vs_visit_list_next() reported the end");
+    }
+    if (v->ops->end_list) {
+        v->ops->end_list(v);
+    }
+    vs_path_pop(v);
+}
+
 /* ---- subsections ------------------------------------------------------ */
 
 bool vs_visit_start_subsection(VsVisitor *v, const char *name, const VsTypeInfo *type,
@@ -431,13 +580,6 @@ static bool leaf_end(VsVisitor *v, bool ok, GError *local, GError **errp)
     }
     vs_path_pop(v);
     return ok;
-}
-
-/* Reported through leaf_end(), which records it. */
-static bool unsupported(VsVisitor *v, const char *what, GError **errp)
-{
-    return vs_visit_fail(v, errp, VS_VISIT_ERROR_UNSUPPORTED, "the %s visitor cannot visit %s",
-                         v->ops->impl_name, what);
 }
 
 static bool uint_fits(VsVisitor *v, uint64_t val, unsigned width, GError **errp)
@@ -635,10 +777,10 @@ bool vs_visit_nullptr(VsVisitor *v, const char *name, bool *is_null, GError **er
     }
     ok = v->ops->nullptr_marker(v, name, is_null, &local);
     /*
-     * In an array of pointers a NULL element is the marker alone, while a
+     * In an array (or list) of pointers a NULL element is the marker alone, while a
      * present element is visited next and takes the slot itself.
      */
-    if (ok && !*is_null && v->depth >= 2 && v->frames[v->depth - 2].kind == VS_FRAME_ARRAY) {
+    if (ok && !*is_null && v->depth >= 2 && frame_holds_elements(&v->frames[v->depth - 2])) {
         v->frames[v->depth - 2].next_index--;
     }
     return leaf_end(v, ok, local, errp);

@@ -22,7 +22,7 @@ VsFrame *vs_path_push(VsVisitor *v, VsFrameKind kind, const char *name)
     }
     f = &v->frames[v->depth++];
     *f = (VsFrame){ .kind = kind, .name = name, .index = -1 };
-    if (parent && parent->kind == VS_FRAME_ARRAY) {
+    if (parent && (parent->kind == VS_FRAME_ARRAY || parent->kind == VS_FRAME_LIST)) {
         f->index = parent->next_index++;
         f->name = NULL;
     }
@@ -50,6 +50,8 @@ static void append_component(GString *s, const VsFrame *f, bool trace)
     }
     if (trace && f->kind == VS_FRAME_ARRAY) {
         g_string_append_printf(s, "(%" PRIu32 ")(%zu)", f->count, f->elem_size);
+    } else if (trace && f->kind == VS_FRAME_LIST) {
+        g_string_append(s, "(list)");
     }
 }
 

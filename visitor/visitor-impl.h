@@ -50,6 +50,17 @@ typedef struct VsVisitorOps {
     /* Optional. */
     void (*end_subsection)(VsVisitor *v);
 
+    /*
+     * Optional (lists not supported when NULL).  list_next: save: write
+     * the marker for *more; load: set *more.  The core checks the element
+     * count against @max before a save's op and after a load's.
+     */
+    bool (*start_list)(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                       GError **errp);
+    bool (*list_next)(VsVisitor *v, bool *more, GError **errp);
+    /* Optional. */
+    void (*end_list)(VsVisitor *v);
+
     /* Must be set. */
     bool (*type_uint)(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                       GError **errp);
@@ -85,17 +96,20 @@ typedef enum VsFrameKind {
     VS_FRAME_ARRAY,
     VS_FRAME_SUBSECTION,
     VS_FRAME_LEAF,
+    VS_FRAME_LIST,
 } VsFrameKind;
 
 typedef struct VsFrame {
     VsFrameKind kind;
-    const char *name;       /* borrowed; NULL for array elements */
-    int64_t index;          /* element index within the parent array, or -1 */
-    uint32_t count;         /* arrays: element count */
-    uint32_t next_index;    /* arrays: index of the next element */
-    size_t elem_size;       /* arrays: wire size of one element */
+    const char *name;       /* borrowed; NULL for array and list elements */
+    int64_t index;          /* element index within the parent array or list, or -1 */
+    uint32_t count;         /* arrays: element count; lists: elements announced so far */
+    uint32_t next_index;    /* arrays and lists: index of the next element */
+    size_t elem_size;       /* arrays and lists: wire size of one element */
     const VsTypeInfo *type; /* structs and subsections */
     uint32_t version;       /* structs and subsections: the version in use */
+    uint32_t max;           /* lists: the declared maximum element count */
+    bool list_ended;        /* lists: vs_visit_list_next() reported the end */
 } VsFrame;
 
 /* The base every visitor embeds first.  Fields are the core's. */
@@ -159,7 +173,8 @@ size_t vs_visitor_depth(const VsVisitor *v);
 
 /*
  * vs_visitor_trace_path: the path in the trace form,
- * `slirp.bootp.bootp_clients(16)(8).[0].macaddr(6)(1).[0]`.
+ * `slirp.bootp.bootp_clients(16)(8).[0].macaddr(6)(1).[0]`; a list
+ * component is `name(list)`, its elements `.[i]`.
  * Borrowed: valid until the next call on @v.
  */
 const char *vs_visitor_trace_path(VsVisitor *v);

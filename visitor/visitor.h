@@ -105,7 +105,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever walkers compiled against an older header would misbehave. */
-#define VS_VISITOR_ABI_VERSION 1
+#define VS_VISITOR_ABI_VERSION 2
 
 typedef struct VsVisitor VsVisitor;
 
@@ -123,6 +123,7 @@ typedef enum VsVisitError {
     VS_VISIT_ERROR_UNSUPPORTED, /* the visitor cannot express this operation */
     VS_VISIT_ERROR_CONTRACT,    /* the walker broke the visitor contract */
     VS_VISIT_ERROR_IO,          /* the underlying channel failed */
+    VS_VISIT_ERROR_HOOK,        /* a device hook (pre_save, post_load, ...) failed */
     VS_VISIT_ERROR__MAX,
 } VsVisitError;
 
@@ -260,6 +261,58 @@ bool vs_visit_start_array(VsVisitor *v, const char *name, uint32_t *count, uint3
 void vs_visit_end_array(VsVisitor *v);
 
 /*
+ * vs_visit_start_list: a list whose length is not known beforehand (QEMU's
+ * QTAILQ, QLIST and GTree encodings: a marker before each element and one
+ * at the end).  A GTree also writes its node count first: the walker visits
+ * it as a u32 before the list (and on load compares it with what it read),
+ * and each element is a key and a value, visited as one struct.
+ * @name: field name
+ * @max: the declared maximum number of elements
+ * @elem_size: size of one element on the wire in bytes, when fixed (0 when
+ *   elements vary in size)
+ *
+ * The walker then calls vs_visit_list_next() before each element and once
+ * more at the end.  Elements are numbered like array elements: the error
+ * path of one is `name[i]`, its trace path `name(list).[i]`.
+ * Pairing: on success, call vs_visit_end_list() exactly once.
+ *
+ * A walker for up to 8 entries kept in a C array; on load the core's
+ * maximum check keeps i below the array's capacity:
+ *
+ *     uint32_t i;
+ *
+ *     if (!vs_visit_start_list(v, "entries", 8, 0, errp)) {
+ *         goto out;
+ *     }
+ *     for (i = 0;; i++) {
+ *         bool more = i < s->n_entries;          (load: the stream decides)
+ *
+ *         if (!vs_visit_list_next(v, &more, errp) || !more ||
+ *             !vs_visit_Entry(v, NULL, &s->entries[i], errp)) {
+ *             break;
+ *         }
+ *     }
+ *     vs_visit_end_list(v);
+ *     s->n_entries = i;                          (meaningful on success)
+ */
+bool vs_visit_start_list(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                         GError **errp);
+
+/*
+ * vs_visit_list_next: whether another element follows.
+ * @more: in/out.  Save: given by the walker, true when an element follows.
+ *   Load: set by the visitor from the stream.  False on failure.
+ *
+ * Call only directly inside a list.  When *@more is true the walker visits
+ * exactly one element (@name NULL) next; when it is false it calls
+ * vs_visit_end_list().  The core fails with VS_VISIT_ERROR_LIMIT when
+ * *@more is true for element number @max, before that element is visited
+ * (on save and on load).
+ */
+bool vs_visit_list_next(VsVisitor *v, bool *more, GError **errp);
+void vs_visit_end_list(VsVisitor *v);
+
+/*
  * vs_visit_start_subsection:
  * @name: the subsection's wire name, "<parent wire name>/<part>"
  * @type: its type (wire_name equals @name)
@@ -358,6 +411,14 @@ const char *vs_visitor_path(VsVisitor *v);
  */
 bool vs_visit_report(VsVisitor *v, const char *field, GError **errp, VsVisitError code,
                      const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
+/*
+ * vs_visit_hook_failed: for generated walkers: hook @hook (the C function
+ * @func) failed with @cause (taken; may be NULL).  Fails the walk with
+ * VS_VISIT_ERROR_HOOK, "<path>: post_load hook pit_post_load failed: ...".
+ */
+bool vs_visit_hook_failed(VsVisitor *v, const char *hook, const char *func, GError *cause,
+                          GError **errp);
 
 /* Whether an operation on @v has failed (the visitor then stays failed). */
 bool vs_visitor_failed(const VsVisitor *v);

@@ -7,7 +7,9 @@
  *
  * Built with -fsanitize=fuzzer when the `fuzzing` option is on; otherwise
  * the same function is driven by fuzz-replay.c over the stored corpus.
- * The first input byte picks the walker and the root version.
+ * The first input byte picks the walker and the root version; with bit 3
+ * set, a list walker defined here (QEMU's QTAILQ encoding, elements kept in
+ * a fixed array as a device would) reads the rest.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define FUZZ_LIST_MAX 4
+
+static const VsTypeInfo fuzz_list_type = {
+    .name = "FuzzList", .wire_name = "fuzz-list", .version = 1, .minimum_version = 1,
+};
+
+/* Struct "l" with a list of up to FUZZ_LIST_MAX VsExInner in @items. */
+static bool fuzz_visit_list(VsVisitor *v, VsExInner *items, GError **errp)
+{
+    uint32_t version = fuzz_list_type.version;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, "l", &fuzz_list_type, &version, errp)) {
+        return false;
+    }
+    if (vs_visit_start_list(v, "items", FUZZ_LIST_MAX, 5, errp)) {
+        for (uint32_t i = 0;; i++) {
+            bool more = false;
+
+            if (!vs_visit_list_next(v, &more, errp) || !more ||
+                !vs_ex_visit_inner(v, NULL, &items[i], errp)) {
+                break;
+            }
+        }
+        vs_visit_end_list(v);
+        ok = !vs_visitor_failed(v) && vs_visit_check_struct(v, errp);
+    }
+    vs_visit_end_struct(v);
+    return ok;
+}
+
 static void load_one(const uint8_t *data, size_t size, unsigned selector)
 {
     TALLOC_CTX *ctx = talloc_new(NULL);
@@ -25,12 +58,16 @@ static void load_one(const uint8_t *data, size_t size, unsigned selector)
     GError *err = NULL;
     bool ok;
 
-    vs_visitor_set_root_version(v, selector >> 1);
-    if (selector & 1) {
+    vs_visitor_set_root_version(v, (selector & 7) >> 1);
+    if (selector & 8) {
+        VsExInner items[FUZZ_LIST_MAX];
+
+        ok = fuzz_visit_list(v, items, &err);
+    } else if (selector & 1) {
         VsExDemo s;
         VsExInner storage[VS_EX_SLOTS];
 
-        vs_ex_demo_prepare_load(&s, storage, selector >> 2);
+        vs_ex_demo_prepare_load(&s, storage, (selector & 7) >> 2);
         ok = vs_ex_visit_demo(v, "vsdemo", &s, &err);
     } else {
         VsExPic pic = { 0 };
@@ -51,6 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    load_one(data + 1, size - 1, data[0] & 7);
+    load_one(data + 1, size - 1, data[0] & 15);
     return 0;
 }

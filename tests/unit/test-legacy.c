@@ -1,6 +1,6 @@
 /*
  * test-legacy.c: the legacy (vmstate) SAVE and LOAD visitors, operation by
- * operation and in both directions, then whole structs: arrays,
+ * operation and in both directions, then whole structs: arrays, lists,
  * subsections, versions and round trips of the demo device.
  *
  * SPDX-License-Identifier: MIT
@@ -760,6 +760,229 @@ static void test_legacy_fail_truncated_path(void **state)
     talloc_free(mem);
 }
 
+/* ---- lists (QTAILQ, QLIST, GTree) ------------------------------------ */
+
+/*
+ * A QTAILQ as a device keeps it, modelled with a fixed C array: the
+ * elements in use and how many there are (C only, not on the wire), then
+ * a field after the list to show the stream continues where it should.
+ */
+#define QT_CAP 8
+
+typedef struct QtElem {
+    uint16_t id;
+    uint32_t val;
+} QtElem;
+
+typedef struct QtHead {
+    uint32_t count;
+    QtElem elems[QT_CAP];
+    uint8_t after;
+} QtHead;
+
+static const VsTypeInfo qt_elem_type = {
+    .name = "QtElem", .wire_name = "qt-elem", .version = 1, .minimum_version = 1,
+    .size = sizeof(QtElem),
+};
+
+static bool visit_qt_elem(VsVisitor *v, const char *name, QtElem *e, GError **errp)
+{
+    uint32_t version = qt_elem_type.version;
+    bool ok;
+
+    if (!vs_visit_start_struct(v, name, &qt_elem_type, &version, errp)) {
+        return false;
+    }
+    ok = vs_visit_u16(v, "id", &e->id, errp) && vs_visit_u32(v, "val", &e->val, errp) &&
+         vs_visit_check_struct(v, errp);
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+/* On load the core's maximum check keeps i below QT_CAP. */
+static bool body_qtailq(VsVisitor *v, void *arg, GError **errp)
+{
+    QtHead *h = arg;
+    uint32_t i;
+
+    if (!vs_visit_start_list(v, "elems", QT_CAP, 6, errp)) {
+        return false;
+    }
+    for (i = 0;; i++) {
+        bool more = i < h->count;
+
+        if (!vs_visit_list_next(v, &more, errp) || !more ||
+            !visit_qt_elem(v, NULL, &h->elems[i], errp)) {
+            break;
+        }
+    }
+    vs_visit_end_list(v);
+    if (vs_visitor_failed(v)) {
+        return false;
+    }
+    h->count = i;
+    return vs_visit_u8(v, "after", &h->after, errp);
+}
+
+static void qt_fill(QtHead *h, uint32_t count)
+{
+    memset(h, 0, sizeof(*h));
+    h->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        h->elems[i] = (QtElem){ (uint16_t)(0xe0 + i), 0x10203040u + i };
+    }
+    h->after = 0x5a;
+}
+
+static void assert_qt_equal(const QtHead *a, const QtHead *b)
+{
+    assert_int_equal(a->count, b->count);
+    for (uint32_t i = 0; i < a->count; i++) {
+        assert_int_equal(a->elems[i].id, b->elems[i].id);
+        assert_int_equal(a->elems[i].val, b->elems[i].val);
+    }
+    assert_int_equal(a->after, b->after);
+}
+
+/* Saves @count elements, checks the bytes, loads them back and saves again. */
+static void check_qtailq_bytes(uint32_t count, const uint8_t *want, size_t want_len)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    QtHead in, out;
+    size_t len, len2;
+    uint8_t *bytes, *again;
+
+    qt_fill(&in, count);
+    bytes = save_body(mem, body_qtailq, &in, &len);
+    assert_bytes(bytes, len, want, want_len);
+    memset(&out, 0xa5, sizeof(out));
+    load_body(mem, want, want_len, body_qtailq, &out);
+    assert_qt_equal(&in, &out);
+    again = save_body(mem, body_qtailq, &out, &len2);
+    assert_bytes(again, len2, want, want_len);
+    talloc_free(mem);
+}
+
+static void test_legacy_list_bytes(void **state)
+{
+    static const uint8_t none[] = {
+        0x00, /* the end */
+        0x5a, /* after */
+    };
+    static const uint8_t one[] = {
+        0x01, 0x00, 0xe0, 0x10, 0x20, 0x30, 0x40, /* more, [0] */
+        0x00, 0x5a,                               /* the end, after */
+    };
+    static const uint8_t three[] = {
+        0x01, 0x00, 0xe0, 0x10, 0x20, 0x30, 0x40, /* more, [0] */
+        0x01, 0x00, 0xe1, 0x10, 0x20, 0x30, 0x41, /* more, [1] */
+        0x01, 0x00, 0xe2, 0x10, 0x20, 0x30, 0x42, /* more, [2] */
+        0x00, 0x5a,                               /* the end, after */
+    };
+
+    check_qtailq_bytes(0, none, sizeof(none));
+    check_qtailq_bytes(1, one, sizeof(one));
+    check_qtailq_bytes(3, three, sizeof(three));
+}
+
+static void test_legacy_list_round_trip(void **state)
+{
+    for (uint32_t count = 0; count <= QT_CAP; count++) {
+        TALLOC_CTX *mem = talloc_new(NULL);
+        QtHead in, out;
+        size_t len;
+        uint8_t *bytes;
+
+        qt_fill(&in, count);
+        bytes = save_body(mem, body_qtailq, &in, &len);
+        assert_int_equal(len, count * 7 + 2);
+        memset(&out, 0, sizeof(out));
+        load_body(mem, bytes, len, body_qtailq, &out);
+        assert_qt_equal(&in, &out);
+        talloc_free(mem);
+    }
+}
+
+static void test_legacy_fail_list_marker(void **state)
+{
+    static const uint8_t bad_first[] = { 0x02, 0x5a };
+    static const uint8_t bad_second[] = {
+        0x01, 0x00, 0xe0, 0x10, 0x20, 0x30, 0x40, /* more, [0] */
+        0xff, 0x5a,                               /* neither more nor the end */
+    };
+    QtHead out;
+    GError *err = NULL;
+
+    load_body_fails(NULL, bad_first, sizeof(bad_first), body_qtailq, &out, &err);
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "t.elems");
+    assert_string_equal(err->message,
+                        "t.elems: list marker 0x02 is neither 1 nor 0 (offset 0x0)");
+    g_clear_error(&err);
+    load_body_fails(NULL, bad_second, sizeof(bad_second), body_qtailq, &out, &err);
+    assert_string_equal(err->message,
+                        "t.elems: list marker 0xff is neither 1 nor 0 (offset 0x7)");
+    assert_int_equal(out.elems[0].val, 0x10203040);
+    g_clear_error(&err);
+}
+
+static void test_legacy_fail_list_truncated(void **state)
+{
+    static const uint8_t one[] = {
+        0x01, 0x00, 0xe0, 0x10, 0x20, 0x30, 0x40, /* more, [0] */
+        0x00, 0x5a,                               /* the end, after */
+    };
+    QtHead out;
+    GError *err = NULL;
+
+    /* No marker at all. */
+    load_body_fails(NULL, one, 0, body_qtailq, &out, &err);
+    assert_gerror(err, VS_VISIT_ERROR, VS_VISIT_ERROR_TRUNCATED,
+                  "t.elems: stream ends after 0 of 1 bytes (offset 0x0)");
+    g_clear_error(&err);
+    /* The end marker is missing after an element. */
+    load_body_fails(NULL, one, 7, body_qtailq, &out, &err);
+    assert_gerror(err, VS_VISIT_ERROR, VS_VISIT_ERROR_TRUNCATED,
+                  "t.elems: stream ends after 0 of 1 bytes (offset 0x7)");
+    g_clear_error(&err);
+    /* Inside an element: the element's path. */
+    load_body_fails(NULL, one, 5, body_qtailq, &out, &err);
+    assert_gerror(err, VS_VISIT_ERROR, VS_VISIT_ERROR_TRUNCATED,
+                  "t.elems[0].val: stream ends after 2 of 4 bytes (offset 0x3)");
+    g_clear_error(&err);
+    /* After the end marker: the next field. */
+    load_body_fails(NULL, one, 8, body_qtailq, &out, &err);
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_TRUNCATED, "t.after");
+    g_clear_error(&err);
+}
+
+/* A stream with more elements than the declared maximum: refused before [8]. */
+static void test_legacy_fail_list_limit(void **state)
+{
+    uint8_t stream[(QT_CAP + 1) * 7 + 2];
+    QtHead out;
+    GError *err = NULL;
+    uint64_t consumed = 0;
+    LeafWalk lw = { body_qtailq, &out };
+
+    for (size_t i = 0; i <= QT_CAP; i++) {
+        static const uint8_t elem[] = { 0x01, 0x00, 0x07, 0x00, 0x00, 0x00, 0x09 };
+
+        memcpy(stream + i * 7, elem, sizeof(elem));
+    }
+    stream[sizeof(stream) - 2] = 0x00;
+    stream[sizeof(stream) - 1] = 0x5a;
+    memset(&out, 0, sizeof(out));
+    assert_false(load_walk(NULL, stream, sizeof(stream), walk_leaf, &lw, NO_ROOT_VERSION,
+                           &consumed, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT, "t.elems");
+    assert_string_equal(err->message,
+                        "t.elems: more than the declared maximum of 8 elements (offset 0x39)");
+    /* The ninth marker was read, its element was not. */
+    assert_int_equal(consumed, QT_CAP * 7 + 1);
+    assert_int_equal(out.elems[QT_CAP - 1].val, 9);
+    g_clear_error(&err);
+}
+
 /* ---- channel errors --------------------------------------------------- */
 
 static void test_legacy_fail_channel(void **state)
@@ -1266,6 +1489,11 @@ int main(void)
         cmocka_unit_test(test_legacy_root_version),
         cmocka_unit_test(test_legacy_fail_root_version),
         cmocka_unit_test(test_legacy_round_trip),
+        cmocka_unit_test(test_legacy_list_bytes),
+        cmocka_unit_test(test_legacy_list_round_trip),
+        cmocka_unit_test(test_legacy_fail_list_marker),
+        cmocka_unit_test(test_legacy_fail_list_truncated),
+        cmocka_unit_test(test_legacy_fail_list_limit),
     };
 
     return cmocka_run_group_tests_name("legacy", tests, NULL, NULL);

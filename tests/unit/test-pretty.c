@@ -6,9 +6,9 @@
  *
  * Expected renderings are written out literally.  Besides the example
  * walkers, three small walkers are defined here: PIIX3 and slirp reproduce
- * the paths of the trace example in docs/DESIGN.md, and "misc" covers the
+ * the paths of the trace example in docs/DESIGN.md, "misc" covers the
  * parts the example walkers lack (signed and 64-bit values, strings, opaque
- * payloads, special doubles).
+ * payloads, special doubles) and "queue" has lists of structs and scalars.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -198,6 +198,111 @@ static bool test_visit_misc(VsVisitor *v, const char *name, TestMisc *s, GError 
         !vs_visit_string(v, "label", &s->label, 32, errp) ||
         !vs_visit_opaque(v, "payload", &s->payload, &s->payload_len, 16, errp) ||
         !vs_visit_unused(v, "pad", 2, errp)) {
+        goto out;
+    }
+    ok = vs_visit_check_struct(v, errp);
+out:
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+#define TEST_QUEUE_MAX 4
+
+typedef struct TestQueueEntry {
+    uint16_t id;
+    uint8_t prio;
+} TestQueueEntry;
+
+typedef struct TestQueue {
+    uint8_t head;
+    uint32_t n_entries;
+    TestQueueEntry entries[TEST_QUEUE_MAX];
+    uint32_t n_bytes;
+    uint8_t bytes[TEST_QUEUE_MAX];
+} TestQueue;
+
+static const VsTypeInfo test_queue_entry_type = {
+    .name = "TestQueueEntry", .wire_name = "queue-entry", .version = 1,
+    .minimum_version = 1, .size = sizeof(TestQueueEntry),
+};
+
+static const VsTypeInfo test_queue_type = {
+    .name = "TestQueue", .wire_name = "queue", .version = 1,
+    .minimum_version = 1, .size = sizeof(TestQueue),
+};
+
+static bool test_visit_queue_entry(VsVisitor *v, const char *name, TestQueueEntry *s,
+                                   GError **errp)
+{
+    uint32_t version = test_queue_entry_type.version;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, name, &test_queue_entry_type, &version, errp)) {
+        return false;
+    }
+    if (!vs_visit_u16(v, "id", &s->id, errp) || !vs_visit_u8(v, "prio", &s->prio, errp)) {
+        goto out;
+    }
+    ok = vs_visit_check_struct(v, errp);
+out:
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+/* A list of structs: up to TEST_QUEUE_MAX, *n of them on save, set on load. */
+static bool test_visit_entry_list(VsVisitor *v, TestQueueEntry *entries, uint32_t *n,
+                                  GError **errp)
+{
+    uint32_t i;
+
+    if (!vs_visit_start_list(v, "entries", TEST_QUEUE_MAX, 3, errp)) {
+        return false;
+    }
+    for (i = 0;; i++) {
+        bool more = i < *n;
+
+        if (!vs_visit_list_next(v, &more, errp) || !more ||
+            !test_visit_queue_entry(v, NULL, &entries[i], errp)) {
+            break;
+        }
+    }
+    vs_visit_end_list(v);
+    *n = i;
+    return !vs_visitor_failed(v);
+}
+
+/* A list of scalars. */
+static bool test_visit_byte_list(VsVisitor *v, uint8_t *bytes, uint32_t *n, GError **errp)
+{
+    uint32_t i;
+
+    if (!vs_visit_start_list(v, "bytes", TEST_QUEUE_MAX, 1, errp)) {
+        return false;
+    }
+    for (i = 0;; i++) {
+        bool more = i < *n;
+
+        if (!vs_visit_list_next(v, &more, errp) || !more ||
+            !vs_visit_u8(v, NULL, &bytes[i], errp)) {
+            break;
+        }
+    }
+    vs_visit_end_list(v);
+    *n = i;
+    return !vs_visitor_failed(v);
+}
+
+static bool test_visit_queue(VsVisitor *v, const char *name, TestQueue *s, GError **errp)
+{
+    uint32_t version = test_queue_type.version;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, name, &test_queue_type, &version, errp)) {
+        return false;
+    }
+    if (!vs_visit_u8(v, "head", &s->head, errp) ||
+        !test_visit_entry_list(v, s->entries, &s->n_entries, errp) ||
+        !test_visit_byte_list(v, s->bytes, &s->n_bytes, errp)) {
         goto out;
     }
     ok = vs_visit_check_struct(v, errp);
@@ -1524,6 +1629,313 @@ static void test_pretty_reader_fail_opaque_limit(void **state)
     talloc_free(ctx);
 }
 
+/* ---- lists --------------------------------------------------------------- */
+
+static void fill_queue(TestQueue *q, uint32_t n_entries, uint32_t n_bytes)
+{
+    memset(q, 0, sizeof(*q));
+    q->head = 1;
+    q->n_entries = n_entries;
+    for (uint32_t i = 0; i < n_entries; i++) {
+        q->entries[i] = (TestQueueEntry){ (uint16_t)(i + 1), (uint8_t)(i * 5) };
+    }
+    q->n_bytes = n_bytes;
+    memset(q->bytes, 7, n_bytes);
+}
+
+static VsNode *queue_tree(TALLOC_CTX *ctx, TestQueue *q)
+{
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    GError *err = NULL;
+    VsNode *root;
+
+    assert_true(test_visit_queue(b, "q", q, &err));
+    assert_true(vs_visitor_complete(b, &err));
+    assert_null(err);
+    root = vs_tree_builder_root(b);
+    vs_visitor_free(b);
+    return root;
+}
+
+static const char queue_trace[] =
+    "q.head = (uint8) 0x1\n"
+    "q.entries(list).[0].id = (uint16) 0x1\n"
+    "q.entries(list).[0].prio = (uint8) 0x0\n"
+    "q.entries(list).[1].id = (uint16) 0x2\n"
+    "q.entries(list).[1].prio = (uint8) 0x5\n"
+    "q.bytes(list).[0] = (uint8) 0x7\n"
+    "q.bytes(list).[1] = (uint8) 0x7\n"
+    "q.bytes(list).[2] = (uint8) 0x7\n";
+
+/* The trace visitor and the rendering of the builder's tree agree on lists. */
+static void test_pretty_trace_list(void **state)
+{
+    TestQueue q;
+    g_autoptr(GString) streamed = g_string_new(NULL);
+    g_autoptr(GString) rendered = g_string_new(NULL);
+    VsVisitor *t = vs_trace_visitor_new(*state, streamed);
+    VsNode *root;
+    GError *err = NULL;
+
+    fill_queue(&q, 2, 3);
+    root = queue_tree(*state, &q);
+    assert_true(test_visit_queue(t, "q", &q, &err));
+    assert_true(vs_visitor_complete(t, &err));
+    vs_render_trace(rendered, root);
+    assert_string_equal(streamed->str, queue_trace);
+    assert_string_equal(rendered->str, queue_trace);
+    vs_visitor_free(t);
+    vs_node_free(root);
+
+    /* Every length up to the maximum, empty lists included. */
+    for (uint32_t n = 0; n <= TEST_QUEUE_MAX; n++) {
+        g_string_truncate(streamed, 0);
+        g_string_truncate(rendered, 0);
+        t = vs_trace_visitor_new(*state, streamed);
+        fill_queue(&q, n, TEST_QUEUE_MAX - n);
+        root = queue_tree(*state, &q);
+        assert_true(test_visit_queue(t, "q", &q, &err));
+        vs_render_trace(rendered, root);
+        assert_string_equal(streamed->str, rendered->str);
+        assert_int_equal(count_lines(rendered->str), 1 + 2 * n + (TEST_QUEUE_MAX - n));
+        vs_visitor_free(t);
+        vs_node_free(root);
+    }
+}
+
+static void test_pretty_tree_list(void **state)
+{
+    static const char expected[] =
+        "q (TestQueue v1)\n"
+        "  head = 0x1 (uint8)\n"
+        "  entries (list of 2)\n"
+        "    [0] (TestQueueEntry v1)\n"
+        "      id = 0x1 (uint16)\n"
+        "      prio = 0x0 (uint8)\n"
+        "    [1] (TestQueueEntry v1)\n"
+        "      id = 0x2 (uint16)\n"
+        "      prio = 0x5 (uint8)\n"
+        "  bytes (list of 3)\n"
+        "    [0..2] (3 equal) = 0x7 (uint8)\n";
+    static const char expected_empty[] =
+        "q (TestQueue v1)\n"
+        "  head = 0x1 (uint8)\n"
+        "  entries (list of 0)\n"
+        "  bytes (list of 0)\n";
+    g_autoptr(GString) out = g_string_new(NULL);
+    TestQueue q;
+    VsNode *root;
+
+    fill_queue(&q, 2, 3);
+    root = queue_tree(*state, &q);
+    vs_render(out, root, VS_RENDER_TREE);
+    assert_string_equal(out->str, expected);
+    vs_node_free(root);
+    g_string_truncate(out, 0);
+    fill_queue(&q, 0, 0);
+    root = queue_tree(*state, &q);
+    vs_render_tree(out, root);
+    assert_string_equal(out->str, expected_empty);
+    vs_node_free(root);
+}
+
+static void test_pretty_json_list(void **state)
+{
+    static const char expected[] =
+        "{\"name\":\"q\",\"kind\":\"struct\",\"type\":\"TestQueue\",\"wire_name\":\"queue\","
+        "\"version\":1,\"children\":["
+        "{\"name\":\"head\",\"kind\":\"uint\",\"width\":1,\"value\":1},"
+        "{\"name\":\"entries\",\"kind\":\"list\",\"count\":1,\"elem_size\":3,\"children\":["
+        "{\"kind\":\"struct\",\"type\":\"TestQueueEntry\",\"wire_name\":\"queue-entry\","
+        "\"version\":1,\"children\":["
+        "{\"name\":\"id\",\"kind\":\"uint\",\"width\":2,\"value\":1},"
+        "{\"name\":\"prio\",\"kind\":\"uint\",\"width\":1,\"value\":0}]}]},"
+        "{\"name\":\"bytes\",\"kind\":\"list\",\"count\":0,\"elem_size\":1,\"children\":[]}"
+        "]}\n";
+    static const char expected_pretty_bytes[] =
+        "  {\"name\": \"bytes\", \"kind\": \"list\", \"count\": 2, \"elem_size\": 1, "
+        "\"children\": [\n"
+        "    {\"kind\": \"uint\", \"width\": 1, \"value\": 7},\n"
+        "    {\"kind\": \"uint\", \"width\": 1, \"value\": 7}\n"
+        "  ]}\n";
+    g_autoptr(GString) out = g_string_new(NULL);
+    TestQueue q;
+    VsNode *root;
+
+    fill_queue(&q, 1, 0);
+    root = queue_tree(*state, &q);
+    vs_render(out, root, VS_RENDER_JSON);
+    assert_string_equal(out->str, expected);
+    assert_true(json_valid(out->str));
+    vs_node_free(root);
+    g_string_truncate(out, 0);
+    fill_queue(&q, 3, 2);
+    root = queue_tree(*state, &q);
+    vs_render(out, root, VS_RENDER_JSON_PRETTY);
+    assert_true(json_valid(out->str));
+    assert_non_null(strstr(out->str, expected_pretty_bytes));
+    vs_node_free(root);
+}
+
+/* Builder shapes, lookups, paths, counts kept by append and free. */
+static void test_pretty_list_nodes(void **state)
+{
+    TestQueue q;
+    VsNode *root;
+    VsNode *entries;
+    VsNode *list;
+    char *path;
+
+    fill_queue(&q, 3, 1);
+    root = queue_tree(*state, &q);
+    entries = vs_node_child(root, "entries");
+    assert_int_equal(entries->kind, VS_NODE_LIST);
+    assert_int_equal(entries->count, 3);
+    assert_int_equal(entries->n_children, 3);
+    assert_int_equal(entries->elem_size, 3);
+    assert_null(entries->children[1]->name);
+    assert_ptr_equal(entries->children[1]->parent, entries);
+    assert_string_equal(vs_node_kind_name(VS_NODE_LIST), "list");
+    assert_string_equal(vs_node_type_name(entries), "list");
+    assert_ptr_equal(vs_node_lookup(root, "q.entries[2].prio"),
+                     entries->children[2]->children[1]);
+    assert_null(vs_node_lookup(root, "q.entries[3]"));
+    path = vs_node_path(*state, vs_node_lookup(root, "q.entries[2].prio"));
+    assert_string_equal(path, "q.entries[2].prio");
+    talloc_free(path);
+    /* 1 root + head + entries(1 + 3 * 3) + bytes(1 + 1) */
+    assert_int_equal(vs_node_count(root), 14);
+    vs_node_free(entries->children[0]);
+    assert_int_equal(entries->count, 2);
+    assert_int_equal(vs_node_lookup(root, "q.entries[0].id")->value.u, 2);
+    vs_node_free(root);
+
+    list = vs_node_new_list(*state, "l", 0);
+    assert_int_equal(list->count, 0);
+    vs_node_append(list, vs_node_new_null(*state, NULL));
+    vs_node_append(list, vs_node_new_bool(*state, NULL, true));
+    assert_int_equal(list->count, 2);
+    vs_node_free(list);
+}
+
+static void test_pretty_compare_list(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    TestQueue q;
+    VsNode *a, *b, *arr;
+
+    fill_queue(&q, 3, 2);
+    a = queue_tree(ctx, &q);
+    b = queue_tree(ctx, &q);
+    assert_true(vs_node_equal(a, b));
+    vs_node_lookup(b, "q.entries[2].prio")->value.u = 0x63;
+    assert_compare(a, b, ctx, "q.entries[2].prio", "value 0xa vs 0x63");
+    vs_node_free(vs_node_lookup(b, "q.entries[2]"));
+    assert_compare(a, b, ctx, "q.entries", "count 3 vs 2");
+    /* Same elements, but an array is not a list. */
+    b = queue_tree(ctx, &q);
+    arr = vs_node_new_array(ctx, "bytes", 2, 1);
+    vs_node_append(arr, vs_node_new_uint(ctx, NULL, 1, 7));
+    vs_node_append(arr, vs_node_new_uint(ctx, NULL, 1, 7));
+    vs_node_free(vs_node_child(b, "bytes"));
+    vs_node_append(b, arr);
+    assert_compare(a, b, ctx, "q.bytes", "kind list vs array");
+    vs_node_lookup(a, "q.bytes")->elem_size = 2;
+    vs_node_lookup(b, "q.bytes")->kind = VS_NODE_LIST;
+    assert_compare(a, b, ctx, "q.bytes", "element size 2 vs 1");
+    talloc_free(ctx);
+}
+
+static void test_pretty_round_trip_list(void **state)
+{
+    for (uint32_t n = 0; n <= TEST_QUEUE_MAX; n++) {
+        TALLOC_CTX *ctx = talloc_new(*state);
+        TestQueue orig, loaded;
+        VsNode *tree;
+        VsVisitor *r;
+        GError *err = NULL;
+
+        fill_queue(&orig, n, TEST_QUEUE_MAX - n);
+        tree = queue_tree(ctx, &orig);
+        memset(&loaded, 0xee, sizeof(loaded));
+        r = vs_tree_reader_new(ctx, tree, NULL);
+        assert_true(test_visit_queue(r, "q", &loaded, &err));
+        assert_true(vs_visitor_complete(r, &err));
+        assert_null(err);
+        assert_int_equal(loaded.n_entries, n);
+        assert_int_equal(loaded.n_bytes, TEST_QUEUE_MAX - n);
+        for (uint32_t i = 0; i < n; i++) {
+            assert_int_equal(loaded.entries[i].id, orig.entries[i].id);
+            assert_int_equal(loaded.entries[i].prio, orig.entries[i].prio);
+        }
+        assert_memory_equal(loaded.bytes, orig.bytes, TEST_QUEUE_MAX - n);
+        /* Building again from the loaded object gives the same tree. */
+        assert_true(vs_node_equal(tree, queue_tree(ctx, &loaded)));
+        talloc_free(ctx);
+    }
+}
+
+/* Loads "q" from @tree and checks the error. */
+static void assert_queue_load_fails(TALLOC_CTX *ctx, VsNode *tree, int code, const char *path,
+                                    const char *text)
+{
+    TestQueue loaded;
+    VsVisitor *r = vs_tree_reader_new(ctx, tree, NULL);
+    g_autoptr(GError) err = NULL;
+
+    memset(&loaded, 0, sizeof(loaded));
+    assert_false(test_visit_queue(r, "q", &loaded, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, code, path);
+    assert_gerror_contains(err, text);
+    assert_int_equal(vs_visitor_depth(r), 0);
+    vs_visitor_free(r);
+}
+
+static void test_pretty_reader_fail_list(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    TestQueue q;
+    VsNode *tree;
+    VsNode *entries;
+
+    fill_queue(&q, 2, 1);
+    tree = queue_tree(ctx, &q);
+    entries = vs_node_child(tree, "entries");
+    /* An array where the walker has a list, and the other way round. */
+    entries->kind = VS_NODE_ARRAY;
+    assert_queue_load_fails(ctx, tree, VS_VISIT_ERROR_MISMATCH, "q.entries",
+                            "tree holds array 'entries', the walker expects list 'entries'");
+    entries->kind = VS_NODE_LIST;
+    vs_node_child(tree, "head")->kind = VS_NODE_LIST;
+    vs_node_child(tree, "head")->width = 0;
+    assert_queue_load_fails(ctx, tree, VS_VISIT_ERROR_MISMATCH, "q.head",
+                            "tree holds list 'head', the walker expects uint8 'head'");
+    vs_node_child(tree, "head")->kind = VS_NODE_UINT;
+    vs_node_child(tree, "head")->width = 1;
+    /* An element that differs. */
+    vs_node_lookup(tree, "q.entries[1].id")->width = 4;
+    assert_queue_load_fails(ctx, tree, VS_VISIT_ERROR_MISMATCH, "q.entries[1].id",
+                            "tree holds uint32 'id', the walker expects uint16 'id'");
+    vs_node_lookup(tree, "q.entries[1].id")->width = 2;
+    /* A count that disagrees with the elements. */
+    entries->count = 5;
+    assert_queue_load_fails(ctx, tree, VS_VISIT_ERROR_MISMATCH, "q.entries",
+                            "tree declares 5 elements but holds 2");
+    entries->count = 2;
+    /* More elements than the walker's maximum: refused before the fifth. */
+    for (unsigned i = 0; i < 3; i++) {
+        VsNode *e = vs_node_append(entries, vs_node_new_struct(ctx, NULL, "TestQueueEntry",
+                                                               "queue-entry", 1));
+
+        vs_node_append(e, vs_node_new_uint(ctx, "id", 2, 9));
+        vs_node_append(e, vs_node_new_uint(ctx, "prio", 1, 9));
+    }
+    assert_int_equal(entries->count, 5);
+    assert_queue_load_fails(ctx, tree, VS_VISIT_ERROR_LIMIT, "q.entries",
+                            "more than the declared maximum of 4 elements");
+    talloc_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1562,6 +1974,13 @@ int main(void)
         T(test_pretty_reader_subsection_order),
         T(test_pretty_reader_fail_root),
         T(test_pretty_reader_fail_opaque_limit),
+        T(test_pretty_trace_list),
+        T(test_pretty_tree_list),
+        T(test_pretty_json_list),
+        T(test_pretty_list_nodes),
+        T(test_pretty_compare_list),
+        T(test_pretty_round_trip_list),
+        T(test_pretty_reader_fail_list),
 #undef T
     };
 

@@ -33,6 +33,7 @@
 typedef struct FailAtVisitor {
     VsVisitor base;
     const char *fail_at;    /* trace path of the op to fail; NULL: never */
+    const char *fail_op;    /* and only this op ("next"); NULL: any op there */
     GString *log;           /* "op path" per line; ends are logged too */
 } FailAtVisitor;
 
@@ -42,7 +43,8 @@ static bool failat_note(VsVisitor *v, const char *op, GError **errp)
     const char *path = vs_visitor_trace_path(v);
 
     g_string_append_printf(fv->log, "%s %s\n", op, path);
-    if (fv->fail_at && strcmp(fv->fail_at, path) == 0) {
+    if (fv->fail_at && strcmp(fv->fail_at, path) == 0 &&
+        (!fv->fail_op || strcmp(fv->fail_op, op) == 0)) {
         return vs_visit_fail(v, errp, VS_VISIT_ERROR_IO, "injected failure");
     }
     return true;
@@ -69,6 +71,17 @@ static bool failat_start_subsection(VsVisitor *v, const char *name, const VsType
                                     uint32_t *version, bool *present, GError **errp)
 {
     return failat_note(v, *present ? "subsection" : "absent", errp);
+}
+
+static bool failat_start_list(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                              GError **errp)
+{
+    return failat_note(v, "list", errp);
+}
+
+static bool failat_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    return failat_note(v, *more ? "next" : "last", errp);
 }
 
 static bool failat_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
@@ -120,6 +133,9 @@ static const VsVisitorOps failat_ops = {
     .end_array = failat_end,
     .start_subsection = failat_start_subsection,
     .end_subsection = failat_end,
+    .start_list = failat_start_list,
+    .list_next = failat_list_next,
+    .end_list = failat_end,
     .type_uint = failat_type_uint,
     .type_int = failat_type_int,
     .type_bool = failat_type_bool,
@@ -577,6 +593,280 @@ static void test_tee_fail_contract(void **state)
     talloc_free(ctx);
 }
 
+/* ---- lists ------------------------------------------------------------- */
+
+#define QUEUE_MAX 4
+
+/* A QTAILQ-like queue: the elements in a fixed array, their number C-only. */
+typedef struct Queue {
+    uint32_t n;
+    VsExInner items[QUEUE_MAX + 1];
+} Queue;
+
+static const VsTypeInfo queue_type = {
+    .name = "Queue", .wire_name = "queue", .version = 1, .minimum_version = 1,
+    .size = sizeof(Queue),
+};
+
+/* Struct "q" with list "items"; items[QUEUE_MAX] exists only to over-fill saves. */
+static bool visit_queue(VsVisitor *v, Queue *s, GError **errp)
+{
+    uint32_t version = queue_type.version;
+    uint32_t i;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, "q", &queue_type, &version, errp)) {
+        return false;
+    }
+    if (!vs_visit_start_list(v, "items", QUEUE_MAX, 5, errp)) {
+        goto out;
+    }
+    for (i = 0;; i++) {
+        bool more = i < s->n;
+
+        if (!vs_visit_list_next(v, &more, errp) || !more ||
+            !vs_ex_visit_inner(v, NULL, &s->items[i], errp)) {
+            break;
+        }
+    }
+    vs_visit_end_list(v);
+    s->n = i;
+    ok = !vs_visitor_failed(v) && vs_visit_check_struct(v, errp);
+out:
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+static void fill_queue(Queue *s, uint32_t n)
+{
+    memset(s, 0, sizeof(*s));
+    s->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        s->items[i] = (VsExInner){ (uint8_t)(i + 1), 0x11u * (i + 1) };
+    }
+}
+
+static VsNode *queue_tree(TALLOC_CTX *ctx, Queue *s)
+{
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    GError *err = NULL;
+    VsNode *root;
+
+    assert_true(visit_queue(b, s, &err));
+    assert_true(vs_visitor_complete(b, &err));
+    root = vs_tree_builder_root(b);
+    vs_visitor_free(b);
+    return root;
+}
+
+/* The legacy bytes of a queue of @n, copied into @ctx. */
+static uint8_t *legacy_queue_bytes(TALLOC_CTX *ctx, uint32_t n, size_t *ret_len)
+{
+    Queue s;
+    VsQemuFile *out = vs_qemufile_new_memory_writer(ctx);
+    VsVisitor *save = vs_legacy_save_visitor_new(ctx, out);
+    GError *err = NULL;
+    const uint8_t *data;
+    uint8_t *copy;
+
+    fill_queue(&s, n);
+    assert_true(visit_queue(save, &s, &err));
+    assert_true(vs_visitor_complete(save, &err));
+    data = vs_qemufile_memory_data(out, ret_len);
+    copy = talloc_memdup(ctx, data, *ret_len);
+    vs_visitor_free(save);
+    vs_qemufile_free(out);
+    return copy;
+}
+
+/* Save: both visitors see the list's steps and elements. */
+static void test_tee_list_save(void **state)
+{
+    for (uint32_t n = 0; n <= QUEUE_MAX; n++) {
+        TALLOC_CTX *ctx = talloc_new(*state);
+        Queue s;
+        g_autoptr(GString) log = g_string_new(NULL);
+        VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+        VsVisitor *obs = failat_new(ctx, NULL, log);
+        VsVisitor *tee = vs_tee_visitor_new(ctx, b, obs);
+        GError *err = NULL;
+
+        fill_queue(&s, n);
+        assert_true(visit_queue(tee, &s, &err));
+        assert_true(vs_visitor_complete(tee, &err));
+        assert_null(err);
+        assert_true(vs_node_equal(vs_tree_builder_root(b), queue_tree(ctx, &s)));
+        assert_int_equal(vs_node_child(vs_tree_builder_root(b), "items")->count, n);
+        assert_true(g_str_has_suffix(log->str, "last q.items(list)\nend q.items(list)\nend q\n"));
+        if (n == 2) {
+            assert_string_equal(log->str, "struct q\n"
+                                          "list q.items(list)\n"
+                                          "next q.items(list)\n"
+                                          "struct q.items(list).[0]\n"
+                                          "uint q.items(list).[0].mode\n"
+                                          "uint q.items(list).[0].mask\n"
+                                          "end q.items(list).[0]\n"
+                                          "next q.items(list)\n"
+                                          "struct q.items(list).[1]\n"
+                                          "uint q.items(list).[1].mode\n"
+                                          "uint q.items(list).[1].mask\n"
+                                          "end q.items(list).[1]\n"
+                                          "last q.items(list)\n"
+                                          "end q.items(list)\n"
+                                          "end q\n");
+        }
+        talloc_free(ctx);
+    }
+}
+
+/* Load: the observer is told what the primary read, "more" and the end. */
+static void test_tee_list_load_legacy_and_trace(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    Queue loaded;
+    g_autoptr(GString) trace = g_string_new(NULL);
+    g_autoptr(GString) rendered = g_string_new(NULL);
+    size_t len;
+    uint8_t *bytes = legacy_queue_bytes(ctx, 3, &len);
+    VsQemuFile *in = vs_qemufile_new_memory_reader(ctx, bytes, len);
+    VsVisitor *load = vs_legacy_load_visitor_new(ctx, in, ctx);
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, load, vs_tee_visitor_new(ctx, b,
+                                                   vs_trace_visitor_new(ctx, trace)));
+    Queue orig;
+    GError *err = NULL;
+
+    memset(&loaded, 0, sizeof(loaded));
+    assert_int_equal(len, 3 * 6 + 1);
+    assert_true(visit_queue(tee, &loaded, &err));
+    assert_true(vs_visitor_complete(tee, &err));
+    assert_null(err);
+    assert_int_equal(loaded.n, 3);
+    fill_queue(&orig, 3);
+    assert_true(vs_node_equal(vs_tree_builder_root(b), queue_tree(ctx, &orig)));
+    vs_render_trace(rendered, queue_tree(ctx, &orig));
+    assert_string_equal(trace->str, rendered->str);
+    assert_true(g_str_has_suffix(trace->str, "q.items(list).[2].mask = (uint32) 0x33\n"));
+    talloc_free(ctx);
+}
+
+/* The observer fails in the middle of a list: both are ended, no breach. */
+static void test_tee_fail_list_observer_element(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    Queue s;
+    g_autoptr(GString) log = g_string_new(NULL);
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *obs = failat_new(ctx, "q.items(list).[1].mask", log);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, b, obs);
+    VsNode *items;
+    g_autoptr(GError) err = NULL;
+
+    fill_queue(&s, 3);
+    assert_false(visit_queue(tee, &s, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "q.items[1].mask");
+    items = vs_node_child(vs_tree_builder_root(b), "items");
+    assert_int_equal(items->count, 2);
+    assert_true(g_str_has_suffix(log->str, "uint q.items(list).[1].mask\n"
+                                           "end q.items(list).[1]\n"
+                                           "end q.items(list)\n"
+                                           "end q\n"));
+    assert_failed_with(b, VS_VISIT_ERROR_IO);
+    assert_failed_with(obs, VS_VISIT_ERROR_IO);
+    assert_failed_with(tee, VS_VISIT_ERROR_IO);
+    talloc_free(ctx);
+}
+
+/* The observer fails a list step or the list's start. */
+static void test_tee_fail_list_observer_step(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    Queue s;
+    g_autoptr(GString) log = g_string_new(NULL);
+    g_autoptr(GString) log2 = g_string_new(NULL);
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *obs = failat_new(ctx, "q.items(list)", log);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, b, obs);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) err2 = NULL;
+
+    ((FailAtVisitor *)obs)->fail_op = "last";
+    fill_queue(&s, 2);
+    assert_false(visit_queue(tee, &s, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "q.items");
+    assert_true(g_str_has_suffix(log->str, "last q.items(list)\nend q.items(list)\nend q\n"));
+    assert_int_equal(vs_node_child(vs_tree_builder_root(b), "items")->count, 2);
+    assert_failed_with(b, VS_VISIT_ERROR_IO);
+    assert_failed_with(obs, VS_VISIT_ERROR_IO);
+
+    b = vs_tree_builder_new(ctx, ctx);
+    obs = failat_new(ctx, "q.items(list)", log2);
+    ((FailAtVisitor *)obs)->fail_op = "list";
+    tee = vs_tee_visitor_new(ctx, b, obs);
+    assert_false(visit_queue(tee, &s, &err2));
+    assert_gerror_path(err2, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "q.items");
+    /* The tee ended the primary's list, which had no elements yet. */
+    assert_int_equal(vs_node_child(vs_tree_builder_root(b), "items")->count, 0);
+    assert_failed_with(b, VS_VISIT_ERROR_IO);
+    assert_failed_with(obs, VS_VISIT_ERROR_IO);
+    assert_failed_with(tee, VS_VISIT_ERROR_IO);
+    talloc_free(ctx);
+}
+
+/* The primary reads a bad marker: the observer saw the elements before it. */
+static void test_tee_fail_list_primary_marker(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    Queue loaded;
+    g_autoptr(GString) log = g_string_new(NULL);
+    size_t len;
+    uint8_t *bytes = legacy_queue_bytes(ctx, 2, &len);
+    VsQemuFile *in;
+    VsVisitor *load;
+    VsVisitor *obs = failat_new(ctx, NULL, log);
+    VsVisitor *tee;
+    g_autoptr(GError) err = NULL;
+
+    bytes[6] = 0x07; /* the marker of element 1 */
+    in = vs_qemufile_new_memory_reader(ctx, bytes, len);
+    load = vs_legacy_load_visitor_new(ctx, in, ctx);
+    tee = vs_tee_visitor_new(ctx, load, obs);
+    memset(&loaded, 0, sizeof(loaded));
+    assert_false(visit_queue(tee, &loaded, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "q.items");
+    assert_gerror_contains(err, "list marker 0x07 is neither 1 nor 0 (offset 0x6)");
+    assert_true(g_str_has_suffix(log->str, "uint q.items(list).[0].mask\n"
+                                           "end q.items(list).[0]\n"
+                                           "end q.items(list)\n"
+                                           "end q\n"));
+    assert_failed_with(load, VS_VISIT_ERROR_MISMATCH);
+    assert_failed_with(obs, VS_VISIT_ERROR_MISMATCH);
+    talloc_free(ctx);
+}
+
+/* Too many elements on save: the tee's core refuses before forwarding. */
+static void test_tee_fail_list_limit(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(*state);
+    Queue s;
+    g_autoptr(GString) log = g_string_new(NULL);
+    VsVisitor *b = vs_tree_builder_new(ctx, ctx);
+    VsVisitor *obs = failat_new(ctx, NULL, log);
+    VsVisitor *tee = vs_tee_visitor_new(ctx, b, obs);
+    g_autoptr(GError) err = NULL;
+
+    fill_queue(&s, QUEUE_MAX + 1);
+    assert_false(visit_queue(tee, &s, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT, "q.items");
+    assert_gerror_contains(err, "more than the declared maximum of 4 elements");
+    assert_int_equal(vs_node_child(vs_tree_builder_root(b), "items")->count, QUEUE_MAX);
+    /* Both inner visitors hold the tee's error, not a contract breach. */
+    assert_failed_with(b, VS_VISIT_ERROR_LIMIT);
+    assert_failed_with(obs, VS_VISIT_ERROR_LIMIT);
+    assert_failed_with(tee, VS_VISIT_ERROR_LIMIT);
+    talloc_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +888,12 @@ int main(void)
         T(test_tee_fail_observer_start_subsection),
         T(test_tee_fail_observer_complete),
         T(test_tee_fail_contract),
+        T(test_tee_list_save),
+        T(test_tee_list_load_legacy_and_trace),
+        T(test_tee_fail_list_observer_element),
+        T(test_tee_fail_list_observer_step),
+        T(test_tee_fail_list_primary_marker),
+        T(test_tee_fail_list_limit),
 #undef T
     };
 

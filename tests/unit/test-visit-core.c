@@ -6,8 +6,9 @@
  *
  * The core is exercised through a small scripted visitor defined here: in
  * SAVE mode it records what it was given; in LOAD mode it hands out the
- * values queued by the test, so out-of-range values and stream versions can
- * be injected.  It also records the error path the core reports at each op.
+ * values queued by the test, so out-of-range values, stream versions and list
+ * lengths can be injected.  It also records the error path the core reports
+ * at each op.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ typedef struct ScriptVisitor {
     uint32_t next_version;  /* LOAD: 0 = keep the caller's */
     uint32_t next_count;    /* LOAD: 0 = keep the caller's */
     bool next_present;
+    uint32_t more_left;     /* LOAD: list_next says "more" this many times */
     const char *fail_at;    /* fail the op whose trace path equals this */
 } ScriptVisitor;
 
@@ -124,6 +126,23 @@ static bool script_nullptr(VsVisitor *v, const char *name, bool *is_null, GError
     return script_note(v, "nullptr", errp);
 }
 
+static bool script_start_list(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                              GError **errp)
+{
+    return script_note(v, "list", errp);
+}
+
+static bool script_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    ScriptVisitor *sv = to_sv(v);
+
+    if (vs_visit_is_load(v)) {
+        *more = sv->more_left > 0;
+        sv->more_left -= *more;
+    }
+    return script_note(v, *more ? "next" : "last", errp);
+}
+
 static bool script_offset(VsVisitor *v, uint64_t *ret_offset)
 {
     *ret_offset = 0x2a;
@@ -135,13 +154,15 @@ static void script_destroy(VsVisitor *v)
     g_string_free(to_sv(v)->log, TRUE);
 }
 
-#define SCRIPT_OPS(kind_, name_)                        \
+#define SCRIPT_OPS(kind_, name_, start_list_, list_next_) \
     {                                                   \
         .kind = (kind_),                                \
         .impl_name = (name_),                           \
         .start_struct = script_start_struct,            \
         .start_array = script_start_array,              \
         .start_subsection = script_start_subsection,    \
+        .start_list = (start_list_),                    \
+        .list_next = (list_next_),                      \
         .type_uint = script_uint,                       \
         .type_int = script_int,                         \
         .type_bool = script_bool,                       \
@@ -153,8 +174,13 @@ static void script_destroy(VsVisitor *v)
         .destroy = script_destroy,                      \
     }
 
-static const VsVisitorOps script_save_ops = SCRIPT_OPS(VS_VISITOR_SAVE, "script-save");
-static const VsVisitorOps script_load_ops = SCRIPT_OPS(VS_VISITOR_LOAD, "script-load");
+static const VsVisitorOps script_save_ops =
+    SCRIPT_OPS(VS_VISITOR_SAVE, "script-save", script_start_list, script_list_next);
+static const VsVisitorOps script_load_ops =
+    SCRIPT_OPS(VS_VISITOR_LOAD, "script-load", script_start_list, script_list_next);
+/* Without list ops: lists are not supported. */
+static const VsVisitorOps script_nolist_ops =
+    SCRIPT_OPS(VS_VISITOR_SAVE, "script-nolist", NULL, NULL);
 
 static ScriptVisitor *script_new(void *ctx, bool load)
 {
@@ -564,6 +590,431 @@ static void test_visit_core_kind_and_name(void **state)
     vs_visitor_free(NULL);
 }
 
+/* ---- lists ------------------------------------------------------------ */
+
+#define LIST_CAP 4
+
+typedef struct ListT {
+    uint32_t n;
+    VsExInner e[LIST_CAP];
+} ListT;
+
+static const VsTypeInfo list_t_type = {
+    .name = "ListT", .wire_name = "t", .version = 1, .minimum_version = 1,
+    .size = sizeof(ListT),
+};
+
+/* Struct "t" holding list "l" of up to @max VsExInner (at most LIST_CAP). */
+static bool visit_list_t(VsVisitor *v, ListT *s, uint32_t max, GError **errp)
+{
+    uint32_t version = list_t_type.version;
+    uint32_t i;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, "t", &list_t_type, &version, errp)) {
+        return false;
+    }
+    if (!vs_visit_start_list(v, "l", max, 5, errp)) {
+        goto out;
+    }
+    for (i = 0;; i++) {
+        bool more = i < s->n;
+
+        if (!vs_visit_list_next(v, &more, errp) || !more ||
+            !vs_ex_visit_inner(v, NULL, &s->e[i], errp)) {
+            break;
+        }
+    }
+    vs_visit_end_list(v);
+    s->n = i;
+    ok = !vs_visitor_failed(v) && vs_visit_check_struct(v, errp);
+out:
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+static ScriptVisitor *script_new_nolist(void *ctx)
+{
+    ScriptVisitor *sv = vs_visitor_new(ctx, &script_nolist_ops, ScriptVisitor, NULL);
+
+    sv->log = g_string_new(NULL);
+    return sv;
+}
+
+static void test_visit_core_list_paths(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    ListT s = { 2, { { 1, 0x11 }, { 2, 0x22 } } };
+    g_autoptr(GError) err = NULL;
+
+    assert_true(visit_list_t(&sv->base, &s, LIST_CAP, &err));
+    assert_true(vs_visitor_complete(&sv->base, &err));
+    assert_string_equal(sv->log->str,
+                        "struct t\n"
+                        "list t.l(list)\n"
+                        "next t.l(list)\n"
+                        "struct t.l(list).[0]\n"
+                        "uint t.l(list).[0].mode\n"
+                        "uint t.l(list).[0].mask\n"
+                        "next t.l(list)\n"
+                        "struct t.l(list).[1]\n"
+                        "uint t.l(list).[1].mode\n"
+                        "uint t.l(list).[1].mask\n"
+                        "last t.l(list)\n");
+    assert_int_equal(s.n, 2);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_list_load(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    ListT s = { 0 };
+    g_autoptr(GError) err = NULL;
+
+    sv->more_left = 3;
+    sv->next_uint = 7;
+    assert_true(visit_list_t(&sv->base, &s, LIST_CAP, &err));
+    assert_true(vs_visitor_complete(&sv->base, &err));
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.e[2].mask, 7);
+    assert_non_null(strstr(sv->log->str, "uint t.l(list).[2].mask\nlast t.l(list)\n"));
+    vs_visitor_free(&sv->base);
+
+    /* An empty list: one "last" and nothing else. */
+    sv = script_new(*state, true);
+    s.n = 3;
+    assert_true(visit_list_t(&sv->base, &s, LIST_CAP, &err));
+    assert_int_equal(s.n, 0);
+    assert_string_equal(sv->log->str, "struct t\nlist t.l(list)\nlast t.l(list)\n");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_list_error_path_names_element(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    ListT s = { 2, { { 1, 0x11 }, { 2, 0x22 } } };
+    g_autoptr(GError) err = NULL;
+
+    sv->fail_at = "t.l(list).[1].mask";
+    assert_false(visit_list_t(&sv->base, &s, LIST_CAP, &err));
+    assert_string_equal(err->message, "t.l[1].mask: scripted failure (offset 0x2a)");
+    /* Left early after a failure: no contract breach, nothing open. */
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, "scripted failure");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_limit_save(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    ListT s = { 3, { { 1, 0x11 }, { 2, 0x22 }, { 3, 0x33 } } };
+    g_autoptr(GError) err = NULL;
+
+    /* Exactly the maximum is fine. */
+    s.n = 2;
+    assert_true(visit_list_t(&sv->base, &s, 2, &err));
+    vs_visitor_free(&sv->base);
+
+    sv = script_new(*state, false);
+    s.n = 3;
+    assert_false(visit_list_t(&sv->base, &s, 2, &err));
+    assert_string_equal(err->message,
+                        "t.l: more than the declared maximum of 2 elements (offset 0x2a)");
+    assert_int_equal(err->code, VS_VISIT_ERROR_LIMIT);
+    /* Checked before the implementation is asked to write the marker. */
+    assert_true(g_str_has_suffix(sv->log->str, "uint t.l(list).[1].mask\n"));
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_int_equal(err->code, VS_VISIT_ERROR_LIMIT);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_limit_load(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, true);
+    ListT s = { 0 };
+    g_autoptr(GError) err = NULL;
+
+    sv->more_left = 1000;
+    assert_false(visit_list_t(&sv->base, &s, 2, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT,
+                 "t.l: more than the declared maximum of 2 elements");
+    /* The third "more" was read, its element never visited. */
+    assert_true(g_str_has_suffix(sv->log->str, "uint t.l(list).[1].mask\nnext t.l(list)\n"));
+    assert_int_equal(s.n, 2);
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+
+    /* A maximum of 0: the first "more" is already too many. */
+    sv = script_new(*state, true);
+    sv->more_left = 1;
+    g_clear_error(&err);
+    assert_false(visit_list_t(&sv->base, &s, 0, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_LIMIT, "maximum of 0 elements");
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_next_outside_list(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    uint32_t n = 1;
+    bool more = true;
+    g_autoptr(GError) err = NULL;
+
+    assert_false(vs_visit_list_next(&sv->base, &more, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "<root>: vs_visit_list_next() outside a list");
+    assert_false(more);
+    vs_visitor_free(&sv->base);
+
+    /* Inside an array: not a list either; the breach is sticky. */
+    sv = script_new(*state, false);
+    g_clear_error(&err);
+    assert_true(vs_visit_start_struct(&sv->base, "t", &list_t_type, &version, &err));
+    assert_true(vs_visit_start_array(&sv->base, "regs", &n, 1, 1, &err));
+    more = true;
+    assert_false(vs_visit_list_next(&sv->base, &more, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "t.regs: vs_visit_list_next() outside a list");
+    vs_visit_end_array(&sv->base);
+    vs_visit_end_struct(&sv->base);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, "outside a list");
+    assert_null(strstr(sv->log->str, "next"));
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_two_elements(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    bool more = true;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err));
+    assert_true(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_false(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: element 1 visited without vs_visit_list_next() announcing it");
+    vs_visit_end_list(&sv->base);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, "element 1 visited without");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_element_without_next(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_false(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: element 0 visited without vs_visit_list_next() announcing it");
+    assert_null(strstr(sv->log->str, "uint"));
+    vs_visit_end_list(&sv->base);
+    vs_visitor_free(&sv->base);
+}
+
+/* "More" twice in a row, the end with an element due, a step after the end. */
+static void test_visit_core_fail_list_steps(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    bool more = true;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err));
+    assert_false(vs_visit_list_next(&sv->base, &more, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: vs_visit_list_next() before element 0 was visited");
+    vs_visit_end_list(&sv->base);
+    vs_visitor_free(&sv->base);
+
+    sv = script_new(*state, false);
+    g_clear_error(&err);
+    more = true;
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err));
+    vs_visit_end_list(&sv->base);
+    /* Found at the end, reported by the next call and by completion. */
+    assert_false(vs_visit_u8(&sv->base, "after", &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: vs_visit_end_list() before element 0 was visited");
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT, "before element 0 was visited");
+    vs_visitor_free(&sv->base);
+
+    sv = script_new(*state, false);
+    g_clear_error(&err);
+    more = false;
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err));
+    more = true;
+    assert_false(vs_visit_list_next(&sv->base, &more, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: vs_visit_list_next() after the end of the list");
+    vs_visit_end_list(&sv->base);
+    vs_visitor_free(&sv->base);
+}
+
+/* Ending a list whose end was never announced would lose the end marker. */
+static void test_visit_core_fail_list_end_unannounced(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    bool more = true;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err));
+    assert_true(vs_visit_u8(&sv->base, NULL, &b, &err));
+    vs_visit_end_list(&sv->base);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: vs_visit_end_list() before vs_visit_list_next() reported the end");
+    vs_visitor_free(&sv->base);
+
+    /* Mismatched end: a list ended as an array. */
+    sv = script_new(*state, false);
+    g_clear_error(&err);
+    assert_true(vs_visit_start_list(&sv->base, "l", 4, 1, &err));
+    vs_visit_end_array(&sv->base);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_CONTRACT,
+                 "l: vs_visit_end_array() without a matching start");
+    vs_visit_end_list(&sv->base);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_fail_list_unsupported(void **state)
+{
+    ScriptVisitor *sv = script_new_nolist(*state);
+    ListT s = { 1, { { 1, 0x11 } } };
+    g_autoptr(GError) err = NULL;
+
+    assert_false(visit_list_t(&sv->base, &s, LIST_CAP, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_UNSUPPORTED,
+                 "t.l: the script-nolist visitor cannot visit lists");
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_int_equal(err->code, VS_VISIT_ERROR_UNSUPPORTED);
+    vs_visitor_free(&sv->base);
+}
+
+/* ---- walker-level errors ------------------------------------------------ */
+
+static void test_visit_core_report_root(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) err2 = NULL;
+
+    assert_false(vs_visit_report(&sv->base, "field", &err, VS_VISIT_ERROR_MISMATCH,
+                                 "value %d differs", 3));
+    assert_int_equal(err->domain, VS_VISIT_ERROR);
+    assert_int_equal(err->code, VS_VISIT_ERROR_MISMATCH);
+    assert_string_equal(err->message, "field: value 3 differs (offset 0x2a)");
+    vs_visitor_free(&sv->base);
+
+    sv = script_new(*state, false);
+    assert_false(vs_visit_report(&sv->base, NULL, &err2, VS_VISIT_ERROR_RANGE, "bad"));
+    assert_string_equal(err2->message, "<root>: bad (offset 0x2a)");
+    assert_int_equal(err2->code, VS_VISIT_ERROR_RANGE);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_report_in_struct(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) err2 = NULL;
+
+    assert_true(vs_visit_start_struct(&sv->base, "i8259", &vs_ex_pic_type, &version, &err));
+    assert_false(vs_visit_report(&sv->base, "elcr", &err, VS_VISIT_ERROR_MISMATCH, "differs"));
+    assert_string_equal(err->message, "i8259.elcr: differs (offset 0x2a)");
+    /* With no field the path is the struct's; the first error stays. */
+    assert_false(vs_visit_report(&sv->base, NULL, &err2, VS_VISIT_ERROR_RANGE, "later"));
+    assert_string_equal(err2->message, "i8259: later (offset 0x2a)");
+    assert_string_equal(vs_visitor_error(&sv->base)->message,
+                        "i8259.elcr: differs (offset 0x2a)");
+    vs_visit_end_struct(&sv->base);
+    vs_visitor_free(&sv->base);
+}
+
+static void test_visit_core_report_in_element(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    uint32_t n = 2;
+    bool more = true;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) err2 = NULL;
+
+    assert_true(vs_visit_start_struct(&sv->base, "t", &list_t_type, &version, &err));
+    assert_true(vs_visit_start_array(&sv->base, "chans", &n, 2, 5, &err));
+    assert_true(vs_visit_u8(&sv->base, NULL, &b, &err));
+    assert_true(vs_visit_start_struct(&sv->base, NULL, &vs_ex_inner_type, &version, &err));
+    assert_false(vs_visit_report(&sv->base, "mask", &err, VS_VISIT_ERROR_MISMATCH, "odd"));
+    assert_string_equal(err->message, "t.chans[1].mask: odd (offset 0x2a)");
+    vs_visit_end_struct(&sv->base);
+    vs_visit_end_array(&sv->base);
+    vs_visit_end_struct(&sv->base);
+    vs_visitor_free(&sv->base);
+
+    /* The same inside a list element. */
+    sv = script_new(*state, false);
+    assert_true(vs_visit_start_list(&sv->base, "l", 2, 5, &err2));
+    assert_true(vs_visit_list_next(&sv->base, &more, &err2));
+    assert_true(vs_visit_start_struct(&sv->base, NULL, &vs_ex_inner_type, &version, &err2));
+    assert_false(vs_visit_report(&sv->base, NULL, &err2, VS_VISIT_ERROR_MISMATCH, "odd"));
+    assert_string_equal(err2->message, "l[0]: odd (offset 0x2a)");
+    vs_visit_end_struct(&sv->base);
+    vs_visit_end_list(&sv->base);
+    assert_int_equal(vs_visitor_depth(&sv->base), 0);
+    vs_visitor_free(&sv->base);
+}
+
+/* After a report the visitor has failed: later calls and completion repeat it. */
+static void test_visit_core_report_sticky(void **state)
+{
+    ScriptVisitor *sv = script_new(*state, false);
+    uint32_t version = 1;
+    uint8_t b = 0;
+    g_autoptr(GError) err = NULL;
+
+    assert_true(vs_visit_start_struct(&sv->base, "i8259", &vs_ex_pic_type, &version, &err));
+    assert_false(vs_visitor_failed(&sv->base));
+    /* errp may be NULL: the visitor still fails. */
+    assert_false(vs_visit_report(&sv->base, "irr", NULL, VS_VISIT_ERROR_MISMATCH, "no"));
+    assert_true(vs_visitor_failed(&sv->base));
+    assert_false(vs_visit_u8(&sv->base, "imr", &b, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "i8259.irr: no");
+    assert_null(strstr(sv->log->str, "imr"));
+    g_clear_error(&err);
+    assert_false(vs_visit_check_struct(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "i8259.irr: no");
+    vs_visit_end_struct(&sv->base);
+    g_clear_error(&err);
+    assert_false(vs_visitor_complete(&sv->base, &err));
+    assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "i8259.irr: no");
+    vs_visitor_free(&sv->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +1041,21 @@ int main(void)
         T(test_visit_core_fail_sticky),
         T(test_visit_core_fail_unsupported_op),
         T(test_visit_core_kind_and_name),
+        T(test_visit_core_list_paths),
+        T(test_visit_core_list_load),
+        T(test_visit_core_list_error_path_names_element),
+        T(test_visit_core_fail_list_limit_save),
+        T(test_visit_core_fail_list_limit_load),
+        T(test_visit_core_fail_list_next_outside_list),
+        T(test_visit_core_fail_list_two_elements),
+        T(test_visit_core_fail_list_element_without_next),
+        T(test_visit_core_fail_list_steps),
+        T(test_visit_core_fail_list_end_unannounced),
+        T(test_visit_core_fail_list_unsupported),
+        T(test_visit_core_report_root),
+        T(test_visit_core_report_in_struct),
+        T(test_visit_core_report_in_element),
+        T(test_visit_core_report_sticky),
 #undef T
     };
     return cmocka_run_group_tests_name("visit-core", tests, NULL, NULL);

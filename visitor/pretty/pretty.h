@@ -22,8 +22,10 @@
  *       i8259.irr = (uint8) 0x10
  *       slirp.bootp.bootp_clients(16)(8).[0].macaddr(6)(1).[0] = (uint8) 0x1
  *     The path is the field names joined by '.'; an array is written
- *     name(count)(elem_size) and its elements .[i]; a subsection's component
- *     is its wire name ("vsdemo.vsdemo/irq.irq_pending").  Values:
+ *     name(count)(elem_size) and its elements .[i]; a list is written
+ *     name(list) and its elements .[i] ("t.entries(list).[2].id"); a
+ *     subsection's component is its wire name
+ *     ("vsdemo.vsdemo/irq.irq_pending").  Values:
  *       integers   (uint8)..(uint64), (int8)..(int64): lowercase hex with 0x,
  *                  negative signed values as -0x5
  *       bool       (bool) true / (bool) false
@@ -49,7 +51,8 @@
  *         vsdemo/irq (subsection VsExDemoIrq v1)
  *           irq_pending = 0x1 (uint8)
  *     Structs show "name (Type vN)", subsections "name (subsection Type vN)",
- *     arrays "name[count]".  Runs of two or more equal consecutive elements
+ *     arrays "name[count]", lists "name (list of N)"; the elements of both
+ *     follow as "[i]".  Runs of two or more equal consecutive elements
  *     (equal subtrees) are folded into one "[a..b] (n equal)" entry.
  *     Buffers and opaque payloads show "name: N bytes" (opaque: "name: N
  *     bytes (opaque)") and a hexdump -C style dump: offset, 16 bytes in two
@@ -61,10 +64,11 @@
  *   JSON: one object per node:
  *       {"name": "irr", "kind": "uint", "width": 1, "value": 16}
  *     Every object has "kind" (vs_node_kind_name()) and, unless it is an
- *     array element, "name" ("<root>" for an unnamed root).  Further
+ *     array or list element, "name" ("<root>" for an unnamed root).  Further
  *     members by kind:
  *       struct, subsection  "type", "wire_name", "version", "children"
- *       array               "count", "elem_size", "children"
+ *       array, list         "count", "elem_size", "children" (a list's count
+ *                           is its number of elements)
  *       uint, int           "width", "value": a JSON number when width <= 4;
  *                           for width 8 always a decimal string
  *                           ("72623859790382856", "-5"), so 64-bit values
@@ -151,12 +155,15 @@ VsNode *vs_tree_builder_root(VsVisitor *v);
  * what the tree held and what the walker expected
  * ("vsdemo.id: tree holds uint8 'id', the walker expects uint16 'id'").
  * Struct and subsection versions come from the tree (they replace
- * *version).  A subsection is present when the tree's struct holds it (in
- * any position after the fields visited so far); vs_visit_check_struct()
- * fails with VS_VISIT_ERROR_SUBSECTION for a subsection the walker did not
- * ask for and with VS_VISIT_ERROR_MISMATCH for other nodes left over.  An
- * opaque payload takes the tree's length (VS_VISIT_ERROR_LIMIT above
- * @max_len).  vs_visitor_complete() fails if @root was never visited.
+ * *version).  A list node answers vs_visit_list_next() with more = true
+ * while it holds elements not yet visited, then false; its count must equal
+ * its number of children.  A subsection is present when the tree's struct
+ * holds it (in any position after the fields visited so far);
+ * vs_visit_check_struct() fails with VS_VISIT_ERROR_SUBSECTION for a
+ * subsection the walker did not ask for and with VS_VISIT_ERROR_MISMATCH for
+ * other nodes left over.  An opaque payload takes the tree's length
+ * (VS_VISIT_ERROR_LIMIT above @max_len).  vs_visitor_complete() fails if
+ * @root was never visited.
  *
  * Ownership: the visitor is a child of @mem_ctx; free it with
  * vs_visitor_free().
@@ -247,7 +254,7 @@ bool vs_render_file(FILE *fp, const VsNode *root, VsRenderFormat format, GError 
  * vs_render_trace_leaf: append the TRACE line(s) of one leaf at @path.
  * @out: the string appended to
  * @path: the leaf's trace-form path (what vs_visitor_trace_path() gives)
- * @leaf: a node that is not a struct, subsection or array (asserted)
+ * @leaf: a node that is not a struct, subsection, array or list (asserted)
  *
  * The renderer and the trace visitor both write through this function; a
  * visitor author can use it for trace-compatible output.

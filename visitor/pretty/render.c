@@ -79,7 +79,13 @@ static void append_c_escaped(GString *out, const char *s)
 static bool node_is_container(const VsNode *node)
 {
     return node->kind == VS_NODE_STRUCT || node->kind == VS_NODE_SUBSECTION ||
-           node->kind == VS_NODE_ARRAY;
+           node->kind == VS_NODE_ARRAY || node->kind == VS_NODE_LIST;
+}
+
+/* Arrays and lists hold unnamed elements, numbered by position. */
+static bool node_holds_elements(const VsNode *node)
+{
+    return node->kind == VS_NODE_ARRAY || node->kind == VS_NODE_LIST;
 }
 
 /* ---- TRACE ------------------------------------------------------------- */
@@ -121,7 +127,7 @@ void vs_render_trace_leaf(GString *out, const char *path, const VsNode *leaf)
 /*
  * Appends @node's trace-form component to @path, exactly as the core's
  * vs_visitor_trace_path() renders a frame: ".name" or ".[i]", and
- * "(count)(elem_size)" after an array.
+ * "(count)(elem_size)" after an array, "(list)" after a list.
  */
 static void trace_append_component(GString *path, const VsNode *node, bool is_element,
                                    size_t index)
@@ -136,6 +142,8 @@ static void trace_append_component(GString *path, const VsNode *node, bool is_el
     }
     if (node->kind == VS_NODE_ARRAY) {
         g_string_append_printf(path, "(%" PRIu32 ")(%zu)", node->count, node->elem_size);
+    } else if (node->kind == VS_NODE_LIST) {
+        g_string_append(path, "(list)");
     }
 }
 
@@ -147,7 +155,7 @@ static void trace_node(GString *out, GString *path, const VsNode *node, bool is_
     trace_append_component(path, node, is_element, index);
     if (node_is_container(node)) {
         for (size_t i = 0; i < node->n_children; i++) {
-            trace_node(out, path, node->children[i], node->kind == VS_NODE_ARRAY, i);
+            trace_node(out, path, node->children[i], node_holds_elements(node), i);
         }
     } else {
         vs_render_trace_leaf(out, path->str, node);
@@ -237,7 +245,7 @@ static void tree_children(GString *out, const VsNode *node, unsigned depth)
     }
 }
 
-/* Elements, with runs of equal consecutive elements folded into one entry. */
+/* Elements of an array or list, with runs of equal consecutive elements folded. */
 static void tree_elements(GString *out, const VsNode *array, unsigned depth)
 {
     size_t n = array->n_children;
@@ -275,6 +283,10 @@ static void tree_node(GString *out, const VsNode *node, const char *label, unsig
         return;
     case VS_NODE_ARRAY:
         g_string_append_printf(out, "[%" PRIu32 "]\n", node->count);
+        tree_elements(out, node, depth + 1);
+        return;
+    case VS_NODE_LIST:
+        g_string_append_printf(out, " (list of %" PRIu32 ")\n", node->count);
         tree_elements(out, node, depth + 1);
         return;
     case VS_NODE_BUFFER:
@@ -424,6 +436,7 @@ static void json_members(JsonWriter *w, const VsNode *node)
         json_member_uint(w, "version", node->version);
         break;
     case VS_NODE_ARRAY:
+    case VS_NODE_LIST:
         json_member_uint(w, "count", node->count);
         json_member_uint(w, "elem_size", node->elem_size);
         break;
@@ -474,7 +487,7 @@ static void json_children(JsonWriter *w, const VsNode *node, unsigned depth)
             g_string_append_c(w->out, ',');
         }
         json_newline(w, depth + 1);
-        json_node(w, node->children[i], node->kind == VS_NODE_ARRAY, depth + 1);
+        json_node(w, node->children[i], node_holds_elements(node), depth + 1);
     }
     if (node->n_children) {
         json_newline(w, depth);

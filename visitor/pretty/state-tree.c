@@ -15,7 +15,13 @@
 static bool node_is_container(const VsNode *node)
 {
     return node->kind == VS_NODE_STRUCT || node->kind == VS_NODE_SUBSECTION ||
-           node->kind == VS_NODE_ARRAY;
+           node->kind == VS_NODE_ARRAY || node->kind == VS_NODE_LIST;
+}
+
+/* Arrays and lists hold unnamed elements, numbered by position. */
+static bool node_holds_elements(const VsNode *node)
+{
+    return node->kind == VS_NODE_ARRAY || node->kind == VS_NODE_LIST;
 }
 
 static char *node_strdup(VsNode *node, const char *s)
@@ -70,6 +76,14 @@ VsNode *vs_node_new_array(TALLOC_CTX *mem_ctx, const char *name, uint32_t count,
     VsNode *node = vs_node_new(mem_ctx, VS_NODE_ARRAY, name);
 
     node->count = count;
+    node->elem_size = elem_size;
+    return node;
+}
+
+VsNode *vs_node_new_list(TALLOC_CTX *mem_ctx, const char *name, size_t elem_size)
+{
+    VsNode *node = vs_node_new(mem_ctx, VS_NODE_LIST, name);
+
     node->elem_size = elem_size;
     return node;
 }
@@ -184,6 +198,9 @@ VsNode *vs_node_append(VsNode *parent, VsNode *child)
     }
     parent->children[parent->n_children++] = talloc_steal(parent, child);
     child->parent = parent;
+    if (parent->kind == VS_NODE_LIST) {
+        parent->count = (uint32_t)parent->n_children;
+    }
     return child;
 }
 
@@ -196,6 +213,9 @@ static void node_unlink(VsNode *node)
             memmove(&parent->children[i], &parent->children[i + 1],
                     (parent->n_children - i - 1) * sizeof(parent->children[0]));
             parent->n_children--;
+            if (parent->kind == VS_NODE_LIST) {
+                parent->count = (uint32_t)parent->n_children;
+            }
             break;
         }
     }
@@ -296,7 +316,7 @@ VsNode *vs_node_lookup(const VsNode *root, const char *path)
         size_t idx;
 
         if (*p == '[') {
-            if (!lookup_parse_index(&p, &idx) || node->kind != VS_NODE_ARRAY ||
+            if (!lookup_parse_index(&p, &idx) || !node_holds_elements(node) ||
                 idx >= node->n_children) {
                 return NULL;
             }
@@ -327,7 +347,7 @@ static size_t node_index(const VsNode *node)
 
 /*
  * Appends one component in the error form to @s, which holds the parent's
- * path: ".name", or "[index]" for an array element.
+ * path: ".name", or "[index]" for an array or list element.
  */
 static void path_append_component(GString *s, const char *name, bool is_element,
                                   size_t index)
@@ -344,7 +364,7 @@ static void path_append_component(GString *s, const char *name, bool is_element,
 
 static bool node_is_element(const VsNode *node)
 {
-    return node->parent && node->parent->kind == VS_NODE_ARRAY;
+    return node->parent && node_holds_elements(node->parent);
 }
 
 static void path_build(GString *s, const VsNode *node)
@@ -380,6 +400,7 @@ const char *vs_node_kind_name(VsNodeKind kind)
         [VS_NODE_F64] = "f64",         [VS_NODE_BUFFER] = "buffer",
         [VS_NODE_STRING] = "string",   [VS_NODE_UNUSED] = "unused",
         [VS_NODE_NULL] = "null",       [VS_NODE_OPAQUE] = "opaque",
+        [VS_NODE_LIST] = "list",
     };
 
     g_assert(kind < VS_NODE__MAX);
@@ -531,6 +552,7 @@ static bool compare_values(NodeDiff *d, const VsNode *a, const VsNode *b)
     case VS_NODE_SUBSECTION:
         return compare_struct_headers(d, a, b);
     case VS_NODE_ARRAY:
+    case VS_NODE_LIST:
         return compare_array_headers(d, a, b);
     case VS_NODE_UINT:
         return a->value.u == b->value.u ||
@@ -565,7 +587,7 @@ static bool compare_nodes(NodeDiff *d, const VsNode *a, const VsNode *b, bool is
 static bool compare_children(NodeDiff *d, const VsNode *a, const VsNode *b)
 {
     size_t n = MIN(a->n_children, b->n_children);
-    bool elements = a->kind == VS_NODE_ARRAY;
+    bool elements = node_holds_elements(a);
 
     for (size_t i = 0; i < n; i++) {
         if (!compare_nodes(d, a->children[i], b->children[i], elements, i)) {

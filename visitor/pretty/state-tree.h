@@ -15,12 +15,14 @@
  * a tree back into an object; render.c prints a tree as trace lines, as an
  * indented tree for people, or as JSON.
  *
- * Shape.  Structs, subsections and arrays are containers; their children
- * are kept in wire order.  A child of a struct or subsection has a name; a
- * child of an array is an element and has none (name NULL): its index is
- * its position.  An element that is a NULL pointer in an array of pointers
- * is a VS_NODE_NULL node; a present pointer's element is the pointee's node
- * itself.  A subsection that was not sent has no node.
+ * Shape.  Structs, subsections, arrays and lists are containers; their
+ * children are kept in wire order.  A child of a struct or subsection has a
+ * name; a child of an array or list is an element and has none (name
+ * NULL): its index is its position.  A list records a walk's
+ * vs_visit_start_list(): its count is always its number of children.  An
+ * element that is a NULL pointer in an array of pointers is a VS_NODE_NULL
+ * node; a present pointer's element is the pointee's node itself.  A
+ * subsection that was not sent has no node.
  *
  * Fields.  VsNode is a plain struct so readers can look at it directly;
  * which fields mean something depends on the kind (see the struct).  Build
@@ -71,6 +73,7 @@ typedef enum VsNodeKind {
     VS_NODE_UNUSED,     /* len (padding bytes) */
     VS_NODE_NULL,       /* a NULL element of an array of pointers */
     VS_NODE_OPAQUE,     /* bytes, len (a payload with no schema) */
+    VS_NODE_LIST,       /* children: the elements (name NULL); count = n_children */
     VS_NODE__MAX,
 } VsNodeKind;
 
@@ -79,13 +82,15 @@ typedef struct VsNode VsNode;
 /*
  * VsNode: one part of a walk.
  * @kind: what the node holds
- * @name: field name; NULL for array elements (and for an unnamed root)
+ * @name: field name; NULL for array and list elements (and an unnamed root)
  * @parent: the container holding the node, NULL for a root
  * @type_name: structs and subsections: the schema type name ("VsExPic")
  * @wire_name: structs and subsections: the vmsd name ("i8259")
  * @version: structs and subsections: the version the walk used
- * @count: arrays: the element count the walk declared
- * @elem_size: arrays: wire size of one element in bytes (0 when it varies)
+ * @count: arrays: the element count the walk declared; lists: the number of
+ *   children (vs_node_append() and vs_node_free() keep it)
+ * @elem_size: arrays and lists: wire size of one element in bytes (0 when it
+ *   varies)
  * @width: integers: 1, 2, 4 or 8 bytes
  * @value: integers, bool, f64
  * @bytes: buffers and opaque payloads: @len bytes (NULL when @len is 0)
@@ -174,6 +179,18 @@ VsNode *vs_node_new_array(TALLOC_CTX *mem_ctx, const char *name, uint32_t count,
                           size_t elem_size);
 
 /*
+ * vs_node_new_list: an empty list node; append its elements to it (each
+ * vs_node_append() counts one).
+ * @mem_ctx: talloc parent of the node
+ * @name: field name, copied; NULL for an array or list element
+ * @elem_size: wire size of one element in bytes, 0 when it varies
+ *
+ * Ownership: as vs_node_new().
+ * Returns: the new node; never NULL.
+ */
+VsNode *vs_node_new_list(TALLOC_CTX *mem_ctx, const char *name, size_t elem_size);
+
+/*
  * vs_node_new_uint / vs_node_new_int: an integer of @width bytes.
  * @mem_ctx: talloc parent of the node
  * @name: field name, copied; NULL for an array element
@@ -251,7 +268,7 @@ VsNode *vs_node_new_null(TALLOC_CTX *mem_ctx, const char *name);
 
 /*
  * vs_node_append: make @child the last child of @parent.
- * @parent: a struct, subsection or array node (asserted)
+ * @parent: a struct, subsection, array or list node (asserted)
  * @child: a node without a parent (asserted)
  *
  * Ownership: @child becomes a talloc child of @parent.
@@ -273,9 +290,9 @@ VsNode *vs_node_child(const VsNode *node, const char *name);
  * vs_node_lookup: the node at an error-form @path below and including
  * @root, e.g. "vsdemo.chans[1].mask" or "vsdemo.vsdemo/irq.irq_mask".
  * @root: the tree (its name is the path's first component)
- * @path: names joined by '.', elements as [i]; names that themselves hold
- *   '.' or '[' cannot be looked up this way, nor can single bytes of a
- *   buffer (the buffer node is the leaf)
+ * @path: names joined by '.', array and list elements as [i]; names that
+ *   themselves hold '.' or '[' cannot be looked up this way, nor can single
+ *   bytes of a buffer (the buffer node is the leaf)
  *
  * Ownership: borrowed; valid as long as the tree.
  * Returns: the node, or NULL when @path names none.
@@ -326,7 +343,7 @@ bool vs_node_equal(const VsNode *a, const VsNode *b);
 
 /*
  * vs_node_kind_name: "struct", "subsection", "array", "uint", "int", "bool",
- * "f64", "buffer", "string", "unused", "null" or "opaque".
+ * "f64", "buffer", "string", "unused", "null", "opaque" or "list".
  * @kind: a kind below VS_NODE__MAX (asserted)
  * Ownership: a static string.
  */
@@ -335,7 +352,7 @@ const char *vs_node_kind_name(VsNodeKind kind);
 /*
  * vs_node_type_name: the type as the renderings write it: "uint8".."uint64",
  * "int8".."int64", "bool", "float64", "buffer", "string", "unused",
- * "nullptr", "opaque", "struct", "subsection", "array".
+ * "nullptr", "opaque", "struct", "subsection", "array", "list".
  * @node: any node
  * Ownership: a static string.
  */

@@ -46,6 +46,21 @@ static bool tee_observer_ok(TeeVisitor *t, bool ok)
     return ok;
 }
 
+/*
+ * Before an end: when the tee's own core failed the walk (a check that runs
+ * before the op, such as a list's maximum on save), the inner visitors never
+ * heard of it; mark them failed so the walker's early ends are no breach.
+ */
+static void tee_share_failure(TeeVisitor *t)
+{
+    const GError *err = vs_visitor_error(&t->base);
+
+    if (err) {
+        vs_visitor_poison(t->primary, err);
+        vs_visitor_poison(t->observer, err);
+    }
+}
+
 /* ---- containers -------------------------------------------------------- */
 
 static bool tee_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
@@ -75,6 +90,7 @@ static void tee_end_struct(VsVisitor *v)
 {
     TeeVisitor *t = to_tee(v);
 
+    tee_share_failure(t);
     vs_visit_end_struct(t->observer);
     vs_visit_end_struct(t->primary);
 }
@@ -100,6 +116,7 @@ static void tee_end_array(VsVisitor *v)
 {
     TeeVisitor *t = to_tee(v);
 
+    tee_share_failure(t);
     vs_visit_end_array(t->observer);
     vs_visit_end_array(t->primary);
 }
@@ -127,8 +144,42 @@ static void tee_end_subsection(VsVisitor *v)
 {
     TeeVisitor *t = to_tee(v);
 
+    tee_share_failure(t);
     vs_visit_end_subsection(t->observer);
     vs_visit_end_subsection(t->primary);
+}
+
+static bool tee_start_list(VsVisitor *v, const char *name, uint32_t max, size_t elem_size,
+                           GError **errp)
+{
+    TeeVisitor *t = to_tee(v);
+
+    if (!tee_primary_ok(t, vs_visit_start_list(t->primary, name, max, elem_size, errp))) {
+        return false;
+    }
+    if (!tee_observer_ok(t, vs_visit_start_list(t->observer, name, max, elem_size, errp))) {
+        vs_visit_end_list(t->primary);
+        return false;
+    }
+    return true;
+}
+
+/* The observer is told what the primary decided (on load: what it read). */
+static bool tee_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    TeeVisitor *t = to_tee(v);
+
+    return tee_primary_ok(t, vs_visit_list_next(t->primary, more, errp)) &&
+           tee_observer_ok(t, vs_visit_list_next(t->observer, more, errp));
+}
+
+static void tee_end_list(VsVisitor *v)
+{
+    TeeVisitor *t = to_tee(v);
+
+    tee_share_failure(t);
+    vs_visit_end_list(t->observer);
+    vs_visit_end_list(t->primary);
 }
 
 /* ---- leaves ------------------------------------------------------------ */
@@ -229,6 +280,9 @@ static bool tee_complete(VsVisitor *v, GError **errp)
     .end_array = tee_end_array,                 \
     .start_subsection = tee_start_subsection,   \
     .end_subsection = tee_end_subsection,       \
+    .start_list = tee_start_list,               \
+    .list_next = tee_list_next,                 \
+    .end_list = tee_end_list,                   \
     .type_uint = tee_type_uint,                 \
     .type_int = tee_type_int,                   \
     .type_bool = tee_type_bool,                 \

@@ -18,15 +18,18 @@
  * and, if it succeeded, on the observer, so each inner visitor keeps its own
  * field path and checks its own contract.  Struct and subsection starts hand
  * the observer the primary's resulting version and present flag; array
- * starts its resulting count.  When the observer's start fails after the
+ * starts its resulting count; list steps the primary's *more (on load,
+ * what it read).  When the observer's start fails after the
  * primary's succeeded, the tee ends the primary's start before failing.
  *
  * Failure.  The tee fails with the first error of either visitor (whose
  * message carries that visitor's path).  The other visitor is then marked
  * failed with a copy of that error, so the walker's remaining end calls
  * close both cleanly instead of tripping their contract checks (an array
- * left early is not a contract breach once a visitor has failed).  An
- * observer is not called again after the primary failed.
+ * left early is not a contract breach once a visitor has failed).  When the
+ * tee's own core fails a call before forwarding it (a list's maximum on
+ * save, a contract breach), both are marked failed with that error at the
+ * next end.  An observer is not called again after the primary failed.
  *
  * vs_visitor_complete() on the tee completes both; the first failure is
  * reported.  The tee's result context is the primary's.

@@ -75,6 +75,18 @@ static bool trace_visitor_start_array(VsVisitor *v, const char *name, uint32_t *
     return true;
 }
 
+static bool trace_visitor_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                     size_t elem_size, GError **errp)
+{
+    return true;
+}
+
+/* The elements' paths carry the list; the markers write nothing. */
+static bool trace_visitor_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    return true;
+}
+
 static bool trace_visitor_start_subsection(VsVisitor *v, const char *name,
                                            const VsTypeInfo *type, uint32_t *version,
                                            bool *present, GError **errp)
@@ -179,6 +191,8 @@ static const VsVisitorOps trace_visitor_ops = {
     .start_struct = trace_visitor_start_struct,
     .start_array = trace_visitor_start_array,
     .start_subsection = trace_visitor_start_subsection,
+    .start_list = trace_visitor_start_list,
+    .list_next = trace_visitor_list_next,
     .type_uint = trace_visitor_type_uint,
     .type_int = trace_visitor_type_int,
     .type_bool = trace_visitor_type_bool,

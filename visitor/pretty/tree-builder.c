@@ -5,8 +5,9 @@
  * SPDX-License-Identifier: MIT
  *
  * Node names come from the core's innermost frame rather than from the
- * walker's @name argument: the core already turned array elements into
- * unnamed frames, so the tree agrees with the paths the core renders.
+ * walker's @name argument: the core already turned array and list elements
+ * into unnamed frames, so the tree agrees with the paths the core renders.
+ * A list node counts its elements as they are appended.
  */
 #include "visitor/pretty/pretty.h"
 #include "visitor/visitor-impl.h"
@@ -27,7 +28,7 @@ static TreeBuilder *to_tree_builder(VsVisitor *v)
     return (TreeBuilder *)v;
 }
 
-/* The name of the part being visited: NULL for array elements. */
+/* The name of the part being visited: NULL for array and list elements. */
 static const char *tree_builder_name(VsVisitor *v)
 {
     return vs_visitor_top(v)->name;
@@ -94,6 +95,25 @@ static bool tree_builder_start_array(VsVisitor *v, const char *name, uint32_t *c
 }
 
 static void tree_builder_end_array(VsVisitor *v)
+{
+    tree_builder_close(v);
+}
+
+static bool tree_builder_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                    size_t elem_size, GError **errp)
+{
+    TALLOC_CTX *ctx = to_tree_builder(v)->tree_ctx;
+
+    return tree_builder_open(v, vs_node_new_list(ctx, tree_builder_name(v), elem_size), errp);
+}
+
+/* The markers leave no node: the elements are the list's children. */
+static bool tree_builder_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    return true;
+}
+
+static void tree_builder_end_list(VsVisitor *v)
 {
     tree_builder_close(v);
 }
@@ -199,6 +219,9 @@ static const VsVisitorOps tree_builder_ops = {
     .end_array = tree_builder_end_array,
     .start_subsection = tree_builder_start_subsection,
     .end_subsection = tree_builder_end_subsection,
+    .start_list = tree_builder_start_list,
+    .list_next = tree_builder_list_next,
+    .end_list = tree_builder_end_list,
     .type_uint = tree_builder_type_uint,
     .type_int = tree_builder_type_int,
     .type_bool = tree_builder_type_bool,

@@ -221,6 +221,39 @@ static void tree_reader_end_array(VsVisitor *v)
     tree_reader_pop(v);
 }
 
+static bool tree_reader_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                   size_t elem_size, GError **errp)
+{
+    const VsNode *node = tree_reader_take(v, VS_NODE_LIST, 0, errp);
+
+    if (!node) {
+        return false;
+    }
+    if (node->n_children != node->count) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "tree declares %" PRIu32 " elements but holds %zu", node->count,
+                             node->n_children);
+    }
+    tree_reader_push(to_tree_reader(v), node);
+    return true;
+}
+
+/* More while the list holds elements the walker has not visited yet. */
+static bool tree_reader_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    const ReaderFrame *f = tree_reader_top(to_tree_reader(v));
+
+    /* The core only lets list_next run directly inside a list. */
+    g_assert(f != NULL && f->node->kind == VS_NODE_LIST);
+    *more = f->next < f->node->n_children;
+    return true;
+}
+
+static void tree_reader_end_list(VsVisitor *v)
+{
+    tree_reader_pop(v);
+}
+
 /* Finds the not yet taken subsection @name among @f's children. */
 static bool tree_reader_find_subsection(const ReaderFrame *f, const char *name,
                                         size_t *ret_index)
@@ -426,6 +459,9 @@ static const VsVisitorOps tree_reader_ops = {
     .end_array = tree_reader_end_array,
     .start_subsection = tree_reader_start_subsection,
     .end_subsection = tree_reader_end_subsection,
+    .start_list = tree_reader_start_list,
+    .list_next = tree_reader_list_next,
+    .end_list = tree_reader_end_list,
     .type_uint = tree_reader_type_uint,
     .type_int = tree_reader_type_int,
     .type_bool = tree_reader_type_bool,

@@ -182,6 +182,30 @@ static bool legacy_load_start_array(VsVisitor *v, const char *name, uint32_t *co
     return true;
 }
 
+static bool legacy_load_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                   size_t elem_size, GError **errp)
+{
+    /* No count either: each element announces itself. */
+    return true;
+}
+
+/* One marker byte: 0x01 an element follows, 0x00 the list ends. */
+static bool legacy_load_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    uint64_t start = vs_qemufile_pos(legacy_load_file(v));
+    uint8_t b;
+
+    if (!legacy_load_bytes(v, &b, 1, errp)) {
+        return false;
+    }
+    if (b != VS_LEGACY_LIST_MORE && b != VS_LEGACY_LIST_END) {
+        return legacy_load_fail_at(v, start, errp, VS_VISIT_ERROR_MISMATCH,
+                                   "list marker 0x%02x is neither 1 nor 0", b);
+    }
+    *more = b == VS_LEGACY_LIST_MORE;
+    return true;
+}
+
 /*
  * Present iff the next bytes are a complete header with exactly @name; it is
  * then consumed with its version.  Anything else leaves the stream alone:
@@ -422,6 +446,8 @@ static const VsVisitorOps legacy_load_ops = {
     .check_struct = legacy_load_check_struct,
     .start_array = legacy_load_start_array,
     .start_subsection = legacy_load_start_subsection,
+    .start_list = legacy_load_start_list,
+    .list_next = legacy_load_list_next,
     .type_uint = legacy_load_type_uint,
     .type_int = legacy_load_type_int,
     .type_bool = legacy_load_type_bool,

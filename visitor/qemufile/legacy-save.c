@@ -5,8 +5,9 @@
  *
  * Every op writes the wire form of one part (see legacy-visitor.h) to a
  * VsQemuFile and then checks the file's sticky error, so a failing channel
- * is reported at the field that hit it.  Structs and arrays add nothing to
- * the stream; a struct's version is not written either (the container puts
+ * is reported at the field that hit it.  Structs, arrays and lists add
+ * nothing of their own to the stream (a list's markers come from
+ * list_next); a struct's version is not written either (the container puts
  * the root version in the section header, nested structs use their local
  * version on both sides).  The caller owns the file and flushes it.
  */
@@ -69,6 +70,19 @@ static bool legacy_save_start_array(VsVisitor *v, const char *name, uint32_t *co
                                     uint32_t max, size_t elem_size, GError **errp)
 {
     return true;
+}
+
+static bool legacy_save_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                   size_t elem_size, GError **errp)
+{
+    return true;
+}
+
+/* 0x01 before an element, 0x00 after the last one. */
+static bool legacy_save_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    vs_qemufile_put_byte(legacy_save_file(v), *more ? VS_LEGACY_LIST_MORE : VS_LEGACY_LIST_END);
+    return legacy_save_check(v, errp);
 }
 
 /* 0x05, u8 name length, name, be32 version; nothing when not needed. */
@@ -182,6 +196,8 @@ static const VsVisitorOps legacy_save_ops = {
     .start_struct = legacy_save_start_struct,
     .start_array = legacy_save_start_array,
     .start_subsection = legacy_save_start_subsection,
+    .start_list = legacy_save_start_list,
+    .list_next = legacy_save_list_next,
     .type_uint = legacy_save_type_uint,
     .type_int = legacy_save_type_int,
     .type_bool = legacy_save_type_bool,

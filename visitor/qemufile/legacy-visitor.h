@@ -12,8 +12,10 @@
  * byte (load: non-zero is true); f64 as its IEEE bit pattern in 8 bytes;
  * buffers and opaque payloads raw; strings as u8 length + bytes; unused
  * bytes as zeros; a NULL element of an array of pointers as the byte 0x30;
- * structs and arrays add nothing; a subsection is 0x05, u8 name length,
- * name, be32 version, then its members.
+ * structs and arrays add nothing; a list (QTAILQ, QLIST, GTree) is each
+ * element preceded by the byte 0x01, then the byte 0x00 (no count of its
+ * own; load: any other marker byte is a mismatch); a subsection is 0x05, u8
+ * name length, name, be32 version, then its members.
  *
  * Supported subset: everything in visitor.h.  Subsections are found in the
  * order the walker declares them (QEMU writes them in that order); a
@@ -32,6 +34,9 @@ G_BEGIN_DECLS
 #define VS_LEGACY_NULLPTR_MARKER 0x30
 /* The byte that introduces a subsection. */
 #define VS_LEGACY_SUBSECTION 0x05
+/* The bytes before each list element and after the last one. */
+#define VS_LEGACY_LIST_MORE 0x01
+#define VS_LEGACY_LIST_END 0x00
 
 /*
  * vs_legacy_save_visitor_new:
