@@ -58,8 +58,8 @@ C_KEYWORDS = frozenset("""
 """.split())
 
 # Words of the schema language (docs/schema.md): scalar type names, member
-# keywords, attributes and declaration keywords.  Kept out of generated names
-# so that a member never reads like a keyword.
+# keywords, attributes and declaration keywords; types and codecs may not
+# take these names.
 SCHEMA_WORDS = frozenset("""
     u8 u16 u32 u64 i8 i16 i32 i64 bool f64 timer
     buffer unused bitmap qtailq qlist gtree tmp validate local subsection
@@ -92,15 +92,20 @@ CODECS_FILE = "vs_import_codecs"
 
 # ---- names --------------------------------------------------------------------
 
-def mangle(text: str, fallback: str = "x") -> str:
-    """A C identifier from @text: other characters become '_', runs collapse."""
+def mangle(text: str, fallback: str = "x", reserved: Iterable[str] = RESERVED) -> str:
+    """A C identifier from @text: other characters become '_', runs collapse.
+
+    A name in @reserved gets a trailing '_'.  Type and codec names avoid the
+    schema's words too; member names only C keywords (schema words are
+    contextual there).
+    """
     s = re.sub(r"[^A-Za-z0-9_]+", "_", text)
     s = re.sub(r"_+", "_", s).strip("_")
     if not s:
         s = fallback
     if s[0].isdigit():
         s = "Q" + s
-    if s in RESERVED:
+    if s in reserved:
         s += "_"
     return s
 
@@ -138,6 +143,20 @@ def check_wire_name(name: str) -> str:
     if '"' in name or "\\" in name or "\n" in name:
         raise ValueError(f"vmsd name {name!r} cannot be written as a schema string literal")
     return name
+
+
+def _wrap(lead: str, items: Sequence[str], width: int = 96) -> List[str]:
+    """Comment lines listing @items after @lead, wrapped at @width."""
+    lines, cur = [], lead
+    for i, item in enumerate(items):
+        word = comment_text(item) + ("," if i + 1 < len(items) else ".")
+        if cur != lead and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = " *   " + word
+        else:
+            cur += ("" if cur == lead else " ") + word
+    lines.append(cur)
+    return lines
 
 
 # ---- model --------------------------------------------------------------------
@@ -228,10 +247,11 @@ class _Members:
         self.used: Set[str] = set()
 
     def take(self, wanted: str) -> str:
+        """@wanted, or @wanted with a suffix _1, _2, ... when it is taken."""
         name, n = wanted, 0
         while name in self.used:
             n += 1
-            name = f"{wanted}_{n}"
+            name = f"{wanted.rstrip('_')}_{n}"
         self.used.add(name)
         return name
 
@@ -505,10 +525,9 @@ class Importer:
                f" machine {comment_text(self.machine)})",
                " * by codegen/vstate_import.py."]
         if self.vmdesc_sources:
-            hdr.append(" * Types refined from stream descriptions: "
-                       + comment_text(", ".join(self.vmdesc_sources)) + ".")
+            hdr += _wrap(" * Types refined from stream descriptions: ", self.vmdesc_sources)
         if classes:
-            hdr.append(" * QOM classes: " + comment_text(", ".join(classes)) + ".")
+            hdr += _wrap(" * QOM classes: ", classes)
         else:
             hdr.append(" * A nested type shared by several imported schemas.")
         hdr.append(" * Every 'import:' comment marks a guess or a change to review:"
@@ -541,7 +560,8 @@ class Importer:
         if same:
             out.append(f"/* import: other descriptions share the name \"{comment_text(v.name)}\""
                        f" but differ: {', '.join(same)}; this type is distinct in C */")
-        head = f'type {v.cname} "{v.name}" version {d["version_id"]} minimum {d["minimum_version_id"]}'
+        head = (f'type {v.cname} "{v.name}" version {d["version_id"]}'
+                f' minimum {d["minimum_version_id"]}')
         if v.tmp_parent is not None:
             head += f" tmp_for {self.variants[v.tmp_parent].cname}"
         if "Fields" not in d and "Subsections" not in d:
@@ -554,13 +574,13 @@ class Importer:
             return out
         out.append(head + " {")
         names = _Members()
-        self._members(v, (), d, "    ", names, f, inc, out, v.cname)
+        self._members(v, (), d, "    ", names, f, inc, out)
         out.append("}")
         out.append("")
         return out
 
     def _members(self, v: Variant, prefix: FieldPath, desc: Json, ind: str, names: _Members,
-                 f: OutFile, inc: Set[str], out: List[str], label: str) -> None:
+                 f: OutFile, inc: Set[str], out: List[str]) -> None:
         fields = desc.get("Fields", [])
         dup = Counter(x["field"] for x in fields)
         for i, fld in enumerate(fields):
@@ -574,7 +594,7 @@ class Importer:
                        f' minimum {s["minimum_version_id"]} needed {pred} {{'
                        f"  /* import: predicate unknown: QEMU's needed() is not in the dump */")
             f.stats.guesses += 1
-            self._members(v, prefix + ("s", j), s, ind + "    ", names, f, inc, out, label)
+            self._members(v, prefix + ("s", j), s, ind + "    ", names, f, inc, out)
             out.append(ind + "}")
 
     def _predicate(self, want: str) -> str:
@@ -598,7 +618,8 @@ class Importer:
         st.members += 1
         if not line.notes:
             return ind + line.decl
-        return f"{ind}{line.decl}  /* import: " + comment_text("; ".join(t for _, t in line.notes)) + " */"
+        notes = comment_text("; ".join(t for _, t in line.notes))
+        return f"{ind}{line.decl}  /* import: {notes} */"
 
     # -- one field --------------------------------------------------------------
 
@@ -639,15 +660,15 @@ class Importer:
             line.notes = test_notes
             return line
 
-        member = mangle(raw, "field")
+        member = mangle(raw, "field", C_KEYWORDS)
         name = names.take(member)
         notes: List[Tuple[str, str]] = []
         if name != member:
             why = "the name repeats in this vmsd" if repeated else \
                 "the name clashes with another member of this struct"
             notes.append(("rename", f"QEMU field \"{raw}\" renamed: {why}"))
-        elif raw in RESERVED:
-            notes.append(("rename", f"QEMU field \"{raw}\" renamed: a reserved word"))
+        elif raw in C_KEYWORDS:
+            notes.append(("rename", f"QEMU field \"{raw}\" renamed: a C keyword"))
         elif member != raw:
             notes.append(("rename", f"QEMU field \"{raw}\""))
         if tested:
@@ -676,6 +697,9 @@ class Importer:
               ) -> Tuple[str, List[Tuple[str, str]], bool]:
         """The member declaration (without attributes/';'), notes, omitted?"""
         notes: List[Tuple[str, str]] = []
+        if info and len(info.types) > 1:
+            notes.append(("guess", "streams disagree on the type ("
+                          + ", ".join(sorted(info.types)) + f"); \"{kind}\" used"))
         count = info.count() if info else 1
         if info and len(info.counts) > 1:
             notes.append(("guess", "element counts differ between streams ("
@@ -719,7 +743,8 @@ class Importer:
                 if kind == "int64 equal":
                     notes.append(("info", "\"int64 equal\" is QEMU's VMSTATE_UINT64_EQUAL"))
                 if size == 0:
-                    notes.append(("guess", "a variable array (size 0 in the dump); count member unknown"))
+                    notes.append(("guess", "a variable array (size 0 in the dump);"
+                                           " count member unknown"))
                     return f"{scalar} {name}[?]", notes, True
                 # the ' equal'/' le' attributes are written after the array.
                 return f"{scalar} {name}{arr}{suffix}", notes, False
@@ -775,7 +800,8 @@ class Importer:
             base = mangle(info, "codec")
             same_info = [x for x in self.codecs.values() if x.info == info]
             cname = base if not same_info else f"{base}_{size}"
-            taken = {x.cname for x in self.codecs.values()} | {v.cname for v in self.variants.values()}
+            taken = ({x.cname for x in self.codecs.values()}
+                     | {v.cname for v in self.variants.values()})
             n = 1
             want = cname
             while cname in taken:
@@ -833,21 +859,23 @@ class Importer:
         if clashes:
             lines += ["", "## Different descriptions with the same name", "",
                       "QEMU uses one vmsd name for descriptions that differ (typically a device",
-                      "section wrapping a nested struct of the same name); each got its own C type:",
+                      "section wrapping a nested struct of the same name); each got its own",
+                      "C type:",
                       ""]
             for n in sorted(clashes):
                 lines.append(f"- `{n}`: " + ", ".join(f"`{c}`" for c in clashes[n]))
         if self.codecs:
             lines += ["", "## Codecs", "",
-                      "Device-specific encodings seen in stream descriptions; each needs a hand-written",
-                      "codec function:", ""]
+                      "Device-specific encodings seen in stream descriptions; each needs a",
+                      "hand-written codec function:", ""]
             for c in sorted(self.codecs.values(), key=lambda c: c.cname):
                 lines.append(f"- `{c.cname}`: \"{c.info}\", {c.size} bytes, used by "
                              + ", ".join(f"`{u}`" for u in sorted(c.users)))
         if self.unmatched_vmdesc:
             lines += ["", "## Described by streams but not in the dump", "",
                       "Not imported (registered with vmstate_register() rather than as a device",
-                      "class vmsd): " + ", ".join(f"`{n}`" for n in sorted(self.unmatched_vmdesc)) + "."]
+                      "class vmsd): "
+                      + ", ".join(f"`{n}`" for n in sorted(self.unmatched_vmdesc)) + "."]
         return "\n".join(lines) + "\n"
 
 
@@ -894,7 +922,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--desc", action="append", default=[], metavar="VMDESC.json",
                     help="a stream description (vmdesc JSON) to refine types; repeatable")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line")
-    args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as e:          # --help, or a usage error already printed
+        return e.code if isinstance(e.code, int) else 2
     try:
         dump = load_json(args.dump)
         descs = [(os.path.basename(os.path.dirname(os.path.abspath(p))) + "/"
