@@ -142,6 +142,7 @@ class TypeDecl:
     hooks: Hooks
     members: List[Member]
     path: str = ""
+    nested: bool = False       # only ever inside other types: no section, no registry entry
 
 
 @dataclass

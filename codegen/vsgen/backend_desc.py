@@ -18,6 +18,7 @@ class DescBackend:
     def __init__(self, model: Model) -> None:
         self.m = model
         self.c = CBackend(model)
+        self.describing: List[str] = []
 
     # ---- -dump-vmstate layout ------------------------------------------------
 
@@ -26,6 +27,7 @@ class DescBackend:
         for t in self.m.own_types:
             if t.tmp_for:
                 continue
+            self.describing = [t.name]
             out[t.wire] = {
                 "Name": t.wire,
                 "version_id": t.version,
@@ -57,9 +59,15 @@ class DescBackend:
             "size": self.field_size(mem),
         }
         inner = self.nested(mem)
-        if inner is not None:
+        if inner is not None and inner.name in self.describing:
+            # A type that holds itself through a pointer: name it, do not recurse.
+            f["Description"] = {"name": inner.wire, "version_id": inner.version,
+                                "minimum_version_id": inner.minimum}
+        elif inner is not None:
+            self.describing.append(inner.name)
             f["Description"] = self.desc(inner.wire, inner.version, inner.minimum,
                                          inner.members)
+            self.describing.pop()
         return f
 
     def nested(self, mem: ast.Member):

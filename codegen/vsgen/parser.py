@@ -11,9 +11,14 @@ HOOKS = ("pre_save", "post_save", "pre_load", "post_load")
 MEMBER_WORDS = ("subsection", "unused", "validate", "local", "buffer", "bitmap",
                 "qtailq", "qlist", "gtree", "tmp")
 KEYWORDS = set(MEMBER_WORDS) | set(HOOKS) | {
-    "type", "codec", "include", "version", "minimum", "cstruct", "header", "tmp_for",
+    "type", "codec", "include", "version", "minimum", "cstruct", "header", "tmp_for", "nested",
     "needed", "since", "if", "default", "equal", "le", "cname", "max", "ctype", "size",
 } | set(ast.SCALARS)
+
+# Limits that keep the generator's recursion bounded (and schemas readable).
+MAX_EXPR_NESTING = 32        # parentheses and unary operators inside each other
+MAX_EXPR_DEPTH = 256         # depth of an expression's tree (long chains of operators)
+MAX_SUBSECTION_NESTING = 16
 
 # Binary operators by precedence, loosest first (C's order).
 BINARY_LEVELS = [
@@ -27,6 +32,8 @@ class Parser:
         self.path = path
         self.toks: List[Token] = tokenize(src, path)
         self.i = 0
+        self.nesting = 0            # of parentheses and unary operators, while parsing
+        self.sub_nesting = 0        # of subsections, while parsing
 
     # ---- token helpers ----------------------------------------------------
 
@@ -76,17 +83,32 @@ class Parser:
             raise SchemaError(t.loc, f"'{t.text}' is a reserved word and cannot name {what}")
         return t
 
+    def member_name(self, what: str) -> Token:
+        """A member's name: any identifier (schema words are contextual)."""
+        return self.ident(what)
+
+    def once(self, seen: dict, t: Token) -> None:
+        """Refuse a clause given twice (@seen maps clause words to their first token)."""
+        if t.text in seen:
+            raise SchemaError(t.loc, f"'{t.text}' given twice (first at line "
+                              f"{seen[t.text].loc.line})")
+        seen[t.text] = t
+
     def string(self, what: str) -> Token:
         if self.tok.kind != "string":
             self.fail(f"expected {what} (a string)")
         return self.next()
 
     def integer(self, what: str, signed: bool = False) -> Token:
-        neg = signed and self.accept("-")
+        minus = self.tok if signed and self.at("-") else None
+        if minus:
+            self.next()
         if self.tok.kind != "int":
             self.fail(f"expected {what} (an integer)")
         t = self.next()
-        return Token("int", t.text, t.loc, -t.value if neg else t.value)
+        if minus:
+            return Token("int", "-" + t.text, minus.loc, -t.value)
+        return t
 
     # ---- file -------------------------------------------------------------
 
@@ -94,9 +116,12 @@ class Parser:
         f = ast.SchemaFile(self.path, [], [], [])
         while self.tok.kind != "eof":
             if self.at("include"):
-                loc = self.next().loc
-                f.includes.append(ast.Include(loc, self.string("a schema file name").text))
-                self.expect(";")
+                self.next()
+                name = self.string("a schema file name")
+                if not name.text:
+                    raise SchemaError(name.loc, "the included file name is empty")
+                f.includes.append(ast.Include(name.loc, name.text))
+                self.expect(";", "after the included file name")
             elif self.at("codec"):
                 f.codecs.append(self.parse_codec())
             elif self.at("type"):
@@ -106,56 +131,85 @@ class Parser:
         return f
 
     def parse_codec(self) -> ast.CodecDecl:
-        loc = self.next().loc
-        name = self.name("a codec").text
+        self.next()
+        name = self.name("a codec")
         info = self.string("the codec's info name").text
-        self.expect("ctype")
-        ctype = self.string("the codec's C type").text
+        self.expect("ctype", "and the codec's C type")
+        ctype = self.string("the codec's C type")
         size = 0
+        size_loc = None
         if self.accept("size"):
-            size = self.integer("the codec's wire size").value
-        self.expect(";")
-        return ast.CodecDecl(loc, name, info, ctype, size)
+            t = self.integer("the codec's wire size")
+            size, size_loc = t.value, t.loc
+        self.expect(";", "after the codec")
+        c = ast.CodecDecl(name.loc, name.text, info, ctype.text, size)
+        c.ctype_loc = ctype.loc  # type: ignore[attr-defined]
+        c.size_loc = size_loc  # type: ignore[attr-defined]
+        return c
 
-    def parse_hook(self, hooks: ast.Hooks) -> bool:
+    def parse_hook(self, hooks: ast.Hooks, seen: dict) -> bool:
         for h in HOOKS:
             if self.at(h):
-                t = self.next()
-                if getattr(hooks, h):
-                    raise SchemaError(t.loc, f"'{h}' given twice")
-                setattr(hooks, h, self.name("a hook function").text)
+                self.once(seen, self.next())
+                fn = self.name("a hook function")
+                setattr(hooks, h, fn.text)
+                hook_locs = getattr(hooks, "locs", None)
+                if hook_locs is None:
+                    hook_locs = {}
+                    hooks.locs = hook_locs  # type: ignore[attr-defined]
+                hook_locs[h] = fn.loc
                 return True
         return False
 
     def parse_type(self) -> ast.TypeDecl:
-        loc = self.next().loc
+        self.next()
         name = self.name("a type")
-        wire = self.string("the type's wire name").text
+        wire = self.string("the type's wire name")
         version = minimum = None
         cstruct = header = tmp_for = None
         tmp_loc = None
+        nested = False
         hooks = ast.Hooks()
+        seen: dict = {}
+        locs: dict = {}
         while not self.at("{"):
-            if self.accept("version"):
-                version = self.integer("a version").value
-            elif self.accept("minimum"):
-                minimum = self.integer("a minimum version").value
-            elif self.accept("cstruct"):
-                cstruct = self.string("a C struct name").text
+            t = self.tok
+            if self.at("version") or self.at("minimum"):
+                self.once(seen, self.next())
+                v = self.integer("a version" if t.text == "version" else "a minimum version")
+                locs[t.text] = v.loc
+                if t.text == "version":
+                    version = v.value
+                else:
+                    minimum = v.value
+            elif self.at("cstruct"):
+                self.once(seen, self.next())
+                c = self.string("a C struct name")
                 self.expect("header", "after cstruct")
-                header = self.string("a header file").text
+                h = self.string("a header file")
+                cstruct, header = c.text, h.text
+                locs["cstruct"], locs["header"] = c.loc, h.loc
             elif self.at("tmp_for"):
-                tmp_loc = self.next().loc
-                tmp_for = self.name("the parent type").text
-            elif not self.parse_hook(hooks):
-                self.fail("expected 'version', 'minimum', 'cstruct', 'tmp_for', a hook or '{'")
+                self.once(seen, self.next())
+                p = self.name("the parent type")
+                tmp_loc, tmp_for = p.loc, p.text
+            elif self.at("nested"):
+                self.once(seen, self.next())
+                nested = True
+            elif not self.parse_hook(hooks, seen):
+                self.fail("expected 'version', 'minimum', 'cstruct', 'tmp_for', 'nested', a hook "
+                          "or '{'")
         if version is None:
             raise SchemaError(name.loc, f"type '{name.text}' has no version")
         members = self.parse_members()
         self.accept(";")
-        return ast.TypeDecl(loc, name.text, wire, version,
-                            version if minimum is None else minimum,
-                            cstruct, header, tmp_for, tmp_loc, hooks, members, self.path)
+        td = ast.TypeDecl(name.loc, name.text, wire.text, version,
+                          version if minimum is None else minimum,
+                          cstruct, header, tmp_for, tmp_loc, hooks, members, self.path)
+        td.nested = nested or tmp_for is not None
+        td.locs = locs  # type: ignore[attr-defined]
+        td.wire_loc = wire.loc  # type: ignore[attr-defined]
+        return td
 
     # ---- members ----------------------------------------------------------
 
@@ -192,7 +246,7 @@ class Parser:
     def parse_typed(self) -> ast.Member:
         type_tok = self.next()
         pointer = self.accept("*")
-        name = self.name("a member")
+        name = self.member_name("a member name")
         m = ast.Member(name.loc, "typed", name.text, type_name=type_tok.text, pointer=pointer)
         m.type_loc = type_tok.loc  # type: ignore[attr-defined]
         if self.at("["):
@@ -204,151 +258,189 @@ class Parser:
     def parse_array(self) -> ast.ArraySpec:
         loc = self.expect("[").loc
         spec = ast.ArraySpec(loc)
+        spec.fixed_loc = spec.mult_loc = spec.max_loc = None  # type: ignore[attr-defined]
+        if self.at("-"):
+            raise SchemaError(self.tok.loc, "an array length cannot be negative")
         if self.tok.kind == "int":
-            spec.fixed = self.next().value
+            t = self.next()
+            spec.fixed, spec.fixed_loc = t.value, t.loc  # type: ignore[attr-defined]
         else:
-            c = self.name("an element count or count member")
+            c = self.member_name("an element count or count member")
             spec.count, spec.count_loc = c.text, c.loc
             if self.accept("*"):
-                spec.multiply = self.integer("a multiplier").value
-        self.expect("]")
-        if self.accept("max"):
-            spec.max = self.integer("the maximum element count").value
+                t = self.integer("a multiplier")
+                spec.multiply, spec.mult_loc = t.value, t.loc  # type: ignore[attr-defined]
+        self.expect("]", "after the array length")
+        if self.at("max"):
+            spec.max_word_loc = self.next().loc  # type: ignore[attr-defined]
+            t = self.integer("the maximum element count")
+            spec.max, spec.max_loc = t.value, t.loc  # type: ignore[attr-defined]
         return spec
 
     def parse_attrs(self) -> ast.Attrs:
         a = ast.Attrs()
         while True:
             t = self.tok
-            if self.accept("since"):
-                a.since, a.since_loc = self.integer("a version").value, t.loc
-            elif self.accept("if"):
-                a.test = self.parse_pred()
-            elif self.accept("default"):
-                a.default, a.default_loc = self.integer("a default value", signed=True).value, t.loc
-            elif self.accept("equal"):
-                a.equal = True
-            elif self.accept("le"):
-                a.le = True
-            elif self.accept("cname"):
-                a.cname = self.string("a C member path").text
-            else:
+            if t.kind != "ident" or t.text not in ("since", "if", "default", "equal", "le",
+                                                   "cname"):
                 return a
+            if t.text in a.attr_locs:
+                raise SchemaError(t.loc, f"'{t.text}' given twice (first at line "
+                                  f"{a.attr_locs[t.text].line})")
+            self.next()
+            if t.text == "since":
+                a.since, a.since_loc = self.integer("a version").value, t.loc
+            elif t.text == "if":
+                a.test = self.parse_pred()
+            elif t.text == "default":
+                v = self.integer("a default value", signed=True)
+                a.default, a.default_loc = v.value, t.loc
+                a.default_value_loc = v.loc  # type: ignore[attr-defined]
+            elif t.text == "equal":
+                a.equal = True
+            elif t.text == "le":
+                a.le = True
+            else:
+                c = self.string("a C member path")
+                a.cname = c.text
+                a.cname_loc = c.loc  # type: ignore[attr-defined]
             a.attr_locs[t.text] = t.loc
 
     def parse_unused(self) -> ast.Member:
         loc = self.next().loc
-        size = self.integer("the number of unused bytes").value
-        m = ast.Member(loc, "unused", "unused", size=size)
+        size = self.integer("the number of unused bytes")
+        m = ast.Member(loc, "unused", "unused", size=size.value)
+        m.size_loc = size.loc  # type: ignore[attr-defined]
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_validate(self) -> ast.Member:
         self.next()
-        name = self.name("the validation")
+        name = self.member_name("the validation's name")
         m = ast.Member(name.loc, "validate", name.text, pred=self.parse_pred())
-        self.expect(";")
+        self.expect(";", "after a validation")
         return m
 
     def parse_local(self) -> ast.Member:
         self.next()
         t = self.ident("a scalar type")
-        name = self.name("a member")
+        name = self.member_name("a member name")
         m = ast.Member(name.loc, "local", name.text, type_name=t.text)
         m.type_loc = t.loc  # type: ignore[attr-defined]
         if self.at("["):
             m.array = self.parse_array()
-        self.expect(";")
+        m.attrs = self.parse_attrs()
+        self.expect(";", "after a member")
         return m
 
     def parse_buffer(self) -> ast.Member:
         self.next()
-        name = self.name("a buffer")
+        name = self.member_name("a buffer name")
         if not self.at("["):
             self.fail("expected '[' and the buffer's size")
         m = ast.Member(name.loc, "buffer", name.text, array=self.parse_array())
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_bitmap(self) -> ast.Member:
         self.next()
-        name = self.name("a bitmap")
+        name = self.member_name("a bitmap name")
         if not self.at("["):
             self.fail("expected '[' and the member holding the bitmap's size in bits")
         m = ast.Member(name.loc, "bitmap", name.text, array=self.parse_array())
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_list(self) -> ast.Member:
         kind = self.next().text
-        elem = self.name("the element type")
-        name = self.name("a list")
+        elem = self.ident("the element type")
+        name = self.member_name("a list name")
         self.expect("max", "and the most elements the list may hold")
-        m = ast.Member(name.loc, kind, name.text, type_name=elem.text,
-                       max=self.integer("the maximum element count").value)
+        mx = self.integer("the maximum element count")
+        m = ast.Member(name.loc, kind, name.text, type_name=elem.text, max=mx.value)
         m.type_loc = elem.loc  # type: ignore[attr-defined]
+        m.max_loc = mx.loc  # type: ignore[attr-defined]
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_gtree(self) -> ast.Member:
         self.next()
         key = self.ident("the key type (u64 or a type)")
-        value = self.name("the value type")
-        name = self.name("a tree")
+        value = self.ident("the value type")
+        name = self.member_name("a tree name")
         self.expect("max", "and the most nodes the tree may hold")
+        mx = self.integer("the maximum node count")
         m = ast.Member(name.loc, "gtree", name.text, type_name=value.text, key_type=key.text,
-                       max=self.integer("the maximum node count").value)
+                       max=mx.value)
         m.type_loc = value.loc  # type: ignore[attr-defined]
         m.key_loc = key.loc  # type: ignore[attr-defined]
+        m.max_loc = mx.loc  # type: ignore[attr-defined]
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_tmp(self) -> ast.Member:
         loc = self.next().loc
-        t = self.name("the temporary type")
+        t = self.ident("the temporary type")
         m = ast.Member(loc, "tmp", "tmp", type_name=t.text)
         m.type_loc = t.loc  # type: ignore[attr-defined]
         m.attrs = self.parse_attrs()
-        self.expect(";")
+        self.expect(";", "after a member")
         return m
 
     def parse_subsection(self) -> ast.Member:
-        loc = self.next().loc
-        wire = self.string("the subsection's wire name").text
+        self.next()
+        wire_tok = self.string("the subsection's wire name")
+        wire, loc = wire_tok.text, wire_tok.loc
         version = minimum = None
         needed = None
         hooks = ast.Hooks()
+        seen: dict = {}
+        locs: dict = {}
         while not self.at("{"):
-            if self.accept("version"):
-                version = self.integer("a version").value
-            elif self.accept("minimum"):
-                minimum = self.integer("a minimum version").value
-            elif self.accept("needed"):
+            t = self.tok
+            if self.at("version") or self.at("minimum"):
+                self.once(seen, self.next())
+                v = self.integer("a version" if t.text == "version" else "a minimum version")
+                locs[t.text] = v.loc
+                if t.text == "version":
+                    version = v.value
+                else:
+                    minimum = v.value
+            elif self.at("needed"):
+                self.once(seen, self.next())
                 needed = self.parse_pred()
-            elif not self.parse_hook(hooks):
+            elif not self.parse_hook(hooks, seen):
                 self.fail("expected 'version', 'minimum', 'needed', a hook or '{'")
         if version is None:
             raise SchemaError(loc, f"subsection '{wire}' has no version")
+        if self.sub_nesting >= MAX_SUBSECTION_NESTING:
+            raise SchemaError(loc, f"subsection '{wire}' is nested too deeply (the limit is "
+                              f"{MAX_SUBSECTION_NESTING})")
+        self.sub_nesting += 1
         members = self.parse_members()
+        self.sub_nesting -= 1
         self.accept(";")
         sub = ast.Subsection(loc, wire, version, version if minimum is None else minimum,
                              needed, hooks, members)
+        sub.locs = locs  # type: ignore[attr-defined]
         return ast.Member(loc, "subsection", wire, sub=sub)
 
     # ---- predicates -------------------------------------------------------
 
     def parse_pred(self) -> ast.Pred:
         t = self.tok
-        if self.accept("("):
-            e = self.parse_expr(0)
-            self.expect(")")
+        if self.at("("):
+            e = self.parse_primary()
             return ast.Pred(t.loc, expr=e)
-        return ast.Pred(t.loc, func=self.name("a predicate function or '('").text)
+        if t.kind == "ident" and t.text in KEYWORDS:
+            raise SchemaError(t.loc, f"'{t.text}' is a reserved word and cannot name a predicate "
+                              "function (expressions go in parentheses)")
+        return ast.Pred(t.loc, func=self.ident("a predicate function or '('").text)
 
     def parse_expr(self, level: int) -> ast.Expr:
         if level == len(BINARY_LEVELS):
@@ -358,17 +450,43 @@ class Parser:
             op = self.next()
             right = self.parse_expr(level + 1)
             left = ast.Binary(op.loc, op.text, left, right)
+            self.check_depth(left, op)
         return left
+
+    def check_depth(self, e: ast.Expr, at: Token) -> None:
+        depth = 1 + max(getattr(x, "depth", 0) for x in
+                        ((e.left, e.right) if isinstance(e, ast.Binary) else (e.operand,)))
+        e.depth = depth  # type: ignore[union-attr]
+        if depth > MAX_EXPR_DEPTH:
+            raise SchemaError(at.loc, f"expression too long (more than {MAX_EXPR_DEPTH} "
+                              "operators deep)")
+
+    def nest(self, t: Token) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_EXPR_NESTING:
+            raise SchemaError(t.loc, f"expression nested too deeply (the limit is "
+                              f"{MAX_EXPR_NESTING})")
+
+    def parse_primary(self) -> ast.Expr:
+        """A parenthesised expression."""
+        t = self.expect("(")
+        self.nest(t)
+        e = self.parse_expr(0)
+        self.expect(")", "to close the '(' at " + f"{t.loc.line}:{t.loc.col}")
+        self.nesting -= 1
+        return e
 
     def parse_unary(self) -> ast.Expr:
         t = self.tok
         if t.kind == "punct" and t.text in ("!", "~", "-"):
             self.next()
-            return ast.Unary(t.loc, t.text, self.parse_unary())
-        if self.accept("("):
-            e = self.parse_expr(0)
-            self.expect(")")
+            self.nest(t)
+            e: ast.Expr = ast.Unary(t.loc, t.text, self.parse_unary())
+            self.nesting -= 1
+            self.check_depth(e, t)
             return e
+        if self.at("("):
+            return self.parse_primary()
         if t.kind == "int":
             return ast.Num(t.loc, self.next().value)
         if t.kind == "ident":

@@ -1,0 +1,2 @@
+/* Half of an include cycle (include-cycle.vs). */
+include "_cycle-b.vs";

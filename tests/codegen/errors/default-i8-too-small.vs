@@ -1,0 +1,4 @@
+/* the default must fit in the member's type */
+type A "a" version 2 {
+    i8 x since 2 default -129;
+}

@@ -1,0 +1,3 @@
+/* a type clashes with one of an included schema */
+include "_point.vs";
+type Point "my-point" version 1 {}

@@ -1,0 +1,2 @@
+/* hooks are C functions, so C keywords are refused */
+type A "a" version 1 post_load return {}

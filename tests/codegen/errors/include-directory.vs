@@ -1,0 +1,2 @@
+/* an included schema is a file, not a directory */
+include "_subdir";

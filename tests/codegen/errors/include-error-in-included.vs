@@ -1,0 +1,3 @@
+/* errors in an included schema name that schema's file */
+include "_bad.vs";
+type A "a" version 1 {}

@@ -1,0 +1,2 @@
+/* a schema cannot include itself */
+include "include-self.vs";

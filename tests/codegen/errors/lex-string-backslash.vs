@@ -1,0 +1,2 @@
+/* string literals have no escapes */
+type A "a\"b" version 1 {}

@@ -1,0 +1,3 @@
+/* a string literal ends on its line */
+type A "a
+" version 1 {}

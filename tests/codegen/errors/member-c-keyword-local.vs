@@ -1,0 +1,4 @@
+/* local member names become C names too */
+type A "a" version 1 {
+    local u8 switch;
+}

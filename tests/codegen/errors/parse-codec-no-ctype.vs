@@ -1,0 +1,2 @@
+/* a codec declares its C type */
+codec cfg "config" size 4;

@@ -1,0 +1,2 @@
+/* the included file name cannot be empty */
+include "";

@@ -1,0 +1,2 @@
+/* include takes a file name in quotes */
+include other;

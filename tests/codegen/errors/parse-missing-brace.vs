@@ -1,0 +1,3 @@
+/* the member list must be closed before the end of the file */
+type A "a" version 1 {
+    u8 x;

@@ -1,0 +1,2 @@
+/* 'size' is no clause of a type */
+type A "a" version 1 size 4 {}

@@ -1,0 +1,2 @@
+/* every type has a version */
+type A "a" minimum 1 {}

@@ -1,0 +1,2 @@
+/* a type cannot take the name of a scalar */
+type u8 "a" version 1 {}

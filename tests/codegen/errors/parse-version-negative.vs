@@ -1,0 +1,2 @@
+/* versions are not negative */
+type A "a" version -1 {}

@@ -1,0 +1,2 @@
+/* a version is an integer */
+type A "a" version one {}

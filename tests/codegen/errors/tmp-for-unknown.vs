@@ -1,0 +1,2 @@
+/* tmp_for names the parent type */
+type T "t" version 1 tmp_for Parent {}

@@ -1,0 +1,4 @@
+/* 'unused 0' skips nothing */
+type A "a" version 1 {
+    unused 0;
+}

@@ -1,0 +1,2 @@
+/* wire names cannot be empty */
+type A "" version 1 {}

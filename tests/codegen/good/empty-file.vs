@@ -1,0 +1,2 @@
+/* a schema with only comments declares nothing */
+// nothing here
