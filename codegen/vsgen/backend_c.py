@@ -6,6 +6,7 @@ one statement per member, early returns, one pairing block per container.
 """
 
 import os
+import re
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import VERSION, VISITOR_ABI, ast
@@ -13,6 +14,11 @@ from .errors import SchemaError
 from .model import Model, Scope, all_members
 
 LIST_KINDS = ("qtailq", "qlist", "gtree")
+# Binary operators C writes as operators (the others become vs_e_* calls).
+C_OPERATORS = ("||", "&&", "|", "^", "&", "==", "!=", "<", "<=", ">", ">=")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+# Marks a member's statement that is one plain call; runs of them share one `if`.
+CALL = "\0call "
 
 
 def mangle(text: str) -> str:
@@ -31,8 +37,8 @@ def split_ctype(ctype: str) -> Tuple[str, str]:
 
 
 def banner(model: Model, what: str) -> str:
-    return (f"/* {what} generated from {model.main.path} by vstate-gen {VERSION} "
-            f"-- do not edit */\n")
+    return (f"/* {what} generated from {os.path.basename(model.main.path)} by vstate-gen "
+            f"{VERSION} -- do not edit */\n")
 
 
 class CBackend:
@@ -41,6 +47,7 @@ class CBackend:
         self.hooks: Dict[str, Tuple[str, str]] = {}     # function -> (signature, where)
         self.preds: Dict[str, str] = {}
         self.subs: List[Tuple[ast.TypeDecl, ast.Subsection]] = []
+        self.sizing: Set[str] = set()                    # types wire_size() is inside
         for t in model.own_types:
             for mem in all_members(t.members):
                 if mem.kind == "subsection" and mem.sub:
@@ -62,15 +69,21 @@ class CBackend:
 
     def wire_size(self, t: ast.TypeDecl) -> int:
         """Bytes a value of @t always takes, or 0 when that varies."""
-        total = 0
-        for m in t.members:
-            if m.attrs.since or m.attrs.test or m.kind in ("subsection", ) + LIST_KINDS:
-                return 0
-            size = self.member_size(m)
-            if size is None:
-                return 0
-            total += size
-        return total
+        if t.name in self.sizing:
+            return 0        # it holds itself through a pointer: no fixed size
+        self.sizing.add(t.name)
+        try:
+            total = 0
+            for m in t.members:
+                if m.attrs.since or m.attrs.test or m.kind in ("subsection", ) + LIST_KINDS:
+                    return 0
+                size = self.member_size(m)
+                if size is None:
+                    return 0
+                total += size
+            return total
+        finally:
+            self.sizing.discard(t.name)
 
     def member_size(self, m: ast.Member) -> Optional[int]:
         if m.kind in ("local", "validate"):
@@ -90,16 +103,29 @@ class CBackend:
         return elem * n if elem else None
 
     def elem_size(self, m: ast.Member) -> int:
+        """Wire bytes of one element of @m (of the value when it is single), or 0."""
         if m.kind == "buffer":
             return 1
         if m.kind == "bitmap":
             return 8
+        if m.pointer and m.array:
+            return 0        # a NULL element is one marker byte, others the value
+        if m.kind == "gtree":
+            return self.node_size(m)
         tn = m.type_name or ""
         if tn in ast.SCALARS:
             return ast.SCALARS[tn][1]
-        if tn in self.m.types and not m.pointer:
+        if tn in self.m.codecs:
+            return self.m.codecs[tn].size
+        if tn in self.m.types:
             return self.wire_size(self.m.types[tn])
         return 0
+
+    def node_size(self, m: ast.Member) -> int:
+        """Wire bytes of one node of GTree @m (key and value), or 0 when that varies."""
+        key = 8 if m.key_type == "u64" else self.wire_size(self.m.types[m.key_type or ""])
+        value = self.wire_size(self.m.types[m.type_name or ""])
+        return key + value if key and value else 0
 
     # ---- header -----------------------------------------------------------------
 
@@ -259,9 +285,10 @@ class CBackend:
         for name in sorted(used):
             c = self.m.codecs[name or ""]
             base, dims = split_ctype(c.ctype)
-            out.append(f"/* Codec \"{c_comment(c.info)}\": serves save and load like a walker; "
-                       f"@val points at the member{' (its first element)' if dims else ''}. "
-                       f"*/\nbool {c.name}(VsVisitor *v, const char *name, {base} *val, "
+            out.append(f"/*\n * Codec \"{c_comment(c.info)}\": serves save and load like a "
+                       f"walker;\n * @val points at the member"
+                       f"{' (its first element)' if dims else ''}, @parent at the struct.\n"
+                       f" */\nbool {c.name}(VsVisitor *v, const char *name, {base} *val, "
                        f"void *parent, GError **errp);\n\n")
         return "".join(out)
 
@@ -269,10 +296,10 @@ class CBackend:
 
     def source(self) -> str:
         m = self.m
-        out = [banner(m, "C walkers"),
-               "#include <inttypes.h>\n#include <stddef.h>\n#include <string.h>\n\n",
-               f'#include "{m.module}.vs.h"\n#include "visitor/registry.h"\n\n',
-               EXPR_HELPERS]
+        head = [banner(m, "C walkers"),
+                "#include <inttypes.h>\n#include <stddef.h>\n#include <string.h>\n\n",
+                f'#include "{m.module}.vs.h"\n#include "visitor/registry.h"\n\n']
+        out: List[str] = []
         for t, sub in self.subs:
             out.append(f"static const VsTypeInfo vs_type_{self.sub_sym(t, sub)};\n")
         out.append("\n" if self.subs else "")
@@ -287,7 +314,8 @@ class CBackend:
         for t in m.own_types:
             out.append(self.walker(t))
         out.append(self.registry())
-        return "".join(out)
+        body = "".join(out)
+        return "".join(head) + expr_helpers(body) + body
 
     def type_info(self, sym: str, wire: str, version: int, minimum: int,
                   members: List[ast.Member], size: str, needed: Optional[ast.Pred],
@@ -384,15 +412,16 @@ class CBackend:
         return "".join(out)
 
     def hook_wrappers(self, sym: str, ct: str, hooks: ast.Hooks) -> List[str]:
+        """One static function per hook: calls it and turns its failure into the walk's."""
         out = []
         for h in ("pre_save", "post_save", "pre_load", "post_load"):
             fn = getattr(hooks, h)
             if not fn:
                 continue
-            args = "s, version, &cause" if h == "post_load" else "s, &cause"
-            out.append(f"static bool vs_{h}_{sym}(VsVisitor *v, {ct} *s, uint32_t version, "
-                       f"GError **errp)\n{{\n    GError *cause = NULL;\n\n"
-                       f"    (void)version;\n"
+            params, args = (", uint32_t version", "s, version, &cause") if h == "post_load" \
+                else ("", "s, &cause")
+            out.append(f"static bool vs_{h}_{sym}(VsVisitor *v, {ct} *s{params}, GError **errp)\n"
+                       f"{{\n    GError *cause = NULL;\n\n"
                        f"    if ({fn}({args})) {{\n        return true;\n    }}\n"
                        f"    return vs_visit_hook_failed(v, \"{h}\", \"{fn}\", cause, errp);\n"
                        f"}}\n\n")
@@ -401,64 +430,109 @@ class CBackend:
     def members_fn(self, t: ast.TypeDecl, sym: str, members: List[ast.Member]) -> str:
         ct = self.ctype_of(t)
         scope = self.m.scopes[t.name]
-        body = []
+        body: List[str] = []
+        run: List[str] = []         # consecutive plain calls, joined into one `if`
+
+        def flush() -> None:
+            if run:
+                body.extend(fail_if_any(run) + [""])
+                run.clear()
+
         for mem in members:
-            body.extend(self.member(t, scope, mem))
+            lines = self.member(t, scope, mem)
+            if len(lines) == 1 and lines[0].startswith(CALL):
+                run.append(lines[0][len(CALL):])
+            elif lines:
+                flush()
+                body.extend(lines + [""])
+        flush()
         text = "".join("    " + line + "\n" if line else "\n" for line in body)
+        code = re.sub(r'"(\\.|[^"\\])*"', '""', text)
+        used = {"v": r"\bv\b", "s": r"\bs(->|,|\))", "version": r"\bversion\b",
+                "errp": r"\berrp\b"}
+        unused = [p for p, rx in used.items() if not re.search(rx, code)]
+        voids = "".join(f"    (void){p};\n" for p in unused)
+        if voids and text:
+            voids += "\n"
         return (f"static bool vs_members_{sym}(VsVisitor *v, {ct} *s, uint32_t version, "
-                f"GError **errp)\n{{\n    (void)v;\n    (void)s;\n    (void)version;\n"
-                f"    (void)errp;\n" + text + "    return true;\n}\n\n")
+                f"GError **errp)\n{{\n" + voids + text + "    return true;\n}\n\n")
+
+    def body(self, sym: str, hooks: ast.Hooks, ver: str) -> List[str]:
+        """Statements that set `ok`: hooks, members and the struct check.
+
+        As in QEMU: pre_load and post_load bracket a load, post_load getting the
+        stream's version; post_save runs after the members even when one of
+        them failed (keeping the first error), but not when pre_save failed.
+        """
+        members = [f"vs_members_{sym}(v, s, {ver}, errp)", "vs_visit_check_struct(v, errp)"]
+
+        def chain(parts: List[str]) -> List[str]:
+            return [("ok = " if i == 0 else "     ") + p + (" &&" if i < len(parts) - 1 else ";")
+                    for i, p in enumerate(parts)]
+
+        load = members[:]
+        if hooks.pre_load:
+            load.insert(0, f"vs_pre_load_{sym}(v, s, errp)")
+        if hooks.post_load:
+            load.append(f"vs_post_load_{sym}(v, s, {ver}, errp)")
+        if not (hooks.pre_load or hooks.post_load or hooks.pre_save or hooks.post_save):
+            return chain(members)
+        save = chain(members)
+        if hooks.post_save:
+            save = (["GError *post_err = NULL;", ""] + save +
+                    ["/* post_save runs also after a failed member; the first error stays. */",
+                     f"if (!vs_post_save_{sym}(v, s, ok ? errp : &post_err)) {{",
+                     "    g_clear_error(&post_err);", "    ok = false;", "}"])
+        out = ["if (vs_visit_is_load(v)) {"] + ["    " + x if x else "" for x in chain(load)]
+        if hooks.pre_save:
+            out.append(f"}} else if (vs_pre_save_{sym}(v, s, errp)) {{")
+        else:
+            out.append("} else {")
+        out.extend("    " + x if x else "" for x in save)
+        if hooks.pre_save:
+            out += ["} else {", "    ok = false;"]
+        out.append("}")
+        return out
 
     def container_fn(self, sym: str, ct: str, hooks: ast.Hooks) -> str:
-        def call(h: str) -> Optional[str]:
-            return f"vs_{h}_{sym}(v, s, version, errp)" if getattr(hooks, h) else None
-
-        load = [c for c in (call("pre_load"), f"vs_members_{sym}(v, s, version, errp)",
-                            "vs_visit_check_struct(v, errp)", call("post_load")) if c]
-        save = [c for c in (call("pre_save"), f"vs_members_{sym}(v, s, version, errp)",
-                            "vs_visit_check_struct(v, errp)") if c]
-        post_save = ""
-        if hooks.post_save:
-            post_save = (f"        /* post_save runs also after a failed save. */\n"
-                         f"        GError *post_err = NULL;\n\n"
-                         f"        if (!vs_post_save_{sym}(v, s, version, ok ? errp : &post_err)) "
-                         f"{{\n            g_clear_error(&post_err);\n            ok = false;\n"
-                         f"        }}\n")
+        body = "".join("    " + x + "\n" if x else "\n" for x in self.body(sym, hooks, "version"))
         return (f"bool vs_visit_{sym}(VsVisitor *v, const char *name, {ct} *s, GError **errp)\n"
                 f"{{\n    uint32_t version = vs_type_{sym}.version;\n    bool ok;\n\n"
                 f"    if (!vs_visit_start_struct(v, name, &vs_type_{sym}, &version, errp)) {{\n"
-                f"        return false;\n    }}\n"
-                f"    if (vs_visit_is_load(v)) {{\n        ok = "
-                + " &&\n             ".join(load) + ";\n    } else {\n        ok = "
-                + " &&\n             ".join(save) + ";\n" + post_save
-                + "    }\n    vs_visit_end_struct(v);\n    return ok;\n}\n\n")
+                f"        return false;\n    }}\n" + body +
+                "    vs_visit_end_struct(v);\n    return ok;\n}\n\n")
 
     def exists_cond(self, scope: Scope, m: ast.Member) -> Optional[str]:
         parts = []
         if m.attrs.since:
             parts.append(f"version >= {m.attrs.since}")
         if m.attrs.test:
-            parts.append(self.pred_c(scope, m.attrs.test))
+            test = self.pred_c(scope, m.attrs.test)
+            parts.append(test if not parts else paren(test))
         return " && ".join(parts) if parts else None
 
     def member(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
+        """The statements for @m: one CALL line for a plain call, else a block."""
         body = getattr(self, "emit_" + m.kind)(t, scope, m)
-        if not body:
-            return []
         cond = self.exists_cond(scope, m)
-        lines = [f"/* {c_comment(m.sub.wire if m.sub else m.name)} */"] if len(body) > 1 else []
-        if not cond:
-            return lines + body + ([""] if len(body) > 1 else [])
-        lines.append(f"if ({cond}) {{")
-        lines.extend("    " + b if b else "" for b in body)
+        if not body or not cond:
+            return body
+        if len(body) == 1 and body[0].startswith(CALL):
+            body = fail_if_any([body[0][len(CALL):]])
+        lines = if_open(cond) + ["    " + b if b else "" for b in body]
         if m.attrs.default is not None:
-            lines.append("} else if (vs_visit_is_load(v)) {")
-            lines.append(f"    {self.access(scope, m)} = {m.attrs.default};")
-        lines.append("}")
-        return lines + [""]
+            older = "vs_visit_is_load(v)"
+            if m.attrs.test:
+                older += f" && version < {m.attrs.since}"
+            lines += [f"}} else if ({older}) {{",
+                      f"    {self.access(scope, m)} = {self.default_c(m)};"]
+        return lines + ["}"]
 
-    def fail_if(self, call: str) -> List[str]:
-        return [f"if (!{call}) {{", "    return false;", "}"]
+    def default_c(self, m: ast.Member) -> str:
+        value = m.attrs.default or 0
+        if m.type_name == "bool":
+            return "true" if value else "false"
+        return str(value)
 
     def scalar_call(self, tn: str, name: str, ptr: str) -> str:
         fn = {"bool": "bool", "f64": "f64", "timer": "i64"}.get(tn, tn)
@@ -470,7 +544,7 @@ class CBackend:
         if tn in self.m.codecs:
             _, dims = split_ctype(self.m.codecs[tn].ctype)
             ptr = acc if dims else "&" + acc
-            return self.fail_if(f"{tn}(v, \"{m.name}\", {ptr}, s, errp)")
+            return [CALL + f"{tn}(v, \"{m.name}\", {ptr}, s, errp)"]
         if m.array:
             return self.emit_array(scope, m, acc)
         if tn in ast.SCALARS:
@@ -478,23 +552,27 @@ class CBackend:
                 return self.emit_equal(m, acc)
             if m.attrs.le:
                 return self.emit_le(m, acc)
-            return self.fail_if(self.scalar_call(tn, f'"{m.name}"', "&" + acc))
+            return [CALL + self.scalar_call(tn, f'"{m.name}"', "&" + acc)]
         if m.pointer:
             ct = self.ctype_of(self.m.types[tn])
             return [f"if (!{acc}) {{",
                     "    if (!vs_visit_is_load(v)) {",
                     f"        return vs_visit_report(v, \"{m.name}\", errp, "
-                    "VS_VISIT_ERROR_MISMATCH, \"pointer member is NULL\");",
+                    "VS_VISIT_ERROR_MISMATCH,",
+                    "                               \"pointer member is NULL\");",
                     "    }",
+                    "    /* Allocated on load, under the result context. */",
                     f"    {acc} = talloc_zero(vs_visitor_result_ctx(v), {ct});",
                     f"    vs_init_{tn}(vs_visitor_result_ctx(v), {acc});",
-                    "}"] + self.fail_if(f"vs_visit_{tn}(v, \"{m.name}\", {acc}, errp)")
-        return self.fail_if(f"vs_visit_{tn}(v, \"{m.name}\", &{acc}, errp)")
+                    "}"] + fail_if_any([f"vs_visit_{tn}(v, \"{m.name}\", {acc}, errp)"])
+        return [CALL + f"vs_visit_{tn}(v, \"{m.name}\", &{acc}, errp)"]
 
     def emit_equal(self, m: ast.Member, acc: str) -> List[str]:
         tn = m.type_name or ""
-        ct, _, signed = ast.SCALARS[tn]
-        fmt, cast = ('"%" PRId64', "int64_t") if signed else ('"0x%" PRIx64', "uint64_t")
+        ct, width, signed = ast.SCALARS[tn]
+        # Shown in hex like QEMU's "%x != %x"; signed values as their bits.
+        show = (lambda x: f"(uint64_t)(uint{width * 8}_t){x}") if signed else \
+            (lambda x: f"(uint64_t){x}")
         return ["{",
                 f"    {ct} stream_value = {acc};",
                 "",
@@ -502,9 +580,10 @@ class CBackend:
                 "        return false;", "    }",
                 f"    if (vs_visit_is_load(v) && stream_value != {acc}) {{",
                 f"        return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_MISMATCH,",
-                f"                               \"stream holds \" {fmt} \", expected \" {fmt}"
-                " \" (equal field)\",",
-                f"                               ({cast})stream_value, ({cast}){acc});",
+                "                               \"stream holds 0x%\" PRIx64 \", expected 0x%\" "
+                "PRIx64",
+                "                               \" (equal field)\",",
+                f"                               {show('stream_value')}, {show(acc)});",
                 "    }", "}"]
 
     def emit_le(self, m: ast.Member, acc: str) -> List[str]:
@@ -520,28 +599,41 @@ class CBackend:
                 f"            return vs_visit_report(v, \"{m.name}\", errp, "
                 "VS_VISIT_ERROR_RANGE,",
                 "                                   \"stream holds %\" PRId64 \", outside 0..%\" "
-                "PRId64 \" (le field)\",",
+                "PRId64",
+                "                                   \" (le field)\",",
                 f"                                   (int64_t)stream_value, (int64_t){acc});",
                 "        }",
                 f"        {acc} = stream_value;",
                 "    }", "}"]
 
     def count_lines(self, scope: Scope, m: ast.Member, spec: ast.ArraySpec,
-                    what: str = "n") -> List[str]:
-        """Declare uint32_t @what: the element count of @spec (saturating)."""
+                    what: str = "n") -> Tuple[List[str], List[str]]:
+        """(declarations, statements) that set uint32_t @what to @spec's element count.
+
+        A negative i32 count fails with RANGE; a product beyond 32 bits
+        saturates, so the maximum check that follows catches it.
+        """
         if spec.fixed is not None:
-            return [f"uint32_t {what} = {spec.fixed};"]
+            return [f"uint32_t {what} = {spec.fixed};"], []
         count = scope.by_name[spec.count or ""]
         cacc = self.access(scope, count)
-        lines = [f"int64_t {what}_field = (int64_t){cacc};"]
-        lines += [f"if ({what}_field < 0) {{",
-                  f"    return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_RANGE,",
-                  f"                           \"count {spec.count} is negative (%\" PRId64 "
-                  f"\")\", {what}_field);", "}"] if count.type_name == "i32" else []
-        lines.append(f"uint64_t {what}_wide = (uint64_t){what}_field * {spec.multiply}u;")
-        lines.append(f"uint32_t {what} = {what}_wide > UINT32_MAX ? UINT32_MAX : "
-                     f"(uint32_t){what}_wide;")
-        return lines
+        checks = []
+        if count.type_name == "i32":
+            checks = [f"if ({cacc} < 0) {{",
+                      f"    return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_RANGE,",
+                      f"                           \"count {spec.count} is negative (%\" PRId32 "
+                      f"\")\", {cacc});", "}"]
+        if spec.multiply == 1:
+            if not checks:
+                return [f"uint32_t {what} = {cacc};"], []
+            return [f"uint32_t {what};"], checks + [f"{what} = (uint32_t){cacc};"]
+        wide = f"(uint64_t){cacc} * {spec.multiply}"
+        if not checks:
+            return [f"uint64_t {what}_wide = {wide};",
+                    f"uint32_t {what} = {what}_wide > UINT32_MAX ? UINT32_MAX : "
+                    f"(uint32_t){what}_wide;"], []
+        return [f"uint32_t {what};"], checks + [
+            f"{what} = {wide} > UINT32_MAX ? UINT32_MAX : (uint32_t)({wide});"]
 
     def emit_array(self, scope: Scope, m: ast.Member, acc: str) -> List[str]:
         spec = m.array
@@ -559,10 +651,10 @@ class CBackend:
             elem = [f"ok = {self.scalar_call(tn, 'NULL', f'&{acc}[i]')};"]
         else:
             elem = [f"ok = vs_visit_{tn}(v, NULL, &{acc}[i], errp);"]
-        return (["{"] + ["    " + x for x in self.count_lines(scope, m, spec)] +
-                ["    bool ok = true;", "",
-                 f"    if (!vs_visit_start_array(v, \"{m.name}\", &n, {maxv}, "
-                 f"{self.elem_size(m) if not m.pointer else 0}, errp)) {{",
+        decls, checks = self.count_lines(scope, m, spec)
+        return (["{"] + indent(decls + ["bool ok = true;", ""] + checks) +
+                [f"    if (!vs_visit_start_array(v, \"{m.name}\", &n, {maxv}, "
+                 f"{self.elem_size(m)}, errp)) {{",
                  "        return false;", "    }",
                  "    for (uint32_t i = 0; ok && i < n; i++) {"] +
                 ["        " + x if x else "" for x in elem] +
@@ -574,14 +666,16 @@ class CBackend:
         assert spec is not None
         acc = self.access(scope, m)
         if spec.fixed is not None:
-            return self.fail_if(f"vs_visit_buffer(v, \"{m.name}\", {acc}, {spec.fixed}, errp)")
-        return (["{"] + ["    " + x for x in self.count_lines(scope, m, spec)] +
-                ["", f"    if (n > {spec.max}u) {{",
-                 f"        return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_LIMIT,",
-                 f"                               \"%\" PRIu32 \" bytes exceed the declared "
-                 f"maximum of {spec.max}\", n);",
-                 "    }",
-                 f"    if (!vs_visit_buffer(v, \"{m.name}\", {acc}, n, errp)) {{",
+            return [CALL + f"vs_visit_buffer(v, \"{m.name}\", {acc}, {spec.fixed}, errp)"]
+        decls, checks = self.count_lines(scope, m, spec)
+        if spec.max != 0xFFFFFFFF:      # else n cannot exceed it (and compilers say so)
+            checks += [f"if (n > {spec.max}) {{",
+                       f"    return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_LIMIT,",
+                       f"                           \"%\" PRIu32 \" bytes exceed the declared "
+                       f"maximum of {spec.max}\", n);",
+                       "}"]
+        return (["{"] + ["    " + x if x else "" for x in decls + [""] + checks] +
+                [f"    if (!vs_visit_buffer(v, \"{m.name}\", {acc}, n, errp)) {{",
                  "        return false;", "    }", "}"])
 
     def emit_bitmap(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
@@ -589,10 +683,14 @@ class CBackend:
         assert spec is not None and spec.max is not None
         acc = self.access(scope, m)
         words = (spec.max + 63) // 64
-        return (["{"] + ["    " + x for x in self.count_lines(scope, m, spec, "bits")] +
-                ["    uint32_t n = bits > " + str(spec.max) + "u ? UINT32_MAX : "
-                 "(uint32_t)((bits + 63) / 64);",
-                 "    bool ok = true;", "",
+        decls, checks = self.count_lines(scope, m, spec, "bits")
+        return (["{"] + indent(decls + ["uint32_t n;", "bool ok = true;", ""] + checks) +
+                ([f"    if (bits > {spec.max}) {{",
+                  f"        return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_LIMIT,",
+                  f"                               \"%\" PRIu32 \" bits exceed the declared "
+                  f"maximum of {spec.max}\", bits);",
+                  "    }"] if spec.max != 0xFFFFFFFF else []) +
+                ["    n = (uint32_t)(((uint64_t)bits + 63) / 64);",
                  f"    if (!vs_visit_start_array(v, \"{m.name}\", &n, {words}, 8, errp)) {{",
                  "        return false;", "    }",
                  "    for (uint32_t i = 0; ok && i < n; i++) {",
@@ -601,17 +699,17 @@ class CBackend:
                  "    }", "}"])
 
     def emit_unused(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
-        return self.fail_if(f"vs_visit_unused(v, \"unused\", {m.size}, errp)")
+        return [CALL + f"vs_visit_unused(v, \"unused\", {m.size}, errp)"]
 
     def emit_local(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
         return []
 
     def emit_validate(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
         assert m.pred is not None
-        return [f"if (vs_visit_is_load(v) && !({self.pred_c(scope, m.pred)})) {{",
+        return [f"if (vs_visit_is_load(v) && !{paren(self.pred_c(scope, m.pred))}) {{",
                 "    return vs_visit_report(v, NULL, errp, VS_VISIT_ERROR_MISMATCH,",
-                f"                           \"Input validation failed: %s\", "
-                f"{c_string(t.wire + '/' + m.name)});",
+                f"                           \"Input validation failed: "
+                f"{c_string(t.wire + '/' + m.name)[1:]});",
                 "}"]
 
     def emit_tmp(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
@@ -625,33 +723,35 @@ class CBackend:
                 "        return false;", "    }", "}"]
 
     def list_loop(self, m: ast.Member, acc: str, elem_ct: str, visit_elem: str,
-                  elem_size: int) -> List[str]:
-        return ["bool ok = true;", "",
-                f"if (!vs_visit_start_list(v, \"{m.name}\", {m.max}, {elem_size}, errp)) {{",
+                  init_elem: List[str], elem_size: int) -> List[str]:
+        """The list of @m; its elements are a talloc array grown as the stream goes."""
+        return [f"if (!vs_visit_start_list(v, \"{m.name}\", {m.max}, {elem_size}, errp)) {{",
                 "    return false;", "}",
                 "if (vs_visit_is_load(v)) {",
-                "    /* Loaded elements go under the result context, as the walk's other "
-                "allocations. */",
                 f"    {acc} = NULL;", f"    {acc}_count = 0;", "}",
                 "for (uint32_t i = 0; ok; i++) {",
                 f"    bool more = !vs_visit_is_load(v) && i < {acc}_count;", "",
-                "    if (!vs_visit_list_next(v, &more, errp)) {",
-                "        ok = false;", "        break;", "    }",
-                "    if (!more) {", "        break;", "    }",
+                "    ok = vs_visit_list_next(v, &more, errp);",
+                "    if (!ok || !more) {", "        break;", "    }",
                 "    if (vs_visit_is_load(v)) {",
-                f"        {elem_ct} *grown = talloc_realloc(vs_visitor_result_ctx(v), {acc}, "
-                f"{elem_ct}, i + 1);", "",
-                "        g_assert(grown != NULL);",
-                "        memset(&grown[i], 0, sizeof(grown[i]));",
-                f"        {acc} = grown;", f"        {acc}_count = i + 1;", "    }",
+                "        /* One more element, a talloc child of the result context. */",
+                f"        {acc} = talloc_realloc(vs_visitor_result_ctx(v), {acc}, {elem_ct}, "
+                "i + 1);",
+                f"        g_assert({acc} != NULL);",
+                f"        {acc}_count = i + 1;",
+                f"        memset(&{acc}[i], 0, sizeof({acc}[i]));"] + \
+               ["        " + x for x in init_elem] + \
+               ["    }",
                 f"    ok = {visit_elem};", "}",
                 "vs_visit_end_list(v);", "if (!ok) {", "    return false;", "}"]
 
     def emit_qtailq(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
         et = self.m.types[m.type_name or ""]
         acc = self.access(scope, m)
-        return (["{"] + ["    " + x if x else "" for x in self.list_loop(
-            m, acc, self.ctype_of(et), f"vs_visit_{et.name}(v, NULL, &{acc}[i], errp)",
+        init = [f"vs_init_{et.name}(vs_visitor_result_ctx(v), &{acc}[i]);"] \
+            if self.needs_init(et) else []
+        return (["{", "    bool ok = true;", ""] + ["    " + x if x else "" for x in self.list_loop(
+            m, acc, self.ctype_of(et), f"vs_visit_{et.name}(v, NULL, &{acc}[i], errp)", init,
             self.wire_size(et))] + ["}"])
 
     emit_qlist = emit_qtailq
@@ -659,11 +759,23 @@ class CBackend:
     def emit_gtree(self, t: ast.TypeDecl, scope: Scope, m: ast.Member) -> List[str]:
         acc = self.access(scope, m)
         node = f"{t.name}_{m.name}_node"
-        return (["{", f"    uint32_t nnodes = {acc}_count;", "",
+        init = []
+        for part, tname in (("key", m.key_type), ("value", m.type_name)):
+            pt = self.m.types.get(tname or "")
+            if pt and self.needs_init(pt):
+                init.append(f"vs_init_{pt.name}(vs_visitor_result_ctx(v), &{acc}[i].{part});")
+        return (["{", f"    uint32_t nnodes = {acc}_count;", "    bool ok = true;", "",
                  f"    if (!vs_visit_u32(v, \"{m.name}_nnodes\", &nnodes, errp)) {{",
-                 "        return false;", "    }"] +
+                 "        return false;", "    }",
+                 ] + ([
+                 f"    if (nnodes > {m.max}) {{",
+                 f"        return vs_visit_report(v, \"{m.name}\", errp, VS_VISIT_ERROR_LIMIT,",
+                 f"                               \"%\" PRIu32 \" nodes exceed the declared "
+                 f"maximum of {m.max}\", nnodes);",
+                 "    }"] if m.max != 0xFFFFFFFF else []) +
                 ["    " + x if x else "" for x in self.list_loop(
-                    m, acc, node, f"vs_visit_{node}(v, NULL, &{acc}[i], errp)", 0)] +
+                    m, acc, node, f"vs_visit_{node}(v, NULL, &{acc}[i], errp)", init,
+                    self.node_size(m))] +
                 [f"    if (vs_visit_is_load(v) && {acc}_count != nnodes) {{",
                  f"        return vs_visit_report(v, \"{m.name}\", errp, "
                  "VS_VISIT_ERROR_MISMATCH,",
@@ -699,33 +811,23 @@ class CBackend:
         sub = m.sub
         assert sub is not None
         sym = self.sub_sym(t, sub)
-        needed = self.pred_c(scope, sub.needed) if sub.needed else "true"
-        steps = []
-        if sub.hooks.pre_load or sub.hooks.pre_save:
-            for h in ("pre_load", "pre_save"):
-                if getattr(sub.hooks, h):
-                    cond = "" if h == "pre_load" else "!"
-                    steps.append(f"({cond}vs_visit_is_load(v) ? vs_{h}_{sym}(v, s, sv, errp) "
-                                 ": true)")
-        steps.append(f"vs_members_{sym}(v, s, sv, errp)")
-        steps.append("vs_visit_check_struct(v, errp)")
-        for h in ("post_load", "post_save"):
-            if getattr(sub.hooks, h):
-                cond = "" if h == "post_load" else "!"
-                steps.append(f"({cond}vs_visit_is_load(v) ? vs_{h}_{sym}(v, s, sv, errp) "
-                             ": true)")
-        return (["{", f"    uint32_t sv = vs_type_{sym}.version;",
-                 f"    bool present = !vs_visit_is_load(v) && ({needed});", "",
-                 f"    if (!vs_visit_start_subsection(v, {c_string(sub.wire)}, &vs_type_{sym}, "
-                 "&sv, &present, errp)) {", "        return false;", "    }",
-                 "    if (present) {", "        bool ok = " +
-                 " &&\n                  ".join(steps) + ";", "",
-                 "        vs_visit_end_subsection(v);", "        if (!ok) {",
+        needed = paren(self.pred_c(scope, sub.needed)) if sub.needed else "true"
+        body = self.body(sym, sub.hooks, "sub_version")
+        return (["{", f"    uint32_t sub_version = vs_type_{sym}.version;",
+                 f"    bool present = !vs_visit_is_load(v) && {needed};",
+                 "    bool ok;", "",
+                 f"    if (!vs_visit_start_subsection(v, {c_string(sub.wire)}, &vs_type_{sym},",
+                 "                                   &sub_version, &present, errp)) {",
+                 "        return false;", "    }",
+                 "    if (present) {"] +
+                ["        " + x if x else "" for x in body] +
+                ["        vs_visit_end_subsection(v);", "        if (!ok) {",
                  "            return false;", "        }", "    }", "}"])
 
     # ---- predicates ---------------------------------------------------------------
 
     def pred_c(self, scope: Scope, pred: Optional[ast.Pred]) -> str:
+        """@pred as a C expression (no outer parentheses)."""
         assert pred is not None
         if pred.func:
             return f"{pred.func}(s, version)"
@@ -733,50 +835,105 @@ class CBackend:
         return self.expr_c(scope, pred.expr)
 
     def expr_c(self, scope: Scope, e: ast.Expr) -> str:
+        """@e as a C expression of int64_t operands.
+
+        Arithmetic goes through the vs_e_* helpers (total, no undefined
+        behaviour); parentheses are written where C needs them or where
+        compilers ask for them (mixed && and ||, comparisons in bit
+        operations), not around every operation.
+        """
         if isinstance(e, ast.Num):
-            return f"INT64_C({e.value})"
+            if e.value > 0x7FFFFFFFFFFFFFFF:
+                return f"vs_e_wrap(UINT64_C({e.value:#x}))"
+            return str(e.value) if e.value <= 0x7FFFFFFF else f"INT64_C({e.value})"
         if isinstance(e, ast.Ref):
+            # Through a function: a cast would let compilers see the member's
+            # range and warn about comparisons that are always true.
             if e.name == "version":
-                return "(int64_t)version"
-            return f"(int64_t){self.access(scope, scope.by_name[e.name])}"
+                return "vs_e_uint(version)"
+            m = scope.by_name[e.name]
+            signed = ast.SCALARS[m.type_name or ""][2]
+            return f"vs_e_{'int' if signed else 'uint'}({self.access(scope, m)})"
         if isinstance(e, ast.Unary):
+            if e.op == "-" and isinstance(e.operand, ast.Num) and \
+                    e.operand.value <= 0x7FFFFFFFFFFFFFFF:
+                return "-" + self.expr_c(scope, e.operand)
             inner = self.expr_c(scope, e.operand)
-            return {"!": f"(int64_t)!{inner}", "~": f"(int64_t)~{inner}",
-                    "-": f"vs_e_sub(0, {inner})"}[e.op]
+            if isinstance(e.operand, ast.Binary) and e.operand.op in C_OPERATORS:
+                inner = f"({inner})"
+            return {"!": f"!{inner}", "~": f"~{inner}", "-": f"vs_e_sub(0, {inner})"}[e.op]
         assert isinstance(e, ast.Binary)
         left, right = self.expr_c(scope, e.left), self.expr_c(scope, e.right)
         helper = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
                   "<<": "shl", ">>": "shr"}.get(e.op)
         if helper:
             return f"vs_e_{helper}({left}, {right})"
-        return f"({left} {e.op} {right})"
+
+        def operand(child: ast.Expr, text: str, is_left: bool) -> str:
+            if not isinstance(child, ast.Binary) or child.op not in C_OPERATORS:
+                return text
+            if is_left and child.op == e.op:
+                return text
+            if e.op in ("&&", "||") and child.op in COMPARISONS:
+                return text
+            return f"({text})"
+
+        return f"{operand(e.left, left, True)} {e.op} {operand(e.right, right, False)}"
 
     # ---- registry ------------------------------------------------------------------
+
+    def needs_init(self, t: ast.TypeDecl, seen: Optional[Set[str]] = None) -> bool:
+        """Whether vs_init_T() has work: pointers to allocate, here or in nested structs."""
+        seen = set() if seen is None else seen
+        if t.name in seen:
+            return False
+        seen.add(t.name)
+        for m in all_members(t.members):
+            if m.kind != "typed":
+                continue
+            if m.pointer:
+                return True
+            inner = self.m.types.get(m.type_name or "")
+            if inner and self.needs_init(inner, seen):
+                return True
+        return False
 
     def init_fn(self, t: ast.TypeDecl) -> str:
         ct = self.ctype_of(t)
         lines = []
         for m in all_members(t.members):
             tn = m.type_name or ""
-            if m.kind != "typed" or tn not in self.m.types:
+            if m.kind != "typed" or tn in self.m.codecs:
                 continue
-            et = self.ctype_of(self.m.types[tn])
+            acc = f"s->{m.attrs.cname or m.name}"
+            inner = self.m.types.get(tn)
+            if tn in ast.SCALARS:
+                if m.pointer and m.array:
+                    et = ast.SCALARS[tn][0]
+                    lines += [f"for (size_t i = 0; i < {m.array.fixed}; i++) {{",
+                              f"    if (!{acc}[i]) {{",
+                              f"        {acc}[i] = talloc_zero(mem_ctx, {et});", "    }", "}"]
+                continue
+            assert inner is not None
+            et = self.ctype_of(inner)
+            init = self.needs_init(inner)
             if m.pointer and m.array:
                 lines += [f"for (size_t i = 0; i < {m.array.fixed}; i++) {{",
-                          f"    if (!s->{m.attrs.cname or m.name}[i]) {{",
-                          f"        s->{m.attrs.cname or m.name}[i] = talloc_zero(mem_ctx, {et});",
-                          f"        vs_init_{tn}(mem_ctx, s->{m.attrs.cname or m.name}[i]);",
-                          "    }", "}"]
+                          f"    if (!{acc}[i]) {{",
+                          f"        {acc}[i] = talloc_zero(mem_ctx, {et});"] + \
+                         ([f"        vs_init_{tn}(mem_ctx, {acc}[i]);"] if init else []) + \
+                         ["    }", "}"]
             elif m.pointer:
-                acc = f"s->{m.attrs.cname or m.name}"
-                lines += [f"if (!{acc}) {{", f"    {acc} = talloc_zero(mem_ctx, {et});",
-                          f"    vs_init_{tn}(mem_ctx, {acc});", "}"]
+                lines += [f"if (!{acc}) {{", f"    {acc} = talloc_zero(mem_ctx, {et});"] + \
+                         ([f"    vs_init_{tn}(mem_ctx, {acc});"] if init else []) + ["}"]
+            elif not init:
+                continue
             elif m.array:
                 n = m.array.fixed if m.array.fixed is not None else m.array.max
                 lines += [f"for (size_t i = 0; i < {n}; i++) {{",
-                          f"    vs_init_{tn}(mem_ctx, &s->{m.attrs.cname or m.name}[i]);", "}"]
+                          f"    vs_init_{tn}(mem_ctx, &{acc}[i]);", "}"]
             else:
-                lines.append(f"vs_init_{tn}(mem_ctx, &s->{m.attrs.cname or m.name});")
+                lines.append(f"vs_init_{tn}(mem_ctx, &{acc});")
         body = "".join("    " + x + "\n" for x in lines)
         if not lines:
             body = "    (void)mem_ctx;\n    (void)s;\n"
@@ -784,7 +941,7 @@ class CBackend:
 
     def registry(self) -> str:
         out = []
-        types = [t for t in self.m.own_types if not t.tmp_for]
+        types = [t for t in self.m.own_types if not t.nested]
         for t in types:
             ct = self.ctype_of(t)
             out.append(f"static bool vs_walk_{t.name}(VsVisitor *v, const char *name, void *obj, "
@@ -798,6 +955,45 @@ class CBackend:
         out.extend(f"    vs_registry_add(&vs_entry_{t.name});\n" for t in types)
         out.append("}\n")
         return "".join(out)
+
+
+def fail_if_any(calls: List[str]) -> List[str]:
+    """`if (!a || !b ...) { return false; }` over @calls."""
+    lines = [("if (!" if i == 0 else "    !") + c + (" ||" if i < len(calls) - 1 else ") {")
+             for i, c in enumerate(calls)]
+    return lines + ["    return false;", "}"]
+
+
+def indent(lines: List[str]) -> List[str]:
+    """@lines one level deeper (blank lines stay empty)."""
+    return ["    " + x if x else "" for x in lines]
+
+
+def if_open(cond: str) -> List[str]:
+    """`if (cond) {`, broken before top-level && or || when the line is long."""
+    if len(cond) <= 80:
+        return [f"if ({cond}) {{"]
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(cond):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and cond.startswith((" && ", " || "), i):
+            parts.append(cond[start:i + 3])
+            start = i + 4
+    parts.append(cond[start:])
+    return ([f"if ({parts[0]}" if len(parts) > 1 else f"if ({parts[0]}) {{"] +
+            [f"    {p}" for p in parts[1:-1]] +
+            ([f"    {parts[-1]}) {{"] if len(parts) > 1 else []))
+
+
+def paren(text: str) -> str:
+    """@text in parentheses unless it is a single operand (no operator outside
+    parentheses: operators are always written with spaces around them)."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and ch == " ":
+            return f"({text})"
+    return text
 
 
 def c_comment(text: str) -> str:
@@ -825,6 +1021,19 @@ def expr_text(e: ast.Expr) -> str:
     return f"({expr_text(e.left)} {e.op} {expr_text(e.right)})"
 
 
+def expr_helpers(code: str) -> str:
+    """The arithmetic helpers @code calls, in a fixed order (unused static
+    functions would warn)."""
+    used = set(re.findall(r"\bvs_e_(\w+)\(", code))
+    if used & {"add", "sub", "mul", "shl", "uint"}:
+        used.add("wrap")
+    parts = EXPR_HELPERS.rstrip("\n").split("\n}\n\n")
+    parts = [p if p.endswith("}") else p + "\n}" for p in parts]
+    return "".join(p + "\n\n" for p in parts
+                   if re.search(r"\bvs_e_(\w+)\(", p) and
+                   re.search(r"\bvs_e_(\w+)\(", p).group(1) in used)
+
+
 # Arithmetic in predicates is 64-bit and total: no overflow, division by
 # zero or oversized shift can make the generated code undefined.
 EXPR_HELPERS = """\
@@ -834,6 +1043,16 @@ static inline int64_t vs_e_wrap(uint64_t x)
 
     memcpy(&r, &x, sizeof(r));
     return r;
+}
+
+static inline int64_t vs_e_uint(uint64_t x)
+{
+    return vs_e_wrap(x);
+}
+
+static inline int64_t vs_e_int(int64_t x)
+{
+    return x;
 }
 
 static inline int64_t vs_e_add(int64_t a, int64_t b)

@@ -25,7 +25,7 @@ class DescBackend:
     def vmstate_json(self) -> str:
         out: Dict[str, object] = {}
         for t in self.m.own_types:
-            if t.tmp_for:
+            if t.nested:
                 continue
             self.describing = [t.name]
             out[t.wire] = {

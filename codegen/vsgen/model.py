@@ -22,6 +22,7 @@ C_KEYWORDS = {
     "_Complex", "_Imaginary", "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn",
     "_Static_assert", "_Thread_local", "bool", "true", "false",
 }
+WALKER_PARAMS = {"v", "s", "version", "errp", "name", "ok"}
 COUNT_TYPES = ("u8", "u16", "u32", "i32")
 COUNT_LIMITS = {"u8": 0xFF, "u16": 0xFFFF, "u32": 0xFFFFFFFF, "i32": 0x7FFFFFFF}
 
@@ -164,6 +165,11 @@ class Checker:
         raise SchemaError(inc.loc, f"included schema '{inc.path}' not found")
 
     def check_c_name(self, name: str, loc: Loc, what: str) -> None:
+        if what in ("predicate function", "codec name") or "hook" in what:
+            # Generated walkers call these with parameters of these names.
+            if name in WALKER_PARAMS:
+                raise SchemaError(loc, f"{what} '{name}' is the name of a parameter of the "
+                                  "generated walkers")
         if name in C_KEYWORDS:
             raise SchemaError(loc, f"{what} '{name}' is a C keyword")
         if name in RESERVED_C_NAMES:
