@@ -68,6 +68,12 @@ typedef struct DescField {
 static bool desc_walk_struct(DescWalk *dw, const char *name, const VsJson *sd, bool is_root,
                              const char *root_wire, uint32_t root_version, GError **errp);
 
+/* The kind of a member that may be absent (VS_JSON_KIND__MAX then). */
+static VsJsonKind desc_kind(const VsJson *j)
+{
+    return j ? vs_json_kind(j) : VS_JSON_KIND__MAX;
+}
+
 static uint64_t desc_left(DescWalk *dw)
 {
     uint64_t pos = vs_qemufile_pos(dw->f);
@@ -112,7 +118,7 @@ static bool desc_field_parse(DescWalk *dw, const VsJson *obj, size_t i, DescFiel
     df->obj = obj;
     df->name = desc_str(obj, "name");
     df->type = desc_str(obj, "type");
-    if (vs_json_kind(obj) != VS_JSON_OBJECT || !df->name || !df->type ||
+    if (desc_kind(obj) != VS_JSON_OBJECT || !df->name || !df->type ||
         !desc_u64(obj, "size", &df->size)) {
         return desc_bad(dw, NULL, errp,
                         "entry %zu of the field list lacks a string \"name\", a string \"type\" "
@@ -233,7 +239,7 @@ static bool desc_struct_elem(DescWalk *dw, const char *name, const DescField *df
     const VsJson *sd = vs_json_object_get(df->obj, "struct");
     uint8_t b;
 
-    if (vs_json_kind(sd) != VS_JSON_OBJECT) {
+    if (desc_kind(sd) != VS_JSON_OBJECT) {
         return desc_bad(dw, df->name, errp, "gives a struct field without a \"struct\" object");
     }
     if (!vs_json_object_get(sd, "fields")) {
@@ -351,7 +357,7 @@ static bool desc_fields(DescWalk *dw, const VsJson *fields, GError **errp)
 {
     size_t total = vs_json_length(fields);
 
-    if (vs_json_kind(fields) != VS_JSON_ARRAY) {
+    if (desc_kind(fields) != VS_JSON_ARRAY) {
         return desc_bad(dw, NULL, errp, "has no \"fields\" list here");
     }
     for (size_t i = 0; i < total;) {
@@ -449,7 +455,7 @@ static bool desc_walk_struct(DescWalk *dw, const char *name, const VsJson *sd, b
         }
         version = (uint32_t)v64;
     }
-    if (subs && vs_json_kind(subs) != VS_JSON_ARRAY) {
+    if (subs && desc_kind(subs) != VS_JSON_ARRAY) {
         return desc_bad(dw, name, errp, "gives \"subsections\" that are not a list");
     }
     t = desc_type(dw, wire, version, 0);

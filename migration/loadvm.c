@@ -265,7 +265,7 @@ bool vs_loadvm_config(VsLoadCtx *lc, VsStream *s, VsCursor *c, GError **errp)
     r->length = c->pos - at;
     r->machine = talloc_strndup(s, (const char *)name, len);
     r->config_rest_len = c->pos - rest_at;
-    r->config_rest = talloc_memdup(s, c->data + rest_at, r->config_rest_len + 1);
+    r->config_rest = vs_mig_memdup(s, c->data + rest_at, r->config_rest_len);
     g_assert(r->machine != NULL && r->config_rest != NULL);
     s->machine = r->machine;
     lc->footers = VS_FOOTERS_ON;
@@ -728,8 +728,8 @@ static bool loadvm_packaged(VsLoadCtx *lc, VsCommand *cmd, TALLOC_CTX *rec_ctx, 
     bool eof = false;
     bool ok;
 
-    cmd->package_len = (uint32_t)(cmd->payload[0] << 24 | cmd->payload[1] << 16 |
-                                  cmd->payload[2] << 8 | cmd->payload[3]);
+    cmd->package_len = (uint32_t)cmd->payload[0] << 24 | (uint32_t)cmd->payload[1] << 16 |
+                       (uint32_t)cmd->payload[2] << 8 | cmd->payload[3];
     if (cmd->package_len > vs_cursor_left(c)) {
         return vs_mig_fail(errp, VS_MIG_ERROR_TRUNCATED,
                            "CMD_PACKAGED: Buffer receive fail ret=%zu length=%" PRIu32
@@ -749,14 +749,14 @@ static bool loadvm_packaged(VsLoadCtx *lc, VsCommand *cmd, TALLOC_CTX *rec_ctx, 
     lc->package_depth++;
     ok = vs_loadvm_items(lc, pkg, &sub, true, &eof, errp);
     lc->package_depth--;
+    vs_stream_shrink(pkg);
     if (!ok) {
         return false;
     }
     /* QEMU drops what follows POSTCOPY_RUN in the package; it is kept for encoding. */
     if (vs_cursor_left(&sub)) {
         pkg->trailing_len = vs_cursor_left(&sub);
-        pkg->trailing = talloc_memdup(pkg, sub.data + sub.pos, pkg->trailing_len);
-        g_assert(pkg->trailing != NULL);
+        pkg->trailing = vs_mig_memdup(pkg, sub.data + sub.pos, pkg->trailing_len);
     }
     c->pos = sub.end;
     return true;
@@ -802,9 +802,7 @@ static bool loadvm_command(VsLoadCtx *lc, VsStream *s, VsCursor *c, size_t at,
     }
     rec_ctx = talloc_new(s);
     g_assert(rec_ctx != NULL);
-    /* One extra byte: talloc_memdup() of 0 bytes would give NULL. */
-    cmd.payload = talloc_memdup(rec_ctx, payload, (size_t)cmd.len + 1);
-    g_assert(cmd.payload != NULL);
+    cmd.payload = vs_mig_memdup(rec_ctx, payload, cmd.len);
     if (!loadvm_postcopy_order(lc, &lc->postcopy_state, cmd.cmd, at, errp) ||
         !loadvm_command_payload(lc, &cmd, at, errp) ||
         (cmd.cmd == LOADVM_CMD_PACKAGED && !loadvm_packaged(lc, &cmd, rec_ctx, c, at, errp))) {

@@ -319,7 +319,7 @@ static bool ram_record(VsLoadCtx *lc, VsSection *sec, TALLOC_CTX *rec_ctx, VsCur
 {
     size_t at = c->pos;
     VsRamRecord *rec;
-    const VsRamBlockInfo *b;
+    const VsRamBlockInfo *b = NULL;
     uint64_t w;
 
     if (!vs_cursor_be64(c, &w)) {

@@ -99,8 +99,16 @@ bool vs_cursor_bytes(VsCursor *c, size_t len, const uint8_t **ret);
 bool vs_cursor_peek_u8(const VsCursor *c, size_t ahead, uint8_t *ret);
 bool vs_cursor_peek_be64(const VsCursor *c, size_t ahead, uint64_t *ret);
 
+/*
+ * A copy of @len bytes with a NUL after them, so that an empty copy is not
+ * NULL; a talloc child of @ctx.
+ */
+uint8_t *vs_mig_memdup(TALLOC_CTX *ctx, const uint8_t *p, size_t len);
+
 /* Appends a zeroed record to @s (the array grows as needed). */
 VsRecord *vs_stream_add_record(VsStream *s);
+/* Gives back the slack of @s's record array once it is complete. */
+void vs_stream_shrink(VsStream *s);
 
 /*
  * vs_loadvm_items: the item loop (QEMU's qemu_loadvm_state_main) over @c

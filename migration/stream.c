@@ -33,9 +33,19 @@ G_DEFINE_QUARK(vs-mig-error-quark, vs_mig_error)
 
 /* Candidate trailers whose JSON is parsed before giving up. */
 #define STREAM_TRAILER_TRIES 4
-/* Description-walk elements allowed per input byte (zero-size elements cost none). */
-#define STREAM_DESC_BUDGET_PER_BYTE 4
+/*
+ * Description-walk elements allowed: one per input byte and a constant, so
+ * that elements of size 0 (which consume no input) cannot multiply.
+ */
+#define STREAM_DESC_BUDGET_PER_BYTE 1
 #define STREAM_DESC_BUDGET_BASE 65536
+/*
+ * JSON values allowed in a trailer: QEMU's take 13-15 bytes each (an
+ * object per field with its name, type and size), so one per 6 bytes
+ * leaves room while keeping the parsed tree within ~15 bytes per byte.
+ */
+#define STREAM_TRAILER_BYTES_PER_NODE 6
+#define STREAM_TRAILER_MIN_NODES 1024
 /* Default cap for vs_stream_load_file(). */
 #define STREAM_DEFAULT_MAX_INPUT ((size_t)4 << 30)
 /* Target page sizes accepted from a trailer or a configuration section. */
@@ -151,6 +161,26 @@ bool vs_cursor_peek_be64(const VsCursor *c, size_t ahead, uint64_t *ret)
     return true;
 }
 
+uint8_t *vs_mig_memdup(TALLOC_CTX *ctx, const uint8_t *p, size_t len)
+{
+    uint8_t *copy = talloc_array(ctx, uint8_t, len + 1);
+
+    g_assert(copy != NULL);
+    if (len) {
+        memcpy(copy, p, len);
+    }
+    copy[len] = 0;
+    return copy;
+}
+
+void vs_stream_shrink(VsStream *s)
+{
+    if (s->n_records && s->n_records < talloc_array_length(s->records)) {
+        s->records = talloc_realloc(s, s->records, VsRecord, s->n_records);
+        g_assert(s->records != NULL);
+    }
+}
+
 VsRecord *vs_stream_add_record(VsStream *s)
 {
     size_t alloc = talloc_array_length(s->records);
@@ -184,6 +214,7 @@ static bool stream_trailer_fits(const uint8_t *data, size_t len, size_t p)
 static void stream_locate_trailer(TALLOC_CTX *ctx, const uint8_t *data, size_t len,
                                   StreamTrailer *t)
 {
+    VsJsonLimits limits = { 0 };
     unsigned tries = 0;
 
     memset(t, 0, sizeof(*t));
@@ -196,7 +227,8 @@ static void stream_locate_trailer(TALLOC_CTX *ctx, const uint8_t *data, size_t l
             continue;
         }
         tries++;
-        json = vs_json_parse(ctx, data + p + 5, len - p - 5, NULL, &err);
+        limits.max_nodes = (len - p - 5) / STREAM_TRAILER_BYTES_PER_NODE + STREAM_TRAILER_MIN_NODES;
+        json = vs_json_parse(ctx, data + p + 5, len - p - 5, &limits, &err);
         if (!t->found || json) {
             /* Remember the last one tried, for its error, unless one parses. */
             talloc_free(t->problem);
@@ -223,7 +255,8 @@ static void stream_index_desc(VsLoadCtx *lc, const VsJson *vmdesc)
 {
     const VsJson *devices = vs_json_object_get(vmdesc, "devices");
 
-    if (vs_json_kind(vmdesc) != VS_JSON_OBJECT || vs_json_kind(devices) != VS_JSON_ARRAY) {
+    if (!devices || vs_json_kind(vmdesc) != VS_JSON_OBJECT ||
+        vs_json_kind(devices) != VS_JSON_ARRAY) {
         lc->vmdesc_problem = talloc_strdup(lc->scratch, "it has no \"devices\" list");
         return;
     }
@@ -308,7 +341,7 @@ static bool stream_header(const uint8_t *data, size_t len, GError **errp)
  * bytes after it), else raw trailing bytes.  QEMU only warns about
  * anything unexpected here, and so does nothing here: all of it is kept.
  */
-static void stream_after_eof(VsLoadCtx *lc, VsStream *s, VsCursor *c, StreamTrailer *t)
+static void stream_after_eof(VsStream *s, VsCursor *c, StreamTrailer *t)
 {
     size_t at = c->pos;
     size_t json_len = 0;
@@ -322,8 +355,12 @@ static void stream_after_eof(VsLoadCtx *lc, VsStream *s, VsCursor *c, StreamTrai
     } else if (vs_cursor_peek_u8(c, 0, &type) && type == VS_MIG_VMDESCRIPTION &&
                vs_cursor_left(c) >= 5 &&
                (n = (uint32_t)stream_be(c->data + at + 1, 4)) <= vs_cursor_left(c) - 5) {
+        VsJsonLimits limits = {
+            .max_nodes = n / STREAM_TRAILER_BYTES_PER_NODE + STREAM_TRAILER_MIN_NODES,
+        };
+
         json_len = n;
-        s->vmdesc = vs_json_parse(s, c->data + at + 5, n, NULL, NULL);
+        s->vmdesc = vs_json_parse(s, c->data + at + 5, n, &limits, NULL);
     } else {
         at = SIZE_MAX;
     }
@@ -333,18 +370,15 @@ static void stream_after_eof(VsLoadCtx *lc, VsStream *s, VsCursor *c, StreamTrai
         r->kind = VS_REC_VMDESC;
         r->offset = at;
         r->length = 5 + json_len;
-        s->vmdesc_raw = talloc_memdup(s, c->data + at + 5, json_len ? json_len : 1);
-        g_assert(s->vmdesc_raw != NULL);
+        s->vmdesc_raw = vs_mig_memdup(s, c->data + at + 5, json_len);
         s->vmdesc_len = json_len;
         c->pos = at + 5 + json_len;
     }
     if (vs_cursor_left(c)) {
         s->trailing_len = vs_cursor_left(c);
-        s->trailing = talloc_memdup(s, c->data + c->pos, s->trailing_len);
-        g_assert(s->trailing != NULL);
+        s->trailing = vs_mig_memdup(s, c->data + c->pos, s->trailing_len);
         c->pos = c->end;
     }
-    (void)lc;
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -430,9 +464,10 @@ bool vs_stream_load(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
     }
     ok = ok && vs_loadvm_items(&lc, s, &c, false, &eof, errp);
     if (ok) {
-        stream_after_eof(&lc, s, &c, &trailer);
+        stream_after_eof(s, &c, &trailer);
     }
     s->page_size = lc.page_size;
+    vs_stream_shrink(s);
     /* A trailer that was used stays in s->vmdesc (also with no_description). */
     if (!s->vmdesc) {
         talloc_free(trailer.json);

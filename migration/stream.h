@@ -25,13 +25,21 @@
  * and order, footers, the RAM records including repeated pages and CONTINUE
  * across sections, buffers' stale bytes, the raw trailer).
  *
- * Errors are worded as QEMU 7.2 words them ("Unknown savevm section or
- * instance '%s' %u", "Missing section footer for %s", "Unknown ramblock
- * \"%s\", cannot accept migration", ...) followed by what vstate knows
- * beyond QEMU: the field path, the stream offset, what was read and what
- * was expected.  Truncated, corrupted and hostile input gives such an error;
- * nothing read from the stream is used as a size before it is checked
- * against the bytes that exist.
+ * Errors are worded as QEMU 7.2 words them ("Unknown savevm section type
+ * %d", "Missing section footer for %s", "Can't find block %s", ...)
+ * followed by what vstate knows beyond QEMU: the field path, the stream
+ * offset, what was read and what was expected.  Every error of a load is in
+ * the VS_MIG_ERROR domain; a device body that fails to decode gives
+ * VS_MIG_ERROR_DEVICE (VS_MIG_ERROR_TRUNCATED when it ran out of input)
+ * with the visitor's message, path included, inside QEMU's "error while
+ * loading state for instance 0x%x of device '%s': ..." sentence.
+ * Truncated, corrupted and hostile input gives such an error; nothing read
+ * from the stream is used as a size before it is checked against the bytes
+ * that exist.
+ *
+ * What a file stream leaves open (is there a configuration section, are
+ * there footers, which optional words follow a MEM_SIZE block) is decided
+ * from the stream itself; docs/stream.md lists each decision.
  *
  *     VsStream *s = NULL;
  *     if (!vs_stream_load_file(ctx, "ran2s.bin", NULL, &s, errp)) {
@@ -65,7 +73,7 @@ typedef enum VsMigError {
     VS_MIG_ERROR_RAM,          /* RAM records: unknown block, size, flags, offsets */
     VS_MIG_ERROR_COMMAND,      /* a command with a bad number or length */
     VS_MIG_ERROR_LIMIT,        /* a size above what the options allow */
-    VS_MIG_ERROR_IO,           /* vs_stream_load_file(): the input cannot be read */
+    VS_MIG_ERROR_IO,           /* the input cannot be read / the output cannot be written */
     VS_MIG_ERROR__MAX,
 } VsMigError;
 
@@ -180,7 +188,8 @@ typedef struct VsRecord {
 } VsRecord;
 
 typedef struct VsStream {
-    uint32_t version;         /* file version (3) */
+    uint32_t version;         /* file version (3); 0 for the package of a
+                               * PACKAGED command, which has no header */
     VsRecord *records;        /* talloc array */
     size_t n_records;
     const char *machine;      /* from the configuration section, or NULL */
@@ -190,7 +199,8 @@ typedef struct VsStream {
     uint64_t page_size;       /* target page size (vmdesc page_size, else 4096) */
     VsRamBlockInfo *blocks;   /* from the MEM_SIZE record */
     size_t n_blocks;
-    uint64_t trailing_len;    /* bytes after the trailer (kept for re-encoding) */
+    uint64_t trailing_len;    /* bytes after the trailer, or after a package's
+                               * POSTCOPY_RUN (kept for re-encoding) */
     uint8_t *trailing;
 } VsStream;
 
@@ -216,13 +226,25 @@ typedef struct VsLoadOptions {
 bool vs_stream_load(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                     const VsLoadOptions *opts, VsStream **ret_stream, GError **errp);
 
-/* As vs_stream_load(), reading @path ("-" for standard input) into memory first. */
+/*
+ * As vs_stream_load(), reading @path ("-" for standard input) into memory
+ * first: at most @opts->max_input bytes (VS_MIG_ERROR_LIMIT beyond), the
+ * buffer a talloc child of the stream.  VS_MIG_ERROR_IO when the input
+ * cannot be read.
+ */
 bool vs_stream_load_file(TALLOC_CTX *mem_ctx, const char *path, const VsLoadOptions *opts,
                          VsStream **ret_stream, GError **errp);
 
 /*
  * vs_stream_encode: write @s as a legacy stream: header, then every record
- * in order.  For a loaded stream the bytes equal the input.
+ * in order.  Device bodies are written by walking their state tree into the
+ * legacy SAVE visitor (vs_node_walk()), RAM bodies from their records, a
+ * package by encoding it.  For a loaded stream the bytes equal the input
+ * (for sections decoded by a compiled walker: when the walker's load kept
+ * every value as it was sent).
+ * @errp: VS_MIG_ERROR_UNDECODABLE for a device section without a state,
+ *   VS_MIG_ERROR_DEVICE when walking a state fails, VS_MIG_ERROR_IO when
+ *   @out fails
  */
 bool vs_stream_encode(const VsStream *s, VsQemuFile *out, GError **errp);
 

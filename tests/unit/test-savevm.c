@@ -719,8 +719,8 @@ static void test_savevm_corpus_i8259(void **state)
     g_autofree gchar *bin = NULL;
     gsize bin_len = 0;
     VsExPic pic = { 0 };
-    const uint8_t *raw;
-    size_t raw_len;
+    const uint8_t *raw = NULL;
+    size_t raw_len = 0;
     VsJson *trailer, *ours;
     char *want, *got;
 
