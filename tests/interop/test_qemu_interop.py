@@ -114,6 +114,13 @@ def check_stream(tap: Tap, rewrite: str, path: str, label: str, workdir: str) ->
     d = run([rewrite, "--describe", path])
     undecoded = [l for l in d.stdout.splitlines() if l.split()[-1:] not in (["schema"],
                                                                         ["description"], ["ram"])]
+    counts: dict = {}
+    for line in d.stdout.splitlines():
+        how = line.split()[-1]
+        counts[how] = counts.get(how, 0) + 1
+    # The section coverage report: how each section was decoded.
+    print(f"# coverage {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) +
+          f", undecoded {len(undecoded)}")
     tap.check(d.returncode == 0 and not undecoded and d.stdout.strip() != "",
               f"{label}: every section decoded", d.stderr + "\n".join(undecoded))
     return same
@@ -124,6 +131,10 @@ def feed_back(tap: Tap, rewrite: str, argv: List[str], source: str, label: str,
     """Edit a CMOS byte, load it into QEMU, migrate it out, check the byte."""
     edited = os.path.join(workdir, f"{label}-edited.bin")
     back = os.path.join(workdir, f"{label}-back.bin")
+    before = run([rewrite, "--get", source, "mc146818rtc", "0", f"cmos_data[{CMOS_INDEX}]"])
+    tap.check(before.returncode == 0 and before.stdout.strip() != str(CMOS_VALUE),
+              f"{label}: cmos_data[{CMOS_INDEX:#x}] does not hold {CMOS_VALUE:#x} yet",
+              before.stdout + before.stderr)
     r = run([rewrite, source, edited, "mc146818rtc", "0", f"cmos_data[{CMOS_INDEX}]",
              str(CMOS_VALUE)])
     tap.check(r.returncode == 0, f"{label}: edit cmos_data[{CMOS_INDEX:#x}]", r.stderr)
