@@ -564,6 +564,17 @@ class Importer:
                 f' minimum {d["minimum_version_id"]}')
         if v.tmp_parent is not None:
             head += f" tmp_for {self.variants[v.tmp_parent].cname}"
+        elif not v.classes:
+            # Only ever inside other state: no section of its own, and QEMU
+            # sometimes reuses a device's name for it (fdc, serial, vga).
+            head += " nested"
+        elif v.nested_uses and same:
+            # A device's vmsd that another device of the same name wraps
+            # (isa-vga's "vga" inside VGA's "vga"): one wire name, one entry.
+            out.append(f"/* import: also nested in a device named \"{comment_text(v.name)}\"; "
+                       "marked nested so the wrapping device owns the wire name */")
+            f.stats.guesses += 1
+            head += " nested"
         if "Fields" not in d and "Subsections" not in d:
             out.append(head + " {")
             out.append("    /* import: the dump lists no fields: the device has no VMState fields"

@@ -4,8 +4,6 @@
 Environment:
   VSTATE_SOURCE_ROOT  the repository (default: two levels above this file)
   VSTATE_CORPUS_DIR   the QEMU 7.2 corpus (default: $VSTATE_SOURCE_ROOT/../shared/corpus/qemu-7.2)
-  VSTATE_IMPORT_STRICT=1  also fail on the generator rejections listed in
-                      KNOWN_GENERATOR_REJECTIONS (they are printed either way)
   CC                  the C compiler for the syntax check (default: cc)
 
 Tests that need the corpus, the generator or a C toolchain skip with a printed
@@ -36,17 +34,6 @@ DUMPS = {
     "q35": os.path.join(CORPUS, "vmstate", "vmstate-pc-q35-7.2.json"),
 }
 
-# Schemas QEMU 7.2 needs but the generator refuses although docs/schema.md
-# does not forbid them (reported to the generator's author).  Printed always;
-# fatal with VSTATE_IMPORT_STRICT=1.
-KNOWN_GENERATOR_REJECTIONS = (
-    # QEMU only requires a subsection name to start with the parent's name
-    # ("pckbd_outport", "vga.endian", "pflash_cfi01_blk_write").
-    re.compile(r"subsection name '[^']*' must start with '[^']*/'"),
-    # QEMU reuses a vmsd name for different descriptions (the "fdc" section
-    # wraps a nested struct also named "fdc").
-    re.compile(r"duplicate wire name '[^']*'"),
-)
 
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "codegen"))
 import vstate_import  # noqa: E402
@@ -360,11 +347,7 @@ class TestGenerator(CorpusTest):
                                         for s, r in zip(schemas, results) if r.returncode != 0}
         return self.checked[d]
 
-    def known(self, message: str) -> bool:
-        return any(p.search(message) for p in KNOWN_GENERATOR_REJECTIONS)
-
     def test_check_every_schema(self) -> None:
-        strict = os.environ.get("VSTATE_IMPORT_STRICT") == "1"
         # Both machines' dumps give the same schemas (TestConvert compares them).
         for machine in ("pc",):
             for with_desc in (False, True):
@@ -372,13 +355,9 @@ class TestGenerator(CorpusTest):
                     d = self.converted(machine, with_desc)
                     failures = self.check_dir(d)
                     total = len(glob.glob(os.path.join(d, "*.vs")))
-                    known = {f: m for f, m in failures.items() if self.known(m)}
-                    for f, m in sorted(known.items()):
-                        note(f"known generator rejection: {f}: {m.split(': ', 1)[-1]}")
                     note(f"{machine}{' +desc' if with_desc else ''}: "
                          f"{total - len(failures)}/{total} schemas pass --check")
-                    other = {f: m for f, m in failures.items() if strict or f not in known}
-                    self.assertEqual(other, {})
+                    self.assertEqual(failures, {})
 
     def test_generated_c_compiles(self) -> None:
         cc = shlex.split(os.environ.get("CC", "cc"))
