@@ -19,6 +19,8 @@
 #include "visitor/pretty/tee-visitor.h"
 #include "visitor/qemufile/legacy-visitor.h"
 #include "visitor/registry.h"
+#include "migration/savevm.h"
+#include "migration/stream.h"
 #include "vs-version.h"
 
 enum {
@@ -140,20 +142,6 @@ static bool load_legacy(TALLOC_CTX *ctx, VsQemuFile *f, const VsRegistryEntry *e
     ok = entry->walker(tee, name, obj, errp) && vs_visitor_complete(tee, errp);
     *ret_tree = vs_tree_builder_root(builder);
     *ret_obj = obj;
-    return ok;
-}
-
-static bool save_legacy(TALLOC_CTX *ctx, VsQemuFile *f, const VsRegistryEntry *entry,
-                        const char *name, void *obj, VsNode **ret_tree, GError **errp)
-{
-    VsVisitor *save = vs_legacy_save_visitor_new(ctx, f);
-    VsVisitor *builder = vs_tree_builder_new(ctx, ctx);
-    VsVisitor *tee = vs_tee_visitor_new(ctx, save, builder);
-    bool ok = entry->walker(tee, name, obj, errp) && vs_visitor_complete(tee, errp);
-
-    if (ret_tree) {
-        *ret_tree = vs_tree_builder_root(builder);
-    }
     return ok;
 }
 
@@ -313,8 +301,12 @@ out:
 
 /* ---- vstate demo ------------------------------------------------------- */
 
+#define DEMO_RAM_SIZE (1u << 20)
+#define DEMO_MACHINE "pc-i440fx-7.2"
+
 typedef struct DemoDevice {
-    const char *name;
+    const char *idstr;
+    uint32_t instance_id;
     const VsRegistryEntry *entry;
     void *obj;
     VsNode *saved;
@@ -327,68 +319,111 @@ static void demo_fill_pics(VsExPic *master, VsExPic *slave)
     *slave = (VsExPic){ .imr = 0x8e, .irq_base = 0x70, .init4 = 1, .elcr = 0x0c };
 }
 
-static bool demo_save(TALLOC_CTX *ctx, const char *path, DemoDevice *devs, size_t n,
-                      GError **errp)
+/* Guest RAM with zero pages, constant pages and a pattern, as a guest has. */
+static uint8_t *demo_ram(TALLOC_CTX *ctx)
 {
-    VsQemuFile *f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_WRITE, errp);
+    uint8_t *ram = talloc_zero_size(ctx, DEMO_RAM_SIZE);
 
-    if (!f) {
+    g_assert(ram != NULL);
+    for (size_t page = 0; page < DEMO_RAM_SIZE / 4096; page += 3) {
+        for (size_t i = 0; i < 4096; i++) {
+            ram[page * 4096 + i] = page % 2 ? 0xaa : (uint8_t)(page * 7 + i * 13);
+        }
+    }
+    return ram;
+}
+
+/* A tree of what a device holds, made by walking it (nothing is written). */
+static VsNode *demo_tree(TALLOC_CTX *ctx, DemoDevice *d, GError **errp)
+{
+    VsVisitor *builder = vs_tree_builder_new(ctx, ctx);
+    bool ok = d->entry->walker(builder, d->idstr, d->obj, errp) &&
+              vs_visitor_complete(builder, errp);
+
+    return ok ? vs_tree_builder_root(builder) : NULL;
+}
+
+static bool demo_write(TALLOC_CTX *ctx, const char *path, DemoDevice *devs, size_t n,
+                       const uint8_t *ram, GError **errp)
+{
+    VsSaveState *save = vs_savevm_new(ctx, DEMO_MACHINE);
+    VsQemuFile *f;
+
+    if (!vs_savevm_add_ram_block(save, "pc.ram", ram, DEMO_RAM_SIZE, errp)) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!save_legacy(ctx, f, devs[i].entry, devs[i].name, devs[i].obj, &devs[i].saved,
-                         errp)) {
+        devs[i].saved = demo_tree(ctx, &devs[i], errp);
+        if (!devs[i].saved ||
+            !vs_savevm_add_device(save, devs[i].idstr, devs[i].instance_id, devs[i].entry,
+                                  devs[i].obj, 0, errp)) {
             return false;
         }
     }
-    return vs_qemufile_close(f, errp);
+    f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_WRITE, errp);
+    return f && vs_savevm_write(save, f, errp) && vs_qemufile_close(f, errp);
 }
 
-/* Loads every device back and compares it with what was saved. */
-static bool demo_load_and_compare(TALLOC_CTX *ctx, const char *path, DemoDevice *devs,
-                                  size_t n, VsQemuFile *resave, size_t *ret_diffs,
-                                  GError **errp)
+/* Compares every device section of @s with what was saved; counts differences. */
+static size_t demo_compare(TALLOC_CTX *ctx, VsStream *s, DemoDevice *devs, size_t n,
+                           const char *how)
 {
-    VsQemuFile *f = vs_qemufile_open_path(ctx, path, VS_QEMUFILE_READ, errp);
+    size_t diffs = 0;
 
-    if (!f) {
-        return false;
-    }
-    *ret_diffs = 0;
     for (size_t i = 0; i < n; i++) {
-        VsNode *loaded;
-        void *obj;
+        VsSection *sec = vs_stream_find_section(s, devs[i].idstr, devs[i].instance_id);
         char *where = NULL;
         char *why = NULL;
 
-        if (!load_legacy(ctx, f, devs[i].entry, devs[i].name, false, 0, &obj, &loaded, errp) ||
-            !save_legacy(ctx, resave, devs[i].entry, devs[i].name, obj, NULL, errp)) {
-            return false;
-        }
-        if (!vs_node_compare(devs[i].saved, loaded, ctx, &where, &why)) {
-            printf("  %s differs at %s: %s\n", devs[i].name, where, why);
-            (*ret_diffs)++;
+        if (!sec || !sec->state) {
+            printf("  %s %" PRIu32 ": missing from the stream\n", devs[i].idstr,
+                   devs[i].instance_id);
+            diffs++;
+        } else if (!vs_node_compare(devs[i].saved, sec->state, ctx, &where, &why)) {
+            printf("  %s %" PRIu32 " (decoded by %s) differs at %s: %s\n", devs[i].idstr,
+                   devs[i].instance_id, how, where, why);
+            diffs++;
         }
     }
-    if (!vs_qemufile_at_eof(f)) {
-        g_set_error(errp, VS_QEMUFILE_ERROR, VS_QEMUFILE_ERROR_IO,
-                    "%s: bytes left after the last device state", path);
-        return false;
-    }
-    return true;
+    return diffs;
 }
 
-static bool files_equal(TALLOC_CTX *ctx, const char *path, VsQemuFile *mem, GError **errp)
+static void demo_summary(const VsStream *s)
 {
-    g_autofree char *disk = NULL;
-    gsize disk_len;
-    size_t mem_len;
-    const uint8_t *mem_data = vs_qemufile_memory_data(mem, &mem_len);
+    size_t pages = 0, zero = 0;
 
-    if (!g_file_get_contents(path, &disk, &disk_len, errp)) {
+    for (size_t i = 0; i < s->n_records; i++) {
+        const VsSection *sec = &s->records[i].section;
+
+        if (s->records[i].kind != VS_REC_SECTION) {
+            continue;
+        }
+        for (size_t r = 0; r < sec->n_ram; r++) {
+            pages += (sec->ram[r].flags & VS_RAM_PAGE) != 0;
+            zero += (sec->ram[r].flags & VS_RAM_ZERO) != 0;
+        }
+        if (sec->type == VS_MIG_SECTION_FULL || sec->type == VS_MIG_SECTION_START) {
+            printf("  section %-8s instance %" PRIu32 " id %" PRIu32 " version %" PRIu32
+                   ": decoded by %s\n", sec->idstr, sec->instance_id, sec->section_id,
+                   sec->version_id, vs_decoded_by_name(sec->decoded_by));
+        }
+    }
+    printf("  RAM: %zu pages sent as data, %zu as zero pages; description trailer of %zu "
+           "bytes\n", pages, zero, s->vmdesc_len);
+}
+
+static bool demo_reencode(TALLOC_CTX *ctx, const VsStream *s, const uint8_t *orig, size_t len,
+                          GError **errp)
+{
+    VsQemuFile *out = vs_qemufile_new_memory_writer(ctx);
+    const uint8_t *bytes;
+    size_t out_len;
+
+    if (!vs_stream_encode(s, out, errp) || !vs_qemufile_flush(out, errp)) {
         return false;
     }
-    return disk_len == mem_len && memcmp(disk, mem_data, mem_len) == 0;
+    bytes = vs_qemufile_memory_data(out, &out_len);
+    return out_len == len && memcmp(bytes, orig, len) == 0;
 }
 
 static int cmd_demo(const char *prog, int argc, char **argv)
@@ -404,19 +439,21 @@ static int cmd_demo(const char *prog, int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *tmpdir = NULL;
     g_autofree char *path = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
     VsExPic master, slave;
     VsExDemo demo;
     VsExInner slots[VS_EX_SLOTS];
     DemoDevice devs[3];
     VsRenderFormat format = VS_RENDER_TREE;
-    VsQemuFile *resave;
-    size_t diffs = 0;
-    size_t fields = 0;
+    VsLoadOptions desc_only = { .no_schemas = true };
+    VsStream *by_schema = NULL, *by_desc = NULL;
+    size_t diffs;
     int status = EXIT_ERROR;
 
     if (!parse_options(prog, "",
-                       "Save a set of device states in QEMU's legacy format, print them, load "
-                       "them back and check that nothing changed.",
+                       "Save device states and guest RAM as a QEMU 7.2 migration stream, print "
+                       "them, load the stream back two ways and check that nothing changed.",
                        entries, &argc, &argv, &status)) {
         goto out;
     }
@@ -432,45 +469,48 @@ static int cmd_demo(const char *prog, int argc, char **argv)
             status = fail_gerror(prog, err);
             goto out;
         }
-        path = g_build_filename(tmpdir, "devices.bin", NULL);
+        path = g_build_filename(tmpdir, "demo.mig", NULL);
     }
 
     demo_fill_pics(&master, &slave);
     vs_ex_demo_fill(&demo, slots, 1);
-    devs[0] = (DemoDevice){ "i8259", vs_registry_lookup("i8259"), &master, NULL };
-    devs[1] = (DemoDevice){ "i8259", vs_registry_lookup("i8259"), &slave, NULL };
-    devs[2] = (DemoDevice){ "vsdemo", vs_registry_lookup("vsdemo"), &demo, NULL };
+    devs[0] = (DemoDevice){ "i8259", 0, vs_registry_lookup("i8259"), &master, NULL };
+    devs[1] = (DemoDevice){ "i8259", 1, vs_registry_lookup("i8259"), &slave, NULL };
+    devs[2] = (DemoDevice){ "vsdemo", 0, vs_registry_lookup("vsdemo"), &demo, NULL };
 
-    printf("1. saving %zu device states in QEMU's legacy format to %s\n", G_N_ELEMENTS(devs),
-           path);
-    if (!demo_save(ctx, path, devs, G_N_ELEMENTS(devs), &err)) {
+    printf("1. writing a QEMU 7.2 migration stream (%s, 1 MiB of RAM, %zu devices) to %s\n",
+           DEMO_MACHINE, G_N_ELEMENTS(devs), path);
+    if (!demo_write(ctx, path, devs, G_N_ELEMENTS(devs), demo_ram(ctx), &err) ||
+        !g_file_get_contents(path, &data, &len, &err)) {
         status = fail_gerror(prog, err);
         goto out;
     }
-    printf("2. the saved state:\n");
+    printf("2. the device states saved:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(devs); i++) {
         vs_render_file(stdout, devs[i].saved, format, NULL);
-        fields += vs_node_count(devs[i].saved);
     }
-    printf("3. loading it back, comparing field by field and saving it again\n");
-    resave = vs_qemufile_new_memory_writer(ctx);
-    if (!demo_load_and_compare(ctx, path, devs, G_N_ELEMENTS(devs), resave, &diffs, &err)) {
+    printf("3. loading the stream with the compiled schemas, then from its own description\n");
+    if (!vs_stream_load(ctx, (const uint8_t *)data, len, NULL, &by_schema, &err) ||
+        !vs_stream_load(ctx, (const uint8_t *)data, len, &desc_only, &by_desc, &err)) {
         status = fail_gerror(prog, err);
         goto out;
     }
+    demo_summary(by_schema);
+    diffs = demo_compare(ctx, by_schema, devs, G_N_ELEMENTS(devs), "schema");
     if (diffs) {
         printf("FAILED: %zu device state(s) changed in the round trip\n", diffs);
         status = EXIT_DIFFERENT;
         goto out;
     }
-    if (!files_equal(ctx, path, resave, &err)) {
+    printf("4. re-encoding both loads through the record layer\n");
+    if (!demo_reencode(ctx, by_schema, (const uint8_t *)data, len, &err) ||
+        !demo_reencode(ctx, by_desc, (const uint8_t *)data, len, &err)) {
         status = err ? fail_gerror(prog, err)
-                     : fail(prog, "the re-saved stream differs from %s", path);
+                     : fail(prog, "the re-encoded stream differs from %s", path);
         goto out;
     }
-    printf("OK: %zu device states, %zu nodes, identical after the round trip; the re-saved "
-           "stream is byte-identical (%" PRIu64 " bytes)\n",
-           G_N_ELEMENTS(devs), fields, vs_qemufile_pos(resave));
+    printf("OK: %zu device states identical after the round trip; both re-encodings are "
+           "byte-identical (%zu bytes)\n", G_N_ELEMENTS(devs), (size_t)len);
     status = EXIT_OK;
 out:
     if (tmpdir) {
@@ -532,7 +572,7 @@ static int cmd_import_vmstate(const char *prog, int argc, char **argv)
 static int cmd_help(const char *prog, int argc, char **argv);
 
 static const Command commands[] = {
-    { "demo", "save device states, print them, load them back and compare", cmd_demo },
+    { "demo", "write a QEMU migration stream, print it, load it back and compare", cmd_demo },
     { "print", "decode one device state in QEMU's legacy format and print it", cmd_print },
     { "types", "list the state types this build can decode", cmd_types },
     { "import-vmstate", "turn QEMU's -dump-vmstate JSON into .vs schemas", cmd_import_vmstate },
