@@ -161,27 +161,29 @@ class Parser:
                 return True
         return False
 
+    def parse_version_clause(self, seen: dict, locs: dict) -> int:
+        """`version N` or `minimum N` (the current token), once each."""
+        word = self.next()
+        self.once(seen, word)
+        v = self.integer("a version" if word.text == "version" else "a minimum version")
+        locs[word.text] = v.loc
+        return v.value
+
     def parse_type(self) -> ast.TypeDecl:
         self.next()
         name = self.name("a type")
         wire = self.string("the type's wire name")
-        version = minimum = None
         cstruct = header = tmp_for = None
         tmp_loc = None
         nested = False
         hooks = ast.Hooks()
         seen: dict = {}
         locs: dict = {}
+        versions: dict = {}
         while not self.at("{"):
             t = self.tok
             if self.at("version") or self.at("minimum"):
-                self.once(seen, self.next())
-                v = self.integer("a version" if t.text == "version" else "a minimum version")
-                locs[t.text] = v.loc
-                if t.text == "version":
-                    version = v.value
-                else:
-                    minimum = v.value
+                versions[t.text] = self.parse_version_clause(seen, locs)
             elif self.at("cstruct"):
                 self.once(seen, self.next())
                 c = self.string("a C struct name")
@@ -199,6 +201,7 @@ class Parser:
             elif not self.parse_hook(hooks, seen):
                 self.fail("expected 'version', 'minimum', 'cstruct', 'tmp_for', 'nested', a hook "
                           "or '{'")
+        version, minimum = versions.get("version"), versions.get("minimum")
         if version is None:
             raise SchemaError(name.loc, f"type '{name.text}' has no version")
         members = self.parse_members()
@@ -396,26 +399,21 @@ class Parser:
         self.next()
         wire_tok = self.string("the subsection's wire name")
         wire, loc = wire_tok.text, wire_tok.loc
-        version = minimum = None
         needed = None
         hooks = ast.Hooks()
         seen: dict = {}
         locs: dict = {}
+        versions: dict = {}
         while not self.at("{"):
             t = self.tok
             if self.at("version") or self.at("minimum"):
-                self.once(seen, self.next())
-                v = self.integer("a version" if t.text == "version" else "a minimum version")
-                locs[t.text] = v.loc
-                if t.text == "version":
-                    version = v.value
-                else:
-                    minimum = v.value
+                versions[t.text] = self.parse_version_clause(seen, locs)
             elif self.at("needed"):
                 self.once(seen, self.next())
                 needed = self.parse_pred()
             elif not self.parse_hook(hooks, seen):
                 self.fail("expected 'version', 'minimum', 'needed', a hook or '{'")
+        version, minimum = versions.get("version"), versions.get("minimum")
         if version is None:
             raise SchemaError(loc, f"subsection '{wire}' has no version")
         if self.sub_nesting >= MAX_SUBSECTION_NESTING:
