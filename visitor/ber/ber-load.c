@@ -1,0 +1,1047 @@
+/*
+ * ber-load.c: the BER LOAD visitor (see ber-visitor.h and
+ * docs/ber-format.md).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * The visitor keeps one cursor per open container: the bounds of the
+ * SEQUENCE content still to read.  Each visit takes the next item of the
+ * innermost cursor: a field wrapper [i] SEQUENCE { name, value } inside a
+ * struct or subsection, a bare value at the root and inside an array or list.
+ * The item is consumed whole before its value is examined, so an error or
+ * a skip never leaves a cursor in the middle of a TLV.
+ *
+ * Lenient loads search the rest of the struct for a field of the wanted
+ * name, skipping (and listing) what comes before it; a field the stream
+ * lacks keeps its value, and a container the stream lacks is walked as an
+ * "absent" frame in which every visit keeps its value silently.
+ */
+#include "visitor/ber/ber-tlv.h"
+#include "visitor/ber/ber-visitor.h"
+#include "visitor/visitor-impl.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+typedef enum LoadKind {
+    LOAD_ROOT,
+    LOAD_STRUCT,
+    LOAD_SUBSECTION,
+    LOAD_ARRAY,
+    LOAD_LIST,
+} LoadKind;
+
+typedef struct LoadFrame {
+    LoadKind kind;
+    size_t pos, end;        /* what remains of the container's content */
+    bool absent;            /* lenient: the stream lacks this container */
+    uint32_t stream_count;  /* arrays: the count the stream announced */
+    uint32_t taken;         /* arrays: elements read so far */
+} LoadFrame;
+
+typedef struct BerLoad {
+    VsVisitor base;         /* must stay first */
+    const uint8_t *data;
+    size_t len;
+    VsBerPolicy policy;
+    GArray *frames;         /* LoadFrame; [0] is the root */
+    size_t offset;          /* start of the item being examined, for messages */
+    GPtrArray *warnings;
+} BerLoad;
+
+G_STATIC_ASSERT(offsetof(BerLoad, base) == 0);
+
+/* A field item: [i] SEQUENCE { name UTF8String?, value }. */
+typedef struct Field {
+    VsBerTlv item;
+    const char *name;       /* not NUL-terminated; NULL when the item has none */
+    size_t name_len;
+    VsBerTlv value;
+} Field;
+
+static const VsVisitorOps ber_load_ops;
+
+static BerLoad *to_load(VsVisitor *v)
+{
+    return (BerLoad *)v;
+}
+
+static LoadFrame *load_top(BerLoad *l)
+{
+    return &g_array_index(l->frames, LoadFrame, l->frames->len - 1);
+}
+
+static bool lenient(BerLoad *l)
+{
+    return l->policy == VS_BER_LENIENT;
+}
+
+static void warn(BerLoad *l, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void warn(BerLoad *l, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(l->warnings, g_strdup_printf("%s: %s (offset 0x%zx)",
+                                                 vs_visitor_path(&l->base), msg, l->offset));
+}
+
+/* A TLV-layer error, with the field path and offset in front. */
+static bool fail_tlv(BerLoad *l, GError *local, GError **errp)
+{
+    vs_visit_fail_from(&l->base, errp, local);
+    g_error_free(local);
+    return false;
+}
+
+/* What a value TLV is, in the words of the trace form. */
+static const char *value_kind(const VsBerTlv *t, char *buf, size_t size)
+{
+    static const char *const context[] = {
+        NULL, "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+        "float64", "unused", "opaque", "struct", "array", "list", "subsection",
+    };
+
+    if (t->cls == VS_BER_CONTEXT && t->constructed && t->tag < G_N_ELEMENTS(context) &&
+        context[t->tag]) {
+        return context[t->tag];
+    }
+    if (t->cls == VS_BER_UNIVERSAL && !t->constructed) {
+        switch (t->tag) {
+        case VS_BER_TAG_BOOLEAN:
+            return "bool";
+        case VS_BER_TAG_OCTET_STRING:
+            return "buffer";
+        case VS_BER_TAG_VISIBLESTRING:
+            return "string";
+        case VS_BER_TAG_NULL:
+            return "nullptr";
+        }
+    }
+    return vs_ber_tag_name(t, buf, size);
+}
+
+/* ---- items ------------------------------------------------------------ */
+
+/* Reads the field item at @pos; the item must fill its wrapper exactly. */
+static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **errp)
+{
+    GError *local = NULL;
+    unsigned depth = l->frames->len;
+    VsBerTlv seq;
+    size_t p;
+
+    l->offset = pos;
+    if (!vs_ber_read_tlv(l->data, pos, end, depth, &fld->item, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (fld->item.cls != VS_BER_CONTEXT || !fld->item.constructed) {
+        return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
+                             "expected a field [i], found %s",
+                             vs_ber_tag_name(&fld->item, (char[40]){ 0 }, 40));
+    }
+    if (!vs_ber_read_tlv(l->data, fld->item.content, fld->item.content_end, depth + 1, &seq, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (!vs_ber_is(&seq, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE) ||
+        seq.end != fld->item.content_end) {
+        return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
+                             "field [%" PRIu32 "] does not hold exactly one SEQUENCE",
+                             fld->item.tag);
+    }
+    p = seq.content;
+    if (!vs_ber_read_tlv(l->data, p, seq.content_end, depth + 2, &fld->value, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    fld->name = NULL;
+    fld->name_len = 0;
+    if (vs_ber_is(&fld->value, VS_BER_UNIVERSAL, false, VS_BER_TAG_UTF8STRING)) {
+        fld->name = (const char *)l->data + fld->value.content;
+        fld->name_len = fld->value.len;
+        if (!vs_ber_read_tlv(l->data, fld->value.end, seq.content_end, depth + 2, &fld->value, &local)) {
+            return fail_tlv(l, local, errp);
+        }
+    }
+    if (fld->value.end != seq.content_end) {
+        l->offset = fld->value.end;
+        return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
+                             "trailing bytes after the value of field [%" PRIu32 "]",
+                             fld->item.tag);
+    }
+    l->offset = fld->value.start;
+    return true;
+}
+
+static bool name_is(const Field *fld, const char *name)
+{
+    if (!name || !fld->name) {
+        return !name && !fld->name;
+    }
+    return fld->name_len == strlen(name) && memcmp(fld->name, name, fld->name_len) == 0;
+}
+
+static bool is_subsection(const Field *fld)
+{
+    return vs_ber_is(&fld->value, VS_BER_CONTEXT, true, 15);
+}
+
+static char *field_name(const Field *fld)
+{
+    return fld->name ? g_strndup(fld->name, fld->name_len) : g_strdup("<unnamed>");
+}
+
+/* Lenient: skips the items in [pos, upto), listing each. */
+static bool skip_items(BerLoad *l, LoadFrame *f, size_t upto, GError **errp)
+{
+    while (f->pos < upto) {
+        Field fld;
+        g_autofree char *name = NULL;
+
+        if (!read_field(l, f->pos, f->end, &fld, errp)) {
+            return false;
+        }
+        name = field_name(&fld);
+        l->offset = fld.item.start;
+        warn(l, "skipped %s '%s' the schema does not know",
+             is_subsection(&fld) ? "subsection" : "field", name);
+        f->pos = fld.item.end;
+    }
+    return true;
+}
+
+/*
+ * Finds the item of field @name (a subsection when @sub) in the innermost
+ * struct or subsection and consumes it.  *@found is false when the stream
+ * does not hold it where it may be: next (strict) or anywhere in the rest
+ * of the struct (lenient).
+ */
+static bool find_field(BerLoad *l, const char *name, bool sub, Field *fld, bool *found,
+                       GError **errp)
+{
+    LoadFrame *f = load_top(l);
+    size_t pos = f->pos;
+
+    *found = false;
+    while (pos < f->end) {
+        if (!read_field(l, pos, f->end, fld, errp)) {
+            return false;
+        }
+        if (name_is(fld, name) && is_subsection(fld) == sub) {
+            if (!skip_items(l, f, pos, errp)) {
+                return false;
+            }
+            f->pos = fld->item.end;
+            *found = true;
+            return true;
+        }
+        if (!lenient(l)) {
+            break;
+        }
+        pos = fld->item.end;
+    }
+    l->offset = f->pos;
+    return true;
+}
+
+/*
+ * Takes the next part's value TLV.  *@found is false (and true returned)
+ * when a lenient load finds no such field; the visit then keeps its value.
+ */
+static bool take_value(VsVisitor *v, VsBerTlv *value, bool *found, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    LoadFrame *f = load_top(l);
+    const char *name = vs_visitor_top(v)->name;
+    GError *local = NULL;
+    Field fld;
+
+    *found = true;
+    if (f->absent) {
+        *found = false;
+        return true;
+    }
+    if (f->kind == LOAD_ARRAY || f->kind == LOAD_LIST || f->kind == LOAD_ROOT) {
+        l->offset = f->pos;
+        if (f->pos >= f->end) {
+            return vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED,
+                                 "the stream's %s ends before this element",
+                                 f->kind == LOAD_ARRAY  ? "array"
+                                 : f->kind == LOAD_LIST ? "list"
+                                                        : "section");
+        }
+        if (!vs_ber_read_tlv(l->data, f->pos, f->end, l->frames->len, value, &local)) {
+            return fail_tlv(l, local, errp);
+        }
+        f->pos = value->end;
+        f->taken++;
+        return true;
+    }
+    if (!find_field(l, name, false, &fld, found, errp)) {
+        return false;
+    }
+    if (*found) {
+        *value = fld.value;
+        return true;
+    }
+    if (lenient(l)) {
+        warn(l, "not in the stream; kept its value");
+        return true;
+    }
+    if (f->pos >= f->end) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "the stream's struct ends before this field");
+    }
+    {
+        g_autofree char *got = field_name(&fld);
+
+        l->offset = fld.item.start;
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "the stream holds %s '%s' here", is_subsection(&fld) ? "subsection" : "field",
+                             got);
+    }
+}
+
+/* The value must be a @what; strict fails otherwise, lenient keeps the destination. */
+static bool kind_mismatch(VsVisitor *v, const VsBerTlv *value, const char *what, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    char buf[40];
+
+    l->offset = value->start;
+    return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH, "the stream holds %s, the schema %s",
+                         value_kind(value, buf, sizeof(buf)), what);
+}
+
+/* [tag] holding exactly one primitive universal @utag: its content. */
+static bool unwrap(VsVisitor *v, const VsBerTlv *value, uint32_t utag, VsBerTlv *inner,
+                   GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+
+    if (!vs_ber_read_tlv(l->data, value->content, value->content_end, l->frames->len + 1, inner,
+                         &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (!vs_ber_is(inner, VS_BER_UNIVERSAL, false, utag) || inner->end != value->content_end) {
+        char buf[40];
+
+        l->offset = inner->start;
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "malformed %s: expected exactly one %s inside",
+                             value_kind(value, buf, sizeof(buf)),
+                             utag == VS_BER_TAG_INTEGER ? "INTEGER" : "OCTET STRING");
+    }
+    return true;
+}
+
+/* ---- containers ------------------------------------------------------- */
+
+static void push_frame(BerLoad *l, LoadKind kind, size_t pos, size_t end, bool absent)
+{
+    LoadFrame f = { .kind = kind, .pos = pos, .end = end, .absent = absent };
+
+    g_array_append_val(l->frames, f);
+}
+
+static void pop_frame(VsVisitor *v)
+{
+    BerLoad *l = to_load(v);
+
+    g_assert(l->frames->len > 1);
+    g_array_set_size(l->frames, l->frames->len - 1);
+}
+
+/* Opens [tag] SEQUENCE: *@seq is the SEQUENCE. */
+static bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+
+    if (!vs_ber_read_tlv(l->data, value->content, value->content_end, l->frames->len + 1, seq,
+                         &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (!vs_ber_is(seq, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE) || seq->end != value->content_end) {
+        l->offset = seq->start;
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "malformed container: expected exactly one SEQUENCE inside");
+    }
+    return true;
+}
+
+/* Reads a header element of @tag at *@pos within @end and advances past it. */
+static bool header_elem(VsVisitor *v, size_t *pos, size_t end, uint32_t tag, VsBerTlv *t,
+                        const char *what, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+
+    l->offset = *pos;
+    if (*pos >= end) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED, "the header lacks its %s",
+                             what);
+    }
+    if (!vs_ber_read_tlv(l->data, *pos, end, l->frames->len + 2, t, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (!vs_ber_is(t, VS_BER_UNIVERSAL, false, tag)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH, "the header's %s is malformed",
+                             what);
+    }
+    *pos = t->end;
+    return true;
+}
+
+/* A header INTEGER that must lie in [0, UINT32_MAX]. */
+static bool header_u32(VsVisitor *v, size_t *pos, size_t end, const char *what,
+                       uint32_t *ret, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+    bool neg = false;
+    uint64_t val = 0;
+    VsBerTlv t;
+
+    if (!header_elem(v, pos, end, VS_BER_TAG_INTEGER, &t, what, errp)) {
+        return false;
+    }
+    if (!vs_ber_get_integer(l->data, &t, &neg, &val, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (neg || val > UINT32_MAX) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE, "the header's %s is out of range",
+                             what);
+    }
+    *ret = (uint32_t)val;
+    return true;
+}
+
+/* The stream's version replaces *@version; lenient loads clamp a newer one. */
+static void take_version(BerLoad *l, const VsTypeInfo *type, uint32_t stream,
+                         uint32_t *version)
+{
+    if (lenient(l) && stream > type->version) {
+        warn(l, "version %" PRIu32 " of '%s' is newer than %" PRIu32 "; loaded as %" PRIu32,
+             stream, type->wire_name, type->version, type->version);
+        stream = type->version;
+    }
+    *version = stream;
+}
+
+static bool check_type_name(VsVisitor *v, const VsBerTlv *t, const VsTypeInfo *type,
+                            GError **errp)
+{
+    BerLoad *l = to_load(v);
+    const char *got = (const char *)l->data + t->content;
+
+    if (t->len == strlen(type->name) && memcmp(got, type->name, t->len) == 0) {
+        return true;
+    }
+    if (!lenient(l)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "the stream holds type '%.*s', the schema '%s'", (int)MIN(t->len, 200),
+                             got, type->name);
+    }
+    warn(l, "the stream's type is '%.*s', the schema's '%s'", (int)MIN(t->len, 200), got,
+         type->name);
+    return true;
+}
+
+static bool ber_load_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                                  uint32_t *version, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value, seq, t;
+    uint32_t stream_version = 0;
+    bool found;
+    size_t p;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        push_frame(l, LOAD_STRUCT, 0, 0, true);
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 12)) {
+        return kind_mismatch(v, &value, "a struct", errp);
+    }
+    if (!open_seq(v, &value, &seq, errp)) {
+        return false;
+    }
+    p = seq.content;
+    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
+        !check_type_name(v, &t, type, errp) ||
+        !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
+        !header_u32(v, &p, seq.content_end, "version", &stream_version, errp)) {
+        return false;
+    }
+    take_version(l, type, stream_version, version);
+    push_frame(l, LOAD_STRUCT, p, seq.content_end, false);
+    return true;
+}
+
+/* What is left in a struct is unknown to the schema: strict refuses it. */
+static bool ber_load_check_struct(VsVisitor *v, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    LoadFrame *f = load_top(l);
+    Field fld;
+
+    if (f->absent || f->pos >= f->end) {
+        return true;
+    }
+    if (lenient(l)) {
+        return skip_items(l, f, f->end, errp);
+    }
+    if (!read_field(l, f->pos, f->end, &fld, errp)) {
+        return false;
+    }
+    {
+        g_autofree char *got = field_name(&fld);
+
+        l->offset = fld.item.start;
+        return vs_visit_fail(v, errp,
+                             is_subsection(&fld) ? VS_VISIT_ERROR_SUBSECTION
+                                                 : VS_VISIT_ERROR_MISMATCH,
+                             "the stream holds %s '%s' the schema does not know",
+                             is_subsection(&fld) ? "subsection" : "field", got);
+    }
+}
+
+static bool ber_load_start_subsection(VsVisitor *v, const char *name, const VsTypeInfo *type,
+                                      uint32_t *version, bool *present, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    LoadFrame *f = load_top(l);
+    VsBerTlv seq, t;
+    uint32_t stream_version = 0;
+    Field fld;
+    size_t p;
+
+    *present = false;
+    if (f->absent || f->kind == LOAD_ROOT) {
+        return true;
+    }
+    if (!find_field(l, name, true, &fld, present, errp)) {
+        return false;
+    }
+    if (!*present) {
+        return true;
+    }
+    if (!open_seq(v, &fld.value, &seq, errp)) {
+        return false;
+    }
+    p = seq.content;
+    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
+        !check_type_name(v, &t, type, errp) ||
+        !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
+        !header_u32(v, &p, seq.content_end, "version", &stream_version, errp)) {
+        return false;
+    }
+    take_version(l, type, stream_version, version);
+    push_frame(l, LOAD_SUBSECTION, p, seq.content_end, false);
+    return true;
+}
+
+static bool ber_load_start_array(VsVisitor *v, const char *name, uint32_t *count,
+                                 uint32_t max, size_t elem_size, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value, seq, t;
+    uint32_t stream_count = 0, stream_elem_size = 0;
+    bool found;
+    size_t p;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        push_frame(l, LOAD_ARRAY, 0, 0, true);
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 13)) {
+        return kind_mismatch(v, &value, "an array", errp);
+    }
+    if (!open_seq(v, &value, &seq, errp)) {
+        return false;
+    }
+    p = seq.content;
+    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type", errp) ||
+        !header_u32(v, &p, seq.content_end, "count", &stream_count, errp) ||
+        !header_u32(v, &p, seq.content_end, "element size", &stream_elem_size, errp)) {
+        return false;
+    }
+    l->offset = value.start;
+    if (stream_count != *count) {
+        if (!lenient(l)) {
+            return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                                 "the stream holds %" PRIu32 " elements, the schema %" PRIu32,
+                                 stream_count, *count);
+        }
+        warn(l, "the stream holds %" PRIu32 " elements, the schema %" PRIu32 "; %s",
+             stream_count, *count,
+             stream_count > *count ? "the extra ones are skipped" : "the rest keep their values");
+        *count = MIN(stream_count, *count);
+    }
+    push_frame(l, LOAD_ARRAY, p, seq.content_end, false);
+    load_top(l)->stream_count = stream_count;
+    return true;
+}
+
+static bool ber_load_start_list(VsVisitor *v, const char *name, uint32_t max,
+                                size_t elem_size, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value, seq, t;
+    uint32_t stream_elem_size = 0;
+    bool found;
+    size_t p;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        push_frame(l, LOAD_LIST, 0, 0, true);
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 14)) {
+        return kind_mismatch(v, &value, "a list", errp);
+    }
+    if (!open_seq(v, &value, &seq, errp)) {
+        return false;
+    }
+    p = seq.content;
+    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type", errp) ||
+        !header_u32(v, &p, seq.content_end, "element size", &stream_elem_size, errp)) {
+        return false;
+    }
+    push_frame(l, LOAD_LIST, p, seq.content_end, false);
+    return true;
+}
+
+static bool ber_load_list_next(VsVisitor *v, bool *more, GError **errp)
+{
+    LoadFrame *f = load_top(to_load(v));
+
+    *more = !f->absent && f->pos < f->end;
+    return true;
+}
+
+/* Extra elements of a longer array were announced in the warning; drop them. */
+static void ber_load_end_array(VsVisitor *v)
+{
+    pop_frame(v);
+}
+
+/* ---- leaves ----------------------------------------------------------- */
+
+/* Whether the stream's integer fits a destination of @width bytes and @is_signed. */
+static bool int_fits(bool neg, uint64_t val, unsigned width, bool is_signed)
+{
+    unsigned bits = width * 8;
+
+    if (!is_signed) {
+        return !neg && (bits == 64 || val >> bits == 0);
+    }
+    if (neg) {
+        return bits == 64 || (int64_t)val >= -(INT64_C(1) << (bits - 1));
+    }
+    return val < (UINT64_C(1) << (bits - 1));
+}
+
+static bool load_integer(VsVisitor *v, unsigned width, bool is_signed, uint64_t *ret,
+                         bool *found, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+    uint32_t want = (uint32_t)g_bit_nth_lsf(width, -1) + (is_signed ? 5 : 1);
+    VsBerTlv value, inner;
+    char what[24], buf[40];
+    bool neg = false;
+
+    g_snprintf(what, sizeof(what), "%s%u", is_signed ? "int" : "uint", width * 8);
+    if (!take_value(v, &value, found, errp)) {
+        return false;
+    }
+    if (!*found) {
+        return true;
+    }
+    if (value.cls != VS_BER_CONTEXT || !value.constructed || value.tag < 1 || value.tag > 8) {
+        return kind_mismatch(v, &value, what, errp);
+    }
+    if (value.tag != want && !lenient(l)) {
+        return kind_mismatch(v, &value, what, errp);
+    }
+    if (!unwrap(v, &value, VS_BER_TAG_INTEGER, &inner, errp)) {
+        return false;
+    }
+    if (!vs_ber_get_integer(l->data, &inner, &neg, ret, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    l->offset = value.start;
+    /* The tag's own width and signedness bound the value as well. */
+    if (!int_fits(neg, *ret, 1u << ((value.tag - 1) % 4), value.tag >= 5)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE, "the value does not fit its %s tag",
+                             value_kind(&value, buf, sizeof(buf)));
+    }
+    if (value.tag != want) {
+        if (!int_fits(neg, *ret, width, is_signed)) {
+            return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE,
+                                 "the stream's %s value does not fit the schema's %s",
+                                 value_kind(&value, buf, sizeof(buf)), what);
+        }
+        warn(l, "the stream's %s accepted as %s", value_kind(&value, buf, sizeof(buf)), what);
+    }
+    return true;
+}
+
+static bool ber_load_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
+                               GError **errp)
+{
+    uint64_t tmp;
+    bool found;
+
+    if (!load_integer(v, width, false, &tmp, &found, errp)) {
+        return false;
+    }
+    if (found) {
+        *val = tmp;
+    }
+    return true;
+}
+
+static bool ber_load_type_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
+                              GError **errp)
+{
+    uint64_t tmp;
+    bool found;
+
+    if (!load_integer(v, width, true, &tmp, &found, errp)) {
+        return false;
+    }
+    if (found) {
+        *val = (int64_t)tmp;
+    }
+    return true;
+}
+
+/* Takes a primitive universal @tag value, or reports what the stream holds. */
+static bool load_prim(VsVisitor *v, uint32_t tag, const char *what, VsBerTlv *value,
+                      bool *found, GError **errp)
+{
+    if (!take_value(v, value, found, errp)) {
+        return false;
+    }
+    if (!*found) {
+        return true;
+    }
+    if (!vs_ber_is(value, VS_BER_UNIVERSAL, false, tag)) {
+        return kind_mismatch(v, value, what, errp);
+    }
+    return true;
+}
+
+static bool ber_load_type_bool(VsVisitor *v, const char *name, bool *val, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value;
+    bool found;
+
+    if (!load_prim(v, VS_BER_TAG_BOOLEAN, "bool", &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        return true;
+    }
+    if (value.len != 1) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH, "BOOLEAN of %zu bytes",
+                             value.len);
+    }
+    *val = l->data[value.content] != 0;
+    return true;
+}
+
+static bool ber_load_type_f64(VsVisitor *v, const char *name, double *val, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value, inner;
+    uint64_t bits = 0;
+    bool found;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 9)) {
+        return kind_mismatch(v, &value, "float64", errp);
+    }
+    if (!unwrap(v, &value, VS_BER_TAG_OCTET_STRING, &inner, errp)) {
+        return false;
+    }
+    if (inner.len != 8) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH, "float64 of %zu bytes",
+                             inner.len);
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        bits = (bits << 8) | l->data[inner.content + i];
+    }
+    memcpy(val, &bits, sizeof(*val));
+    return true;
+}
+
+static bool ber_load_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
+                            GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value;
+    bool found;
+
+    if (!load_prim(v, VS_BER_TAG_OCTET_STRING, "buffer", &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        return true;
+    }
+    if (value.len != len) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "the stream's buffer has %zu bytes, the schema's %zu", value.len,
+                             len);
+    }
+    if (len) {
+        memcpy(buf, l->data + value.content, len);
+    }
+    return true;
+}
+
+static bool ber_load_string(VsVisitor *v, const char *name, char **str, size_t max_len,
+                            GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value;
+    bool found;
+
+    if (!load_prim(v, VS_BER_TAG_VISIBLESTRING, "string", &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        if (!*str) {
+            *str = talloc_strdup(vs_visitor_result_ctx(v), "");
+        }
+        return true;
+    }
+    if (value.len > max_len) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_LIMIT,
+                             "string of %zu bytes exceeds the maximum of %zu", value.len,
+                             max_len);
+    }
+    if (memchr(l->data + value.content, 0, value.len)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH, "string holds a NUL byte");
+    }
+    *str = talloc_strndup(vs_visitor_result_ctx(v), (const char *)l->data + value.content,
+                          value.len);
+    g_assert(*str != NULL);
+    return true;
+}
+
+static bool ber_load_unused(VsVisitor *v, const char *name, size_t len, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    GError *local = NULL;
+    VsBerTlv value, inner;
+    uint64_t n = 0;
+    bool found, neg;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 10)) {
+        return kind_mismatch(v, &value, "unused bytes", errp);
+    }
+    if (!unwrap(v, &value, VS_BER_TAG_INTEGER, &inner, errp)) {
+        return false;
+    }
+    if (!vs_ber_get_integer(l->data, &inner, &neg, &n, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (neg || n != len) {
+        if (!lenient(l) || neg) {
+            return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                                 "the stream has %s%" PRIu64 " unused bytes, the schema %zu",
+                                 neg ? "-" : "", neg ? -n : n, len);
+        }
+        warn(l, "the stream has %" PRIu64 " unused bytes, the schema %zu", n, len);
+    }
+    return true;
+}
+
+/*
+ * A NULL element must be where the destination's pointer is NULL.  Lenient:
+ * a NULL for a present pointer keeps the pointee (*is_null becomes true, so
+ * the walker skips it); a value for a NULL pointer is skipped.
+ */
+static bool ber_load_nullptr_marker(VsVisitor *v, const char *name, bool *is_null,
+                                    GError **errp)
+{
+    BerLoad *l = to_load(v);
+    LoadFrame *f = load_top(l);
+    bool stream_null;
+    VsBerTlv value;
+    bool found;
+
+    if (f->absent) {
+        return true;
+    }
+    if (f->pos >= f->end) {
+        l->offset = f->pos;
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED,
+                             "the stream's array ends before this element");
+    }
+    {
+        GError *local = NULL;
+
+        if (!vs_ber_read_tlv(l->data, f->pos, f->end, l->frames->len, &value, &local)) {
+            return fail_tlv(l, local, errp);
+        }
+    }
+    l->offset = value.start;
+    stream_null = vs_ber_is(&value, VS_BER_UNIVERSAL, false, VS_BER_TAG_NULL);
+    if (stream_null == *is_null) {
+        if (stream_null) {
+            return take_value(v, &value, &found, errp);
+        }
+        return true;    /* the pointee is taken by the next visit */
+    }
+    if (!lenient(l)) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             stream_null ? "the stream holds NULL, the destination a pointer"
+                                         : "the stream holds an element, the destination NULL");
+    }
+    warn(l, stream_null ? "the stream's NULL skipped; the pointee keeps its values"
+                        : "the stream's element skipped: the destination is NULL");
+    *is_null = true;
+    return take_value(v, &value, &found, errp);
+}
+
+static bool ber_load_opaque(VsVisitor *v, const char *name, uint8_t **data, size_t *len,
+                            size_t max_len, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    VsBerTlv value, inner;
+    bool found;
+
+    if (!take_value(v, &value, &found, errp)) {
+        return false;
+    }
+    if (!found) {
+        return true;
+    }
+    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 11)) {
+        return kind_mismatch(v, &value, "an opaque payload", errp);
+    }
+    if (!unwrap(v, &value, VS_BER_TAG_OCTET_STRING, &inner, errp)) {
+        return false;
+    }
+    if (inner.len > max_len) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_LIMIT,
+                             "payload of %zu bytes exceeds the maximum of %zu", inner.len,
+                             max_len);
+    }
+    *data = talloc_memdup(vs_visitor_result_ctx(v), l->data + inner.content,
+                          inner.len ? inner.len : 1);
+    g_assert(*data != NULL);
+    *len = inner.len;
+    return true;
+}
+
+static bool ber_load_complete(VsVisitor *v, GError **errp)
+{
+    BerLoad *l = to_load(v);
+    LoadFrame *root = load_top(l);
+
+    l->offset = root->pos;
+    if (root->pos == 0) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_CONTRACT, "nothing was loaded");
+    }
+    if (root->pos != root->end) {
+        return vs_visit_fail(v, errp, VS_VISIT_ERROR_MISMATCH,
+                             "%zu bytes follow the section", root->end - root->pos);
+    }
+    return true;
+}
+
+static bool ber_load_offset(VsVisitor *v, uint64_t *ret_offset)
+{
+    *ret_offset = to_load(v)->offset;
+    return true;
+}
+
+static void ber_load_destroy(VsVisitor *v)
+{
+    BerLoad *l = to_load(v);
+
+    g_array_unref(l->frames);
+    g_ptr_array_unref(l->warnings);
+}
+
+static const VsVisitorOps ber_load_ops = {
+    .kind = VS_VISITOR_LOAD,
+    .impl_name = "ber-load",
+    .start_struct = ber_load_start_struct,
+    .check_struct = ber_load_check_struct,
+    .end_struct = pop_frame,
+    .start_array = ber_load_start_array,
+    .end_array = ber_load_end_array,
+    .start_subsection = ber_load_start_subsection,
+    .end_subsection = pop_frame,
+    .start_list = ber_load_start_list,
+    .list_next = ber_load_list_next,
+    .end_list = pop_frame,
+    .type_uint = ber_load_type_uint,
+    .type_int = ber_load_type_int,
+    .type_bool = ber_load_type_bool,
+    .type_f64 = ber_load_type_f64,
+    .buffer = ber_load_buffer,
+    .string = ber_load_string,
+    .unused = ber_load_unused,
+    .nullptr_marker = ber_load_nullptr_marker,
+    .opaque = ber_load_opaque,
+    .complete = ber_load_complete,
+    .offset = ber_load_offset,
+    .destroy = ber_load_destroy,
+};
+
+VsVisitor *vs_ber_load_visitor_new(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                                   VsBerPolicy policy, TALLOC_CTX *result_ctx)
+{
+    BerLoad *l = vs_visitor_new(mem_ctx, &ber_load_ops, BerLoad, result_ctx);
+
+    l->data = data;
+    l->len = len;
+    l->policy = policy;
+    l->frames = g_array_new(FALSE, TRUE, sizeof(LoadFrame));
+    l->warnings = g_ptr_array_new_with_free_func(g_free);
+    push_frame(l, LOAD_ROOT, 0, len, false);
+    return &l->base;
+}
+
+const char *const *vs_ber_load_visitor_warnings(VsVisitor *v, size_t *ret_n)
+{
+    BerLoad *l;
+
+    g_return_val_if_fail(v != NULL && v->ops == &ber_load_ops, NULL);
+    l = to_load(v);
+    *ret_n = l->warnings->len;
+    return l->warnings->len ? (const char *const *)l->warnings->pdata : NULL;
+}

@@ -1,0 +1,132 @@
+/*
+ * ber-visitor.h: visitors for vstate's self-describing BER encoding.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Theory of operation
+ * ===================
+ *
+ * docs/ber-format.md is the specification.  A walk saved as BER carries,
+ * for every part, its field name, its kind with width and signedness, and
+ * the version and type name of every struct, so:
+ *
+ *   - the SAVE visitor writes a walk into a byte buffer (DER lengths);
+ *   - the LOAD visitor reads it back through any walker and reports every
+ *     disagreement between stream and schema with the field path and the
+ *     byte offset.  Under VS_BER_STRICT each one is an error; under
+ *     VS_BER_LENIENT a value that fits its destination is accepted, fields
+ *     and subsections the schema does not know are skipped, fields the
+ *     stream lacks keep their value, and each such decision is listed
+ *     (vs_ber_load_visitor_warnings());
+ *   - vs_ber_decode_tree() turns the bytes into a VsNode tree without any
+ *     schema, the same tree the tree builder makes from the walk.
+ *
+ * Field numbers.  Each field is wrapped in a context tag [i]: i is the
+ * member's index in its type's VsTypeInfo.fields when the walker describes
+ * its type and the member is found there (by name; subsections by type),
+ * otherwise n_fields + the number of such unmatched members visited before
+ * it in the same struct.  Hand-written walkers (n_fields 0) thus number
+ * their fields 0, 1, 2, ... in visit order.
+ *
+ * Example: save a section, then load it back leniently
+ *
+ *     VsVisitor *save = vs_ber_save_visitor_new(ctx);
+ *     size_t len;
+ *     const uint8_t *bytes;
+ *
+ *     if (!vs_ex_visit_demo(save, "vsdemo", &demo, errp) ||
+ *         !vs_visitor_complete(save, errp)) {
+ *         goto out;
+ *     }
+ *     bytes = vs_ber_save_visitor_data(save, &len);
+ *
+ *     VsVisitor *load = vs_ber_load_visitor_new(ctx, bytes, len, VS_BER_LENIENT, NULL);
+ *     if (vs_ex_visit_demo(load, "vsdemo", &copy, errp) &&
+ *         vs_visitor_complete(load, errp)) {
+ *         size_t n;
+ *         const char *const *w = vs_ber_load_visitor_warnings(load, &n);
+ *         for (size_t i = 0; i < n; i++) {
+ *             g_printerr("warning: %s\n", w[i]);
+ *         }
+ *     }
+ */
+#ifndef VSTATE_BER_VISITOR_H
+#define VSTATE_BER_VISITOR_H
+
+#include "visitor/pretty/state-tree.h"
+#include "visitor/visitor.h"
+
+G_BEGIN_DECLS
+
+/* How a BER load treats disagreements between stream and schema. */
+typedef enum VsBerPolicy {
+    VS_BER_STRICT,  /* every disagreement is an error */
+    VS_BER_LENIENT, /* accept what can be accepted, and list it */
+} VsBerPolicy;
+
+/*
+ * vs_ber_save_visitor_new: a SAVE visitor writing one walk as BER.
+ * @mem_ctx: talloc parent
+ *
+ * Ownership: a talloc child of @mem_ctx; free with vs_visitor_free().
+ * Returns: the visitor; never NULL.
+ */
+VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx);
+
+/*
+ * vs_ber_save_visitor_data: the bytes written so far; complete once
+ * vs_visitor_complete() has succeeded.
+ * @v: a visitor from vs_ber_save_visitor_new()
+ * @ret_len: set to the number of bytes
+ *
+ * Ownership: borrowed; valid until the next operation on @v or its free.
+ * Returns: the bytes (never NULL, even when empty).
+ */
+const uint8_t *vs_ber_save_visitor_data(VsVisitor *v, size_t *ret_len);
+
+/*
+ * vs_ber_load_visitor_new: a LOAD visitor reading one walk from BER bytes.
+ * @mem_ctx: talloc parent
+ * @data, @len: the encoding; borrowed, must outlive the visitor
+ * @policy: strict or lenient (see above)
+ * @result_ctx: parent of strings and payloads the load allocates; NULL
+ *   means the visitor
+ *
+ * vs_visitor_complete() fails when bytes follow the section.
+ * Ownership: a talloc child of @mem_ctx; free with vs_visitor_free().
+ * Returns: the visitor; never NULL.
+ */
+VsVisitor *vs_ber_load_visitor_new(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                                   VsBerPolicy policy, TALLOC_CTX *result_ctx);
+
+/*
+ * vs_ber_load_visitor_warnings: what a lenient load accepted or skipped,
+ * one "path: what (offset 0x..)" line each, in stream order.  A strict
+ * load lists nothing.
+ * @v: a visitor from vs_ber_load_visitor_new()
+ * @ret_n: set to the number of lines
+ *
+ * Ownership: borrowed; valid until @v is freed.
+ * Returns: the lines (NULL when there are none).
+ */
+const char *const *vs_ber_load_visitor_warnings(VsVisitor *v, size_t *ret_n);
+
+/*
+ * vs_ber_decode_tree: decode BER bytes without a schema.
+ * @mem_ctx: talloc parent of the tree
+ * @data, @len: one encoded walk (docs/ber-format.md), nothing after it
+ * @errp: VS_VISIT_ERROR_TRUNCATED, _MISMATCH, _RANGE or _LIMIT with the
+ *   byte offset of the problem
+ *
+ * The tree equals (vs_node_compare()) the tree builder's tree of the walk
+ * that wrote the bytes: names, type and wire names, versions, counts,
+ * element sizes, widths and values.
+ * Ownership: a talloc child of @mem_ctx.
+ * Returns: the root, or NULL with *@errp set.
+ */
+VsNode *vs_ber_decode_tree(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                           GError **errp);
+
+G_END_DECLS
+
+#endif /* VSTATE_BER_VISITOR_H */
