@@ -662,11 +662,15 @@ static bool load_integer(VsVisitor *v, unsigned width, bool is_signed, uint64_t 
     BerLoad *l = to_load(v);
     GError *local = NULL;
     uint32_t want = (uint32_t)g_bit_nth_lsf(width, -1) + (is_signed ? 5 : 1);
+    static const char *const names[2][4] = {
+        { "uint8", "uint16", "uint32", "uint64" },
+        { "int8", "int16", "int32", "int64" },
+    };
+    const char *what = names[is_signed][g_bit_nth_lsf(width, -1)];
     VsBerTlv value, inner;
-    char what[24], buf[40];
+    char buf[40];
     bool neg = false;
 
-    g_snprintf(what, sizeof(what), "%s%u", is_signed ? "int" : "uint", width * 8);
     if (!take_value(v, &value, found, errp)) {
         return false;
     }

@@ -356,37 +356,30 @@ static bool ber_save_list_next(VsVisitor *v, bool *more, GError **errp)
     return true;
 }
 
+/* Type names by log2(width): the trace's "(uint16)" and the array element type. */
+static const char *const uint_names[] = { "uint8", "uint16", "uint32", "uint64" };
+static const char *const int_names[] = { "int8", "int16", "int32", "int64" };
+
 static bool ber_save_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                                GError **errp)
 {
-    g_autoptr(GByteArray) tmp = g_byte_array_new();
-    char type[16];
-    VsBerTlv tlv;
+    unsigned log2w = (unsigned)g_bit_nth_lsf(width, -1);
+    uint8_t content[9];
+    size_t len = vs_ber_integer_content(*val, false, content);
 
-    /* The INTEGER's content is written into a scratch buffer, then placed. */
-    vs_ber_put_uint(tmp, *val);
-    g_snprintf(type, sizeof(type), "uint%u", width * 8);
-    if (!vs_ber_read_tlv(tmp->data, 0, tmp->len, 0, &tlv, NULL)) {
-        g_assert_not_reached();
-    }
-    return put_leaf(v, name, type, (int)g_bit_nth_lsf(width, -1) + 1, VS_BER_TAG_INTEGER,
-                    tmp->data + tlv.content, tlv.len);
+    return put_leaf(v, name, uint_names[log2w], (int)log2w + 1, VS_BER_TAG_INTEGER, content,
+                    len);
 }
 
 static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
                               GError **errp)
 {
-    g_autoptr(GByteArray) tmp = g_byte_array_new();
-    char type[16];
-    VsBerTlv tlv;
+    unsigned log2w = (unsigned)g_bit_nth_lsf(width, -1);
+    uint8_t content[9];
+    size_t len = vs_ber_integer_content((uint64_t)*val, true, content);
 
-    vs_ber_put_int(tmp, *val);
-    g_snprintf(type, sizeof(type), "int%u", width * 8);
-    if (!vs_ber_read_tlv(tmp->data, 0, tmp->len, 0, &tlv, NULL)) {
-        g_assert_not_reached();
-    }
-    return put_leaf(v, name, type, (int)g_bit_nth_lsf(width, -1) + 5, VS_BER_TAG_INTEGER,
-                    tmp->data + tlv.content, tlv.len);
+    return put_leaf(v, name, int_names[log2w], (int)log2w + 5, VS_BER_TAG_INTEGER, content,
+                    len);
 }
 
 static bool ber_save_type_bool(VsVisitor *v, const char *name, bool *val, GError **errp)

@@ -58,6 +58,26 @@ static bool find_eoc(const uint8_t *data, size_t pos, size_t end, unsigned depth
                      "indefinite length without end-of-contents before offset 0x%zx", end);
 }
 
+/*
+ * Whether the long-form length at @p (@avail bytes left) has more than 7
+ * significant octets among those present: asn1c's ber_fetch_length() would
+ * shift such a value past its signed type (undefined behaviour) before its
+ * own check.  No input is that long anyway.
+ */
+static bool tlv_length_too_large(const uint8_t *p, size_t avail)
+{
+    size_t n, i = 1;
+
+    if (!avail || !(p[0] & 0x80)) {
+        return false;
+    }
+    n = MIN((size_t)(p[0] & 0x7f), avail - 1);
+    while (i <= n && p[i] == 0) {
+        i++;
+    }
+    return n + 1 - i > 7;
+}
+
 bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth,
                      VsBerTlv *tlv, GError **errp)
 {
@@ -92,6 +112,10 @@ bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth
     if ((size_t)tl == avail) {
         return tlv_error(errp, VS_VISIT_ERROR_TRUNCATED,
                          "length at offset 0x%zx runs past the end (0x%zx)", pos + tl, end);
+    }
+    if (tlv_length_too_large(data + pos + tl, avail - tl)) {
+        return tlv_error(errp, VS_VISIT_ERROR_MISMATCH, "length too large at offset 0x%zx",
+                         pos + tl);
     }
     if (!tlv->constructed && data[pos + tl] == 0x80) {
         return tlv_error(errp, VS_VISIT_ERROR_MISMATCH,
@@ -223,45 +247,53 @@ void vs_ber_put_prim(GByteArray *out, VsBerClass cls, uint32_t tag, const void *
 }
 
 /* Writes the low @n bytes of @bits, big-endian, as an INTEGER. */
-static void put_integer_bytes(GByteArray *out, uint64_t bits, size_t n, bool pad)
+size_t vs_ber_integer_content(uint64_t bits, bool is_signed, uint8_t out[9])
 {
-    uint8_t buf[9];
-    size_t k = 0;
+    size_t n = 1, k = 0;
+    bool pad = false;
 
+    if (is_signed) {
+        int64_t value = (int64_t)bits;
+
+        /* The smallest n whose sign-extended low bytes give back the value. */
+        while (n < 8) {
+            int64_t lim = INT64_C(1) << (8 * n - 1);
+
+            if (value >= -lim && value < lim) {
+                break;
+            }
+            n++;
+        }
+    } else {
+        while (n < 8 && (bits >> (8 * n))) {
+            n++;
+        }
+        /* A set top bit would read as negative: a leading 00 keeps it positive. */
+        pad = (bits >> (8 * n - 1)) & 1;
+    }
     if (pad) {
-        buf[k++] = 0;
+        out[k++] = 0;
     }
     for (size_t i = n; i-- > 0;) {
-        buf[k++] = (uint8_t)(bits >> (8 * i));
+        out[k++] = (uint8_t)(bits >> (8 * i));
     }
-    vs_ber_put_prim(out, VS_BER_UNIVERSAL, VS_BER_TAG_INTEGER, buf, k);
+    return k;
 }
 
 void vs_ber_put_uint(GByteArray *out, uint64_t value)
 {
-    size_t n = 1;
+    uint8_t buf[9];
 
-    while (n < 8 && (value >> (8 * n))) {
-        n++;
-    }
-    /* A set top bit would read as negative: a leading 00 keeps it positive. */
-    put_integer_bytes(out, value, n, (value >> (8 * n - 1)) & 1);
+    vs_ber_put_prim(out, VS_BER_UNIVERSAL, VS_BER_TAG_INTEGER, buf,
+                    vs_ber_integer_content(value, false, buf));
 }
 
 void vs_ber_put_int(GByteArray *out, int64_t value)
 {
-    size_t n = 1;
+    uint8_t buf[9];
 
-    /* The smallest n whose sign-extended low bytes give back the value. */
-    while (n < 8) {
-        int64_t lim = INT64_C(1) << (8 * n - 1);
-
-        if (value >= -lim && value < lim) {
-            break;
-        }
-        n++;
-    }
-    put_integer_bytes(out, (uint64_t)value, n, false);
+    vs_ber_put_prim(out, VS_BER_UNIVERSAL, VS_BER_TAG_INTEGER, buf,
+                    vs_ber_integer_content((uint64_t)value, true, buf));
 }
 
 size_t vs_ber_open(GByteArray *out, VsBerClass cls, uint32_t tag)

@@ -130,6 +130,12 @@ void vs_ber_put_header(GByteArray *out, VsBerClass cls, bool constructed, uint32
 void vs_ber_put_prim(GByteArray *out, VsBerClass cls, uint32_t tag, const void *data,
                      size_t len);
 /* Append a minimal INTEGER of an unsigned / a signed value. */
+/*
+ * vs_ber_integer_content: the minimal INTEGER content octets of @bits read
+ * as signed or unsigned (unsigned values with the top bit set get a leading
+ * 00).  Writes at most 9 octets to @out and returns how many.
+ */
+size_t vs_ber_integer_content(uint64_t bits, bool is_signed, uint8_t out[9]);
 void vs_ber_put_uint(GByteArray *out, uint64_t value);
 void vs_ber_put_int(GByteArray *out, int64_t value);
 

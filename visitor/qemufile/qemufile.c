@@ -376,11 +376,13 @@ static VsQemuFile *qf_new(TALLOC_CTX *mem_ctx, const VsQemuFileOps *ops,
     VsQemuFile *f;
 
     g_return_val_if_fail(mode == VS_QEMUFILE_READ || mode == VS_QEMUFILE_WRITE, NULL);
-    /* One block for the object and its buffer: fewer allocations to leak. */
-    f = talloc_zero_size(mem_ctx, sizeof(*f) + buf_size);
+    /* One block for the object and its buffer: fewer allocations to leak.
+     * Only the object is zeroed; the buffer is written before it is read. */
+    f = talloc_size(mem_ctx, sizeof(*f) + buf_size);
     if (!f) {
         return NULL;
     }
+    memset(f, 0, sizeof(*f));
     talloc_set_name_const(f, "VsQemuFile");
     f->ops = ops;
     f->mode = mode;

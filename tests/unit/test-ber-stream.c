@@ -1,0 +1,507 @@
+/*
+ * test-ber-stream.c: whole migration streams in BER form
+ * (migration/ber-stream.h, docs/ber-format.md "Streams").
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * For every corpus stream (streams/<dir>/<name>.bin under
+ * VSTATE_CORPUS_DIR; skipped with the reason when absent) and a synthetic
+ * stream with every kind of record (configuration, commands, a PACKAGED
+ * command with bytes after POSTCOPY_RUN in its package, RAM with MEM_SIZE, ZERO,
+ * PAGE, XBZRLE, COMPRESS, CONTINUE across sections, device sections, EOF,
+ * trailer, trailing bytes):
+ *   legacy -> vs_stream_load -> vs_stream_encode_ber -> vs_stream_load_ber
+ *   -> vs_stream_encode gives the original bytes;
+ * the BER form parses as one TLV tree with vs_ber_read_tlv() and nothing
+ * after it; truncated BER forms fail cleanly (a VS_MIG_ERROR, no stream,
+ * nothing left in the talloc context), and so do synthetic BER forms with
+ * any one byte changed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "migration/ber-stream.h"
+#include "tests/unit/test-helpers.h"
+#include "visitor/ber/ber-tlv.h"
+#include "visitor/qemufile/qemufile.h"
+
+/* Cut points tried per corpus stream in the truncation test. */
+#define TEST_CORPUS_CUTS 300
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *corpus_streams_dir(void)
+{
+    const char *dir = g_getenv("VSTATE_CORPUS_DIR");
+    char *streams;
+
+    if (!dir) {
+        return NULL;
+    }
+    streams = g_build_filename(dir, "streams", NULL);
+    if (!g_file_test(streams, G_FILE_TEST_IS_DIR)) {
+        g_free(streams);
+        return NULL;
+    }
+    return streams;
+}
+
+#define SKIP_WITHOUT_CORPUS(dir)                                                          \
+    do {                                                                                  \
+        if (!(dir)) {                                                                     \
+            print_message("# SKIP VSTATE_CORPUS_DIR/streams does not exist (meson's "     \
+                          "corpus_dir option names the QEMU 7.2 corpus)\n");              \
+            skip();                                                                       \
+        }                                                                                 \
+    } while (0)
+
+static gint cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* streams/<dir>/<name>.bin, sorted. */
+static GPtrArray *corpus_streams(const char *streams)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) d = g_dir_open(streams, 0, NULL);
+    const char *sub;
+
+    assert_non_null(d);
+    while ((sub = g_dir_read_name(d))) {
+        g_autofree char *subdir = g_build_filename(streams, sub, NULL);
+        g_autoptr(GDir) d2 = g_dir_open(subdir, 0, NULL);
+        const char *name;
+
+        while (d2 && (name = g_dir_read_name(d2))) {
+            if (g_str_has_suffix(name, ".bin")) {
+                g_ptr_array_add(out, g_build_filename(subdir, name, NULL));
+            }
+        }
+    }
+    g_ptr_array_sort(out, cmp_str);
+    assert_true(out->len >= 1);
+    return out;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    g_autoptr(GError) err = NULL;
+    char *data = NULL;
+    gsize n = 0;
+
+    if (!g_file_get_contents(path, &data, &n, &err)) {
+        print_error("cannot read %s: %s\n", path, err->message);
+        fail();
+    }
+    *len = n;
+    return (uint8_t *)data;
+}
+
+/* Every TLV of [pos, end) parses, constructed ones recursively. */
+static size_t walk_tlvs(const uint8_t *data, size_t pos, size_t end, unsigned depth)
+{
+    size_t n = 0;
+
+    while (pos < end) {
+        g_autoptr(GError) err = NULL;
+        VsBerTlv tlv;
+
+        if (!vs_ber_read_tlv(data, pos, end, depth, &tlv, &err)) {
+            print_error("TLV at 0x%zx: %s\n", pos, err->message);
+            fail();
+        }
+        n++;
+        if (tlv.constructed) {
+            n += walk_tlvs(data, tlv.content, tlv.content_end, depth + 1);
+        }
+        pos = tlv.end;
+    }
+    return n;
+}
+
+/* The BER form is one indefinite SEQUENCE with nothing after it. */
+static void check_ber_shape(const GByteArray *ber)
+{
+    g_autoptr(GError) err = NULL;
+    VsBerTlv tlv;
+
+    assert_true(ber->len >= 4);
+    assert_int_equal(ber->data[0], 0x30);
+    assert_int_equal(ber->data[1], 0x80);
+    if (!vs_ber_read_tlv(ber->data, 0, ber->len, 0, &tlv, &err)) {
+        print_error("BER stream: %s\n", err->message);
+        fail();
+    }
+    assert_true(vs_ber_is(&tlv, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE));
+    assert_int_equal(tlv.end, ber->len);
+    assert_true(walk_tlvs(ber->data, tlv.content, tlv.content_end, 1) >= 3);
+}
+
+static void legacy_encode(const VsStream *s, GByteArray *out)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsQemuFile *f = vs_qemufile_new_memory_writer(tmp);
+    g_autoptr(GError) err = NULL;
+    const uint8_t *bytes;
+    size_t len = 0;
+
+    if (!vs_stream_encode(s, f, &err)) {
+        print_error("legacy encode: %s\n", err->message);
+        fail();
+    }
+    bytes = vs_qemufile_memory_data(f, &len);
+    g_byte_array_append(out, bytes, (guint)len);
+    talloc_free(tmp);
+}
+
+/* legacy -> load -> BER -> load_ber -> legacy == @data; the BER form in @ber. */
+static void roundtrip(TALLOC_CTX *ctx, const char *what, const uint8_t *data, size_t len,
+                      const VsLoadOptions *opts, GByteArray *ber)
+{
+    TALLOC_CTX *tmp = talloc_new(ctx);
+    g_autoptr(GByteArray) again = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+    VsStream *s = NULL, *copy = NULL;
+
+    if (!vs_stream_load(tmp, data, len, opts, &s, &err)) {
+        print_error("%s: legacy load: %s\n", what, err->message);
+        fail();
+    }
+    if (!vs_stream_encode_ber(s, ber, &err)) {
+        print_error("%s: BER encode: %s\n", what, err->message);
+        fail();
+    }
+    check_ber_shape(ber);
+    if (!vs_stream_load_ber(tmp, ber->data, ber->len, &copy, &err)) {
+        print_error("%s: BER load: %s\n", what, err->message);
+        fail();
+    }
+    assert_int_equal(copy->n_records, s->n_records);
+    legacy_encode(copy, again);
+    assert_bytes(again->data, again->len, data, len);
+    talloc_free(tmp);
+}
+
+/* Every cut of @ber at the given points fails cleanly. */
+static void check_cut(TALLOC_CTX *ctx, const GByteArray *ber, size_t cut)
+{
+    g_autoptr(GError) err = NULL;
+    VsStream *s = (VsStream *)ctx;
+    size_t before = talloc_total_blocks(ctx);
+
+    assert_false(vs_stream_load_ber(ctx, ber->data, cut, &s, &err));
+    assert_null(s);
+    assert_non_null(err);
+    assert_int_equal(err->domain, VS_MIG_ERROR);
+    assert_true(strstr(err->message, "offset 0x") != NULL);
+    assert_true(g_str_has_prefix(err->message, "BER stream"));
+    assert_int_equal(talloc_total_blocks(ctx), before);
+}
+
+/* @ber with one byte changed loads or fails cleanly, at every position. */
+static void check_mangled(TALLOC_CTX *ctx, const GByteArray *ber)
+{
+    g_autofree uint8_t *copy = g_memdup2(ber->data, ber->len);
+    size_t before = talloc_total_blocks(ctx);
+
+    for (size_t i = 0; i < ber->len; i++) {
+        g_autoptr(GError) err = NULL;
+        VsStream *s = NULL;
+
+        copy[i] ^= (uint8_t)(0x01 << (i % 8)) | 0x80;
+        if (vs_stream_load_ber(ctx, copy, ber->len, &s, &err)) {
+            talloc_free(s);
+        } else {
+            assert_null(s);
+            assert_int_equal(err->domain, VS_MIG_ERROR);
+        }
+        assert_int_equal(talloc_total_blocks(ctx), before);
+        copy[i] = ber->data[i];
+    }
+}
+
+/* ---- a synthetic stream with every kind of record ------------------------------ */
+
+typedef GByteArray Buf;
+
+static void put8(Buf *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+static void put16(Buf *b, uint16_t v)
+{
+    put8(b, (uint8_t)(v >> 8));
+    put8(b, (uint8_t)v);
+}
+
+static void put32(Buf *b, uint32_t v)
+{
+    put16(b, (uint16_t)(v >> 16));
+    put16(b, (uint16_t)v);
+}
+
+static void put64(Buf *b, uint64_t v)
+{
+    put32(b, (uint32_t)(v >> 32));
+    put32(b, (uint32_t)v);
+}
+
+static void putstr(Buf *b, const char *s)
+{
+    put8(b, (uint8_t)strlen(s));
+    g_byte_array_append(b, (const uint8_t *)s, (guint)strlen(s));
+}
+
+static void put_section(Buf *b, uint8_t type, uint32_t id, const char *idstr, uint32_t inst,
+                        uint32_t ver)
+{
+    put8(b, type);
+    put32(b, id);
+    if (idstr) {
+        putstr(b, idstr);
+        put32(b, inst);
+        put32(b, ver);
+    }
+}
+
+static void put_footer(Buf *b, uint32_t id)
+{
+    put8(b, VS_MIG_SECTION_FOOTER);
+    put32(b, id);
+}
+
+static void put_command(Buf *b, uint16_t cmd, const uint8_t *payload, uint16_t len)
+{
+    put8(b, VS_MIG_COMMAND);
+    put16(b, cmd);
+    put16(b, len);
+    g_byte_array_append(b, payload, len);
+}
+
+static const char synth_desc[] =
+    "{\"page_size\": 4096, \"devices\": ["
+    "{\"name\": \"0000:00:02.0/dev\", \"instance_id\": 0, \"vmsd_name\": \"dev\", \"version\": 2, "
+    "\"fields\": ["
+    "{\"name\": \"id\", \"type\": \"uint16\", \"size\": 2}, "
+    "{\"name\": \"temp\", \"type\": \"int32\", \"size\": 4}, "
+    "{\"name\": \"on\", \"type\": \"bool\", \"size\": 1}, "
+    "{\"name\": \"regs\", \"array_len\": 3, \"type\": \"uint32\", \"size\": 4}, "
+    "{\"name\": \"unused\", \"type\": \"unused_buffer\", \"size\": 2}, "
+    "{\"name\": \"tm\", \"type\": \"timer\", \"size\": 8}"
+    "], \"subsections\": [{\"vmsd_name\": \"dev/irq\", \"version\": 1, \"fields\": "
+    "[{\"name\": \"mask\", \"type\": \"uint64\", \"size\": 8}]}]}]}";
+
+static void synth_ram(Buf *b)
+{
+    put_section(b, VS_MIG_SECTION_START, 2, "ram", 0, 4);
+    put64(b, 0x3000 | VS_RAM_MEM_SIZE);
+    putstr(b, "blk");
+    put64(b, 0x2000);
+    putstr(b, "rom");
+    put64(b, 0x1000);
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+    put_section(b, VS_MIG_SECTION_PART, 2, NULL, 0, 0);
+    put64(b, 0x0000 | VS_RAM_ZERO);
+    putstr(b, "blk");
+    put8(b, 0);
+    put64(b, 0x1000 | VS_RAM_PAGE | VS_RAM_CONTINUE);
+    for (int i = 0; i < 4096; i++) {
+        put8(b, (uint8_t)(i * 7));
+    }
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+    put_section(b, VS_MIG_SECTION_PART, 2, NULL, 0, 0);
+    put64(b, 0x1000 | VS_RAM_XBZRLE | VS_RAM_CONTINUE);   /* across sections */
+    put8(b, 1);
+    put16(b, 5);
+    put8(b, 0x10);
+    put8(b, 0x03);
+    put8(b, 0xaa);
+    put8(b, 0xbb);
+    put8(b, 0xcc);
+    put64(b, 0x0000 | VS_RAM_COMPRESS_PAGE);
+    putstr(b, "rom");
+    put32(b, 3);
+    put8(b, 0x78);
+    put8(b, 0x9c);
+    put8(b, 0x03);
+    put64(b, 0x0000 | VS_RAM_ZERO);
+    putstr(b, "rom");
+    put8(b, 0x5a);
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+    put_section(b, VS_MIG_SECTION_END, 2, NULL, 0, 0);
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+}
+
+static void synth_device(Buf *b)
+{
+    put_section(b, VS_MIG_SECTION_FULL, 7, "0000:00:02.0/dev", 0, 2);
+    put16(b, 0x1234);
+    put32(b, 0xfffffffe);
+    put8(b, 2);                         /* a bool byte of 2 */
+    put32(b, 1);
+    put32(b, 2);
+    put32(b, 3);
+    put8(b, 0x11);
+    put8(b, 0x22);                      /* non-zero padding */
+    put64(b, UINT64_MAX);
+    put8(b, 0x05);
+    putstr(b, "dev/irq");
+    put32(b, 1);
+    put64(b, 0x0102030405060708);
+    put_footer(b, 7);
+}
+
+/* POSTCOPY_ADVISE, then PACKAGED { LISTEN, RUN, 2 bytes QEMU drops }. */
+static void synth_package(Buf *b)
+{
+    static const uint8_t pkg[] = {
+        VS_MIG_COMMAND, 0, 4, 0, 0, VS_MIG_COMMAND, 0, 5, 0, 0, 'x', 'y',
+    };
+    const uint8_t len[] = { 0, 0, 0, sizeof(pkg) };
+
+    put_command(b, 3, NULL, 0);
+    put_command(b, 7, len, 4);
+    g_byte_array_append(b, pkg, sizeof(pkg));
+}
+
+/*
+ * @tail: bytes after the trailer; the legacy loader then finds no
+ * description up front, so the device section is left out.
+ */
+static Buf *synth_stream(bool tail)
+{
+    static const uint8_t ping[] = { 0, 0, 0, 1 };
+    Buf *b = g_byte_array_new();
+
+    put32(b, VS_MIG_FILE_MAGIC);
+    put32(b, 3);
+    put8(b, VS_MIG_CONFIGURATION);
+    put32(b, 7);
+    g_byte_array_append(b, (const uint8_t *)"pc-test", 7);
+    put8(b, 0x05);
+    putstr(b, "configuration/uuid");
+    put32(b, 1);
+    for (int i = 0; i < 16; i++) {
+        put8(b, (uint8_t)i);
+    }
+    put_command(b, 1, NULL, 0);         /* OPEN_RETURN_PATH */
+    put_command(b, 2, ping, 4);         /* PING 1 */
+    synth_ram(b);
+    if (!tail) {
+        synth_device(b);
+    } else {
+        synth_package(b);
+    }
+    put8(b, VS_MIG_EOF);
+    put8(b, VS_MIG_VMDESCRIPTION);
+    put32(b, (uint32_t)strlen(synth_desc));
+    g_byte_array_append(b, (const uint8_t *)synth_desc, (guint)strlen(synth_desc));
+    if (tail) {
+        g_byte_array_append(b, (const uint8_t *)"tail", 4);
+    }
+    return b;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_ber_stream_synthetic(void **state)
+{
+    g_autoptr(GByteArray) legacy = synth_stream(false);
+    g_autoptr(GByteArray) tailed = synth_stream(true);
+    g_autoptr(GByteArray) ber = g_byte_array_new();
+    g_autoptr(GByteArray) ber_tailed = g_byte_array_new();
+    VsLoadOptions desc_only = { .no_schemas = true };
+    VsStream *s = NULL;
+    g_autoptr(GError) err = NULL;
+
+    roundtrip(*state, "synthetic", legacy->data, legacy->len, &desc_only, ber);
+    roundtrip(*state, "synthetic with trailing bytes", tailed->data, tailed->len, NULL,
+              ber_tailed);
+    /* The BER form of the synthetic stream names its parts. */
+    assert_true(vs_stream_load_ber(*state, ber->data, ber->len, &s, &err));
+    assert_string_equal(s->machine, "pc-test");
+    assert_int_equal(s->page_size, 4096);
+    assert_int_equal(s->n_blocks, 2);
+    assert_non_null(s->vmdesc);
+    talloc_free(s);
+    assert_true(vs_stream_load_ber(*state, ber_tailed->data, ber_tailed->len, &s, &err));
+    assert_int_equal(s->trailing_len, 4);
+    assert_int_equal(s->records[8].kind, VS_REC_COMMAND);
+    assert_int_equal(s->records[8].command.cmd, 7);
+    assert_non_null(s->records[8].command.package);
+    assert_int_equal(s->records[8].command.package->trailing_len, 2);
+    talloc_free(s);
+    for (size_t cut = 0; cut < ber_tailed->len; cut += 7) {
+        check_cut(*state, ber_tailed, cut);
+    }
+    /* Every cut point. */
+    for (size_t cut = 0; cut < ber->len; cut++) {
+        check_cut(*state, ber, cut);
+    }
+    check_mangled(*state, ber);
+    check_mangled(*state, ber_tailed);
+    /* Bytes after the end-of-contents. */
+    g_byte_array_append(ber, (const uint8_t *)"\x05\x00", 2);
+    assert_false(vs_stream_load_ber(*state, ber->data, ber->len, &s, &err));
+    assert_null(s);
+    assert_gerror_contains(err, "follow its end");
+}
+
+static void test_ber_stream_corpus(void **state)
+{
+    g_autofree char *dir = corpus_streams_dir();
+    g_autoptr(GPtrArray) streams = NULL;
+    size_t smallest = SIZE_MAX;
+    g_autoptr(GByteArray) small_ber = NULL;
+
+    SKIP_WITHOUT_CORPUS(dir);
+    streams = corpus_streams(dir);
+    for (guint i = 0; i < streams->len; i++) {
+        GByteArray *ber = g_byte_array_new();
+        size_t len;
+        g_autofree uint8_t *data = read_file(streams->pdata[i], &len);
+
+        roundtrip(*state, streams->pdata[i], data, len, NULL, ber);
+        print_message("# %s: %zu legacy bytes, %u BER bytes, round trip identical\n",
+                      (const char *)streams->pdata[i], len, ber->len);
+        if (len < smallest) {
+            smallest = len;
+            if (small_ber) {
+                g_byte_array_unref(small_ber);
+            }
+            small_ber = ber;
+        } else {
+            g_byte_array_unref(ber);
+        }
+    }
+    print_message("# %u corpus streams round-trip\n", streams->len);
+    /* Truncations of the smallest: evenly spaced cuts, and every cut near the end. */
+    for (size_t k = 0; k < TEST_CORPUS_CUTS; k++) {
+        check_cut(*state, small_ber, small_ber->len / TEST_CORPUS_CUTS * k);
+    }
+    for (size_t cut = small_ber->len - 64; cut < small_ber->len; cut++) {
+        check_cut(*state, small_ber, cut);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ber_stream_synthetic, vs_test_ctx_setup,
+                                        vs_test_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_ber_stream_corpus, vs_test_ctx_setup,
+                                        vs_test_ctx_teardown),
+    };
+
+    return cmocka_run_group_tests_name("ber-stream", tests, NULL, NULL);
+}
