@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "migration/ber-stream.h"
+#include "tests/unit/stream-builder.h"
 #include "tests/unit/test-helpers.h"
 #include "visitor/ber/ber-tlv.h"
 #include "visitor/qemufile/qemufile.h"
@@ -226,55 +227,6 @@ static void check_mangled(TALLOC_CTX *ctx, const GByteArray *ber)
 }
 
 /* ---- a synthetic stream with every kind of record ------------------------------ */
-
-typedef GByteArray Buf;
-
-static void put8(Buf *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put16(Buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)(v >> 8));
-    put8(b, (uint8_t)v);
-}
-
-static void put32(Buf *b, uint32_t v)
-{
-    put16(b, (uint16_t)(v >> 16));
-    put16(b, (uint16_t)v);
-}
-
-static void put64(Buf *b, uint64_t v)
-{
-    put32(b, (uint32_t)(v >> 32));
-    put32(b, (uint32_t)v);
-}
-
-static void putstr(Buf *b, const char *s)
-{
-    put8(b, (uint8_t)strlen(s));
-    g_byte_array_append(b, (const uint8_t *)s, (guint)strlen(s));
-}
-
-static void put_section(Buf *b, uint8_t type, uint32_t id, const char *idstr, uint32_t inst,
-                        uint32_t ver)
-{
-    put8(b, type);
-    put32(b, id);
-    if (idstr) {
-        putstr(b, idstr);
-        put32(b, inst);
-        put32(b, ver);
-    }
-}
-
-static void put_footer(Buf *b, uint32_t id)
-{
-    put8(b, VS_MIG_SECTION_FOOTER);
-    put32(b, id);
-}
 
 static void put_command(Buf *b, uint16_t cmd, const uint8_t *payload, uint16_t len)
 {

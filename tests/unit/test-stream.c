@@ -38,6 +38,7 @@
 
 #include "examples/example-walkers.h"
 #include "migration/stream.h"
+#include "tests/unit/stream-builder.h"
 #include "tests/unit/test-helpers.h"
 #include "visitor/pretty/pretty.h"
 #include "visitor/pretty/tree-walk.h"
@@ -578,62 +579,6 @@ static void test_stream_schema_agrees(void **state)
 }
 
 /* ---- synthetic streams ---------------------------------------------------------- */
-
-typedef GByteArray Buf;
-
-static void put8(Buf *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put16(Buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)(v >> 8));
-    put8(b, (uint8_t)v);
-}
-
-static void put32(Buf *b, uint32_t v)
-{
-    put16(b, (uint16_t)(v >> 16));
-    put16(b, (uint16_t)v);
-}
-
-static void put64(Buf *b, uint64_t v)
-{
-    put32(b, (uint32_t)(v >> 32));
-    put32(b, (uint32_t)v);
-}
-
-static void putstr(Buf *b, const char *s)
-{
-    put8(b, (uint8_t)strlen(s));
-    g_byte_array_append(b, (const uint8_t *)s, (guint)strlen(s));
-}
-
-static void put_section(Buf *b, uint8_t type, uint32_t id, const char *idstr, uint32_t inst,
-                        uint32_t ver)
-{
-    put8(b, type);
-    put32(b, id);
-    if (idstr) {
-        putstr(b, idstr);
-        put32(b, inst);
-        put32(b, ver);
-    }
-}
-
-static void put_footer(Buf *b, uint32_t id)
-{
-    put8(b, VS_MIG_SECTION_FOOTER);
-    put32(b, id);
-}
-
-static void put_trailer(Buf *b, const char *json)
-{
-    put8(b, VS_MIG_VMDESCRIPTION);
-    put32(b, (uint32_t)strlen(json));
-    g_byte_array_append(b, (const uint8_t *)json, (guint)strlen(json));
-}
 
 /* Where the synthetic stream's parts start (for the malformed tests). */
 typedef struct Synth {
