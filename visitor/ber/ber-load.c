@@ -375,6 +375,28 @@ static bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError 
     return true;
 }
 
+/*
+ * The common opening of a container value: take the next value (*@value),
+ * and when it is there check it is a [@tag] and open its SEQUENCE.  When the value is
+ * absent (lenient skipping) an empty frame of @kind is pushed and *@present
+ * is false.
+ */
+static bool open_container(VsVisitor *v, LoadKind kind, uint32_t tag, const char *what,
+                           VsBerTlv *value, VsBerTlv *seq, bool *present, GError **errp)
+{
+    if (!take_value(v, value, present, errp)) {
+        return false;
+    }
+    if (!*present) {
+        push_frame(to_load(v), kind, 0, 0, true);
+        return true;
+    }
+    if (!vs_ber_is(value, VS_BER_CONTEXT, true, tag)) {
+        return kind_mismatch(v, value, what, errp);
+    }
+    return open_seq(v, value, seq, errp);
+}
+
 /* Reads a header element of @tag at *@pos within @end and advances past it. */
 static bool header_elem(VsVisitor *v, size_t *pos, size_t end, uint32_t tag, VsBerTlv *t,
                         const char *what, GError **errp)
@@ -462,18 +484,11 @@ static bool ber_load_start_struct(VsVisitor *v, const char *name, const VsTypeIn
     bool found;
     size_t p;
 
-    if (!take_value(v, &value, &found, errp)) {
+    if (!open_container(v, LOAD_STRUCT, 12, "a struct", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
-        push_frame(l, LOAD_STRUCT, 0, 0, true);
         return true;
-    }
-    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 12)) {
-        return kind_mismatch(v, &value, "a struct", errp);
-    }
-    if (!open_seq(v, &value, &seq, errp)) {
-        return false;
     }
     p = seq.content;
     if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
@@ -559,18 +574,11 @@ static bool ber_load_start_array(VsVisitor *v, const char *name, uint32_t *count
     bool found;
     size_t p;
 
-    if (!take_value(v, &value, &found, errp)) {
+    if (!open_container(v, LOAD_ARRAY, 13, "an array", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
-        push_frame(l, LOAD_ARRAY, 0, 0, true);
         return true;
-    }
-    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 13)) {
-        return kind_mismatch(v, &value, "an array", errp);
-    }
-    if (!open_seq(v, &value, &seq, errp)) {
-        return false;
     }
     p = seq.content;
     if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type", errp) ||
@@ -604,18 +612,11 @@ static bool ber_load_start_list(VsVisitor *v, const char *name, uint32_t max,
     bool found;
     size_t p;
 
-    if (!take_value(v, &value, &found, errp)) {
+    if (!open_container(v, LOAD_LIST, 14, "a list", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
-        push_frame(l, LOAD_LIST, 0, 0, true);
         return true;
-    }
-    if (!vs_ber_is(&value, VS_BER_CONTEXT, true, 14)) {
-        return kind_mismatch(v, &value, "a list", errp);
-    }
-    if (!open_seq(v, &value, &seq, errp)) {
-        return false;
     }
     p = seq.content;
     if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type", errp) ||
