@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "migration/ber-stream.h"
+#include "tests/unit/corpus.h"
 #include "tests/unit/stream-builder.h"
 #include "tests/unit/test-helpers.h"
 #include "visitor/ber/ber-tlv.h"
@@ -34,74 +35,6 @@
 #define TEST_CORPUS_CUTS 300
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *corpus_streams_dir(void)
-{
-    const char *dir = g_getenv("VSTATE_CORPUS_DIR");
-    char *streams;
-
-    if (!dir) {
-        return NULL;
-    }
-    streams = g_build_filename(dir, "streams", NULL);
-    if (!g_file_test(streams, G_FILE_TEST_IS_DIR)) {
-        g_free(streams);
-        return NULL;
-    }
-    return streams;
-}
-
-#define SKIP_WITHOUT_CORPUS(dir)                                                          \
-    do {                                                                                  \
-        if (!(dir)) {                                                                     \
-            print_message("# SKIP VSTATE_CORPUS_DIR/streams does not exist (meson's "     \
-                          "corpus_dir option names the QEMU 7.2 corpus)\n");              \
-            skip();                                                                       \
-        }                                                                                 \
-    } while (0)
-
-static gint cmp_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* streams/<dir>/<name>.bin, sorted. */
-static GPtrArray *corpus_streams(const char *streams)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GDir) d = g_dir_open(streams, 0, NULL);
-    const char *sub;
-
-    assert_non_null(d);
-    while ((sub = g_dir_read_name(d))) {
-        g_autofree char *subdir = g_build_filename(streams, sub, NULL);
-        g_autoptr(GDir) d2 = g_dir_open(subdir, 0, NULL);
-        const char *name;
-
-        while (d2 && (name = g_dir_read_name(d2))) {
-            if (g_str_has_suffix(name, ".bin")) {
-                g_ptr_array_add(out, g_build_filename(subdir, name, NULL));
-            }
-        }
-    }
-    g_ptr_array_sort(out, cmp_str);
-    assert_true(out->len >= 1);
-    return out;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    g_autoptr(GError) err = NULL;
-    char *data = NULL;
-    gsize n = 0;
-
-    if (!g_file_get_contents(path, &data, &n, &err)) {
-        print_error("cannot read %s: %s\n", path, err->message);
-        fail();
-    }
-    *len = n;
-    return (uint8_t *)data;
-}
 
 /* Every TLV of [pos, end) parses, constructed ones recursively. */
 static size_t walk_tlvs(const uint8_t *data, size_t pos, size_t end, unsigned depth)
@@ -411,21 +344,22 @@ static void test_ber_stream_synthetic(void **state)
 
 static void test_ber_stream_corpus(void **state)
 {
-    g_autofree char *dir = corpus_streams_dir();
+    g_autofree char *dir = vs_test_corpus_dir();
     g_autoptr(GPtrArray) streams = NULL;
     size_t smallest = SIZE_MAX;
     g_autoptr(GByteArray) small_ber = NULL;
 
     SKIP_WITHOUT_CORPUS(dir);
-    streams = corpus_streams(dir);
+    streams = vs_test_corpus_streams(dir);
     for (guint i = 0; i < streams->len; i++) {
         GByteArray *ber = g_byte_array_new();
+        g_autofree char *bin = g_strconcat(streams->pdata[i], ".bin", NULL);
         size_t len;
-        g_autofree uint8_t *data = read_file(streams->pdata[i], &len);
+        g_autofree uint8_t *data = vs_test_read_file(bin, &len);
 
-        roundtrip(*state, streams->pdata[i], data, len, NULL, ber);
-        print_message("# %s: %zu legacy bytes, %u BER bytes, round trip identical\n",
-                      (const char *)streams->pdata[i], len, ber->len);
+        roundtrip(*state, bin, data, len, NULL, ber);
+        print_message("# %s: %zu legacy bytes, %u BER bytes, round trip identical\n", bin, len,
+                      ber->len);
         if (len < smallest) {
             smallest = len;
             if (small_ber) {

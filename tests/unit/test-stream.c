@@ -38,6 +38,7 @@
 
 #include "examples/example-walkers.h"
 #include "migration/stream.h"
+#include "tests/unit/corpus.h"
 #include "tests/unit/stream-builder.h"
 #include "tests/unit/test-helpers.h"
 #include "visitor/pretty/pretty.h"
@@ -51,76 +52,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *corpus_dir(void)
-{
-    const char *dir = g_getenv("VSTATE_CORPUS_DIR");
-
-    if (!dir || !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        return NULL;
-    }
-    return g_strdup(dir);
-}
-
-#define SKIP_WITHOUT_CORPUS(dir)                                                        \
-    do {                                                                                \
-        if (!(dir)) {                                                                   \
-            print_message("# SKIP VSTATE_CORPUS_DIR does not name the QEMU 7.2 corpus " \
-                          "(meson's corpus_dir option)\n");                             \
-            skip();                                                                     \
-        }                                                                               \
-    } while (0)
-
-static gint cmp_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* streams/<dir>/<name>.bin, sorted; the paths without ".bin". */
-static GPtrArray *corpus_streams(const char *dir)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *streams = g_build_filename(dir, "streams", NULL);
-    g_autoptr(GDir) d = g_dir_open(streams, 0, NULL);
-    const char *sub;
-
-    assert_non_null(d);
-    while ((sub = g_dir_read_name(d))) {
-        g_autofree char *subdir = g_build_filename(streams, sub, NULL);
-        g_autoptr(GDir) d2 = g_dir_open(subdir, 0, NULL);
-        const char *name;
-
-        while (d2 && (name = g_dir_read_name(d2))) {
-            if (g_str_has_suffix(name, ".bin")) {
-                g_autofree char *base = g_strndup(name, strlen(name) - 4);
-
-                g_ptr_array_add(out, g_build_filename(subdir, base, NULL));
-            }
-        }
-    }
-    g_ptr_array_sort(out, cmp_str);
-    assert_true(out->len >= 1);
-    return out;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    g_autoptr(GError) err = NULL;
-    char *data = NULL;
-    gsize n = 0;
-
-    if (!g_file_get_contents(path, &data, &n, &err)) {
-        print_error("cannot read %s: %s\n", path, err->message);
-        fail();
-    }
-    *len = n;
-    return (uint8_t *)data;
-}
-
 static VsJson *read_json(TALLOC_CTX *ctx, const char *path)
 {
     g_autoptr(GError) err = NULL;
     size_t len;
-    g_autofree uint8_t *data = read_file(path, &len);
+    g_autofree uint8_t *data = vs_test_read_file(path, &len);
     VsJson *j = vs_json_parse(ctx, data, len, NULL, &err);
 
     if (!j) {
@@ -332,18 +268,18 @@ static void check_all_decoded(const VsStream *s)
 
 static void test_stream_corpus_roundtrip(void **state)
 {
-    g_autofree char *dir = corpus_dir();
+    g_autofree char *dir = vs_test_corpus_dir();
     g_autoptr(GPtrArray) streams = NULL;
 
     SKIP_WITHOUT_CORPUS(dir);
-    streams = corpus_streams(dir);
+    streams = vs_test_corpus_streams(dir);
     for (guint i = 0; i < streams->len; i++) {
         TALLOC_CTX *ctx = talloc_new(*state);
         g_autofree char *bin = g_strconcat(streams->pdata[i], ".bin", NULL);
         g_autofree char *secs = g_strconcat(streams->pdata[i], ".sections.json", NULL);
         g_autoptr(GError) err = NULL;
         size_t len;
-        g_autofree uint8_t *data = read_file(bin, &len);
+        g_autofree uint8_t *data = vs_test_read_file(bin, &len);
         VsStream *s = NULL;
 
         print_message("# %s\n", bin);
@@ -502,17 +438,17 @@ static void check_state(const VsStream *s, const VsJson *ref)
 
 static void test_stream_corpus_state(void **state)
 {
-    g_autofree char *dir = corpus_dir();
+    g_autofree char *dir = vs_test_corpus_dir();
     g_autoptr(GPtrArray) streams = NULL;
 
     SKIP_WITHOUT_CORPUS(dir);
-    streams = corpus_streams(dir);
+    streams = vs_test_corpus_streams(dir);
     for (guint i = 0; i < streams->len; i++) {
         TALLOC_CTX *ctx = talloc_new(*state);
         g_autofree char *bin = g_strconcat(streams->pdata[i], ".bin", NULL);
         g_autofree char *ref = g_strconcat(streams->pdata[i], ".state.json", NULL);
         size_t len;
-        g_autofree uint8_t *data = read_file(bin, &len);
+        g_autofree uint8_t *data = vs_test_read_file(bin, &len);
         VsLoadOptions opts = { .no_schemas = true };
         VsStream *s = load_ok(ctx, data, len, &opts);
 
@@ -537,18 +473,18 @@ static void drop_type_names(VsNode *n)
 
 static void test_stream_schema_agrees(void **state)
 {
-    g_autofree char *dir = corpus_dir();
+    g_autofree char *dir = vs_test_corpus_dir();
     g_autoptr(GPtrArray) streams = NULL;
     size_t compared = 0;
 
     SKIP_WITHOUT_CORPUS(dir);
     vs_ex_register();
-    streams = corpus_streams(dir);
+    streams = vs_test_corpus_streams(dir);
     for (guint i = 0; i < streams->len; i++) {
         TALLOC_CTX *ctx = talloc_new(*state);
         g_autofree char *bin = g_strconcat(streams->pdata[i], ".bin", NULL);
         size_t len;
-        g_autofree uint8_t *data = read_file(bin, &len);
+        g_autofree uint8_t *data = vs_test_read_file(bin, &len);
         VsLoadOptions desc_only = { .no_schemas = true };
         VsStream *a = load_ok(ctx, data, len, NULL);
         VsStream *b = load_ok(ctx, data, len, &desc_only);
@@ -1349,7 +1285,7 @@ static uint8_t *corpus_slim(const char *dir, size_t *ret_len)
     g_autofree char *bin = g_build_filename(dir, "streams", "a-pc-bare", "paused.bin", NULL);
     TALLOC_CTX *ctx = talloc_new(NULL);
     size_t len;
-    g_autofree uint8_t *data = read_file(bin, &len);
+    g_autofree uint8_t *data = vs_test_read_file(bin, &len);
     VsStream *s = load_ok(ctx, data, len, NULL);
     const VsJson *devices = vs_json_object_get(s->vmdesc, "devices");
     GString *json = g_string_new("{\"page_size\": 4096, \"devices\": [");
@@ -1386,7 +1322,7 @@ static uint8_t *corpus_slim(const char *dir, size_t *ret_len)
 
 static void test_stream_fail_corpus_mangled(void **state)
 {
-    g_autofree char *dir = corpus_dir();
+    g_autofree char *dir = vs_test_corpus_dir();
     g_autofree uint8_t *data = NULL;
     TALLOC_CTX *ctx;
     size_t len = 0;
@@ -1403,7 +1339,7 @@ static void test_stream_fail_corpus_mangled(void **state)
     {
         g_autofree char *bin = g_build_filename(dir, "streams", "a-pc-bare", "ran2s.bin", NULL);
         size_t full_len;
-        g_autofree uint8_t *full = read_file(bin, &full_len);
+        g_autofree uint8_t *full = vs_test_read_file(bin, &full_len);
         Mangle fm = { .orig = full, .orig_len = full_len };
         VsStream *fs = load_ok(ctx, full, full_len, NULL);
 
