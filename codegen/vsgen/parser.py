@@ -338,21 +338,19 @@ class Parser:
         return m
 
     def parse_buffer(self) -> ast.Member:
-        self.next()
-        name = self.member_name("a buffer name")
-        if not self.at("["):
-            self.fail("expected '[' and the buffer's size")
-        m = ast.Member(name.loc, "buffer", name.text, array=self.parse_array())
-        m.attrs = self.parse_attrs()
-        self.expect(";", "after a member")
-        return m
+        return self.parse_sized("buffer", "expected '[' and the buffer's size")
 
     def parse_bitmap(self) -> ast.Member:
+        return self.parse_sized(
+            "bitmap", "expected '[' and the member holding the bitmap's size in bits")
+
+    def parse_sized(self, kind: str, missing_size: str) -> ast.Member:
+        """`buffer NAME[...]` and `bitmap NAME[...]`: a name, then a size in brackets."""
         self.next()
-        name = self.member_name("a bitmap name")
+        name = self.member_name(f"a {kind} name")
         if not self.at("["):
-            self.fail("expected '[' and the member holding the bitmap's size in bits")
-        m = ast.Member(name.loc, "bitmap", name.text, array=self.parse_array())
+            self.fail(missing_size)
+        m = ast.Member(name.loc, kind, name.text, array=self.parse_array())
         m.attrs = self.parse_attrs()
         self.expect(";", "after a member")
         return m
