@@ -244,7 +244,8 @@ static int cmd_print(const char *prog, int argc, char **argv)
         status = fail_gerror(prog, err);
         goto out;
     }
-    f = vs_qemufile_new_memory_reader(ctx, data, len);
+    /* Offsets in messages are the file's, not the state's. */
+    f = vs_qemufile_new_memory_reader_at(ctx, data, len, (uint64_t)offset);
     ok = load_legacy(ctx, f, entry, type, version >= 0, (uint32_t)version, &obj, &tree, &err);
     if (tree) {
         /* Print what was decoded even when the load failed part-way. */
@@ -255,11 +256,10 @@ static int cmd_print(const char *prog, int argc, char **argv)
         status = fail_gerror(prog, err);
         goto out;
     }
-    if (vs_qemufile_pos(f) != len) {
+    if (vs_qemufile_pos(f) - (uint64_t)offset != len) {
         status = fail(prog, "%" PRIu64 " byte(s) follow the state of '%s' at offset %" PRIu64
                       ": the schema and the stream disagree",
-                      (uint64_t)(len - vs_qemufile_pos(f)), type,
-                      (uint64_t)offset + vs_qemufile_pos(f));
+                      (uint64_t)offset + len - vs_qemufile_pos(f), type, vs_qemufile_pos(f));
         goto out;
     }
     status = EXIT_OK;

@@ -482,6 +482,17 @@ VsQemuFile *vs_qemufile_new_memory_reader(TALLOC_CTX *mem_ctx, const uint8_t *da
     return f;
 }
 
+VsQemuFile *vs_qemufile_new_memory_reader_at(TALLOC_CTX *mem_ctx, const uint8_t *data,
+                                             size_t len, uint64_t start_pos)
+{
+    VsQemuFile *f = vs_qemufile_new_memory_reader(mem_ctx, data, len);
+
+    if (f) {
+        f->pos = start_pos;
+    }
+    return f;
+}
+
 VsQemuFile *vs_qemufile_new_memory_writer(TALLOC_CTX *mem_ctx)
 {
     return qf_new(mem_ctx, &qf_mem_writer_ops, VS_QEMUFILE_WRITE, VS_QEMUFILE_BUF_SIZE);

@@ -72,6 +72,13 @@ VsQemuFile *vs_qemufile_open_path(TALLOC_CTX *mem_ctx, const char *path,
 /* Reads @len bytes at @data; borrowed, must outlive the file. */
 VsQemuFile *vs_qemufile_new_memory_reader(TALLOC_CTX *mem_ctx, const uint8_t *data,
                                           size_t len);
+/*
+ * As vs_qemufile_new_memory_reader(), for @len bytes cut from a larger
+ * stream at @start_pos: vs_qemufile_pos() (and so every offset in a
+ * message) counts from @start_pos, as in the whole stream.
+ */
+VsQemuFile *vs_qemufile_new_memory_reader_at(TALLOC_CTX *mem_ctx, const uint8_t *data,
+                                             size_t len, uint64_t start_pos);
 /* Collects what is written in memory; see vs_qemufile_memory_data(). */
 VsQemuFile *vs_qemufile_new_memory_writer(TALLOC_CTX *mem_ctx);
 
