@@ -1,0 +1,139 @@
+/*
+ * stream-input.h: open any migration stream a tool is given — a path or
+ * "-" — find out its form (QEMU's legacy bytes or vstate's BER), load it,
+ * and summarise its RAM per block.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Theory of operation
+ * ===================
+ *
+ * The input is never copied into the heap.  A regular file (also one given
+ * as standard input by redirection) is mapped read-only; a pipe is spooled
+ * to an unlinked temporary file, which is then mapped.  So RAM page
+ * payloads, which the loaders reference rather than copy, stay in the page
+ * cache, where the kernel may drop them: a stream of many GiB of RAM is
+ * loaded with heap memory proportional to its number of records (about 64
+ * bytes per RAM page record), never to its bytes.
+ *
+ * The form is told by the first bytes: "QEVM" (0x5145564d) is a legacy
+ * stream, `30 80` (an indefinite-length SEQUENCE) vstate's BER form
+ * (docs/ber-format.md, "Streams").  Anything else is refused with the bytes
+ * that were found.
+ *
+ *     VsInput *in = NULL;
+ *     VsInputOptions o = { .ram = VS_INPUT_RAM_SUMMARY };
+ *
+ *     if (!vs_input_open(ctx, "ran2s.bin", &in, errp)) ... cannot read, or not a stream
+ *     ok = vs_input_load(in, &o, &err);
+ *     ... in->stream holds what was decoded, also when !ok (legacy form) ...
+ *     for (size_t i = 0; i < in->n_ram_blocks; i++) ... in->ram_blocks[i] ...
+ *
+ * RAM summaries follow the records in stream order, as a destination
+ * applies them: a page sent twice counts twice in pages_sent and once in
+ * pages_present; the digest is the SHA-256 of the block's whole content
+ * after the last record (pages never sent count as zero bytes), the same
+ * value `sha256sum` gives for the block's memory image.  It cannot be known
+ * when an XBZRLE or compressed page is the last word on a page (it would
+ * need the page before, or zlib); then has_digest is false.
+ */
+#ifndef VSTATE_MIGRATION_STREAM_INPUT_H
+#define VSTATE_MIGRATION_STREAM_INPUT_H
+
+#include "migration/stream.h"
+
+G_BEGIN_DECLS
+
+typedef enum VsInputFormat {
+    VS_INPUT_LEGACY,   /* QEMU's legacy byte stream */
+    VS_INPUT_BER,      /* vstate's BER form */
+} VsInputFormat;
+
+/* "legacy" or "ber". */
+const char *vs_input_format_name(VsInputFormat format);
+
+/* What to work out about RAM. */
+typedef enum VsInputRam {
+    VS_INPUT_RAM_NONE,      /* page counts only; no digests */
+    VS_INPUT_RAM_SUMMARY,   /* page counts and content digests */
+} VsInputRam;
+
+/* One RAM block as the stream leaves it. */
+typedef struct VsInputRamBlock {
+    char *name;                 /* as in MEM_SIZE */
+    uint64_t length;            /* from MEM_SIZE */
+    uint64_t pages_sent;        /* page records naming this block, repeats included */
+    uint64_t pages_present;     /* distinct pages sent at least once */
+    uint64_t data_pages;        /* RAM_SAVE_FLAG_PAGE records */
+    uint64_t zero_pages;        /* RAM_SAVE_FLAG_ZERO records */
+    uint64_t encoded_pages;     /* XBZRLE and COMPRESS_PAGE records */
+    bool has_digest;
+    char digest[65];            /* SHA-256 of the content, lowercase hex */
+} VsInputRamBlock;
+
+/*
+ * Progress of long work: @what names it ("reading standard input",
+ * "digest of pc.ram"), @done of @total units (bytes).  Called at most a
+ * few times a second's worth of work.
+ */
+typedef void (*VsInputProgress)(void *opaque, const char *what, uint64_t done,
+                                uint64_t total);
+
+typedef struct VsInputOptions {
+    VsLoadOptions load;         /* passed to the legacy loader (max_input is ignored) */
+    VsInputRam ram;
+    VsInputProgress progress;   /* NULL: none */
+    void *progress_opaque;
+} VsInputOptions;
+
+typedef struct VsInput {
+    char *name;                 /* the path, or "standard input" */
+    VsInputFormat format;
+    const uint8_t *data;        /* the whole input (mapped); valid while the VsInput lives */
+    size_t len;
+    /* BER: the header's writer identity (e.g. "vstate 0.1.0"), else NULL. */
+    char *writer;
+    /* After vs_input_load(): */
+    VsStream *stream;           /* NULL when nothing could be decoded */
+    VsInputRamBlock *ram_blocks;
+    size_t n_ram_blocks;
+    /* Private. */
+    void *map;
+    size_t map_len;
+} VsInput;
+
+/*
+ * vs_input_open: open @path ("-" for standard input), map it and tell its
+ * form.
+ * @mem_ctx: talloc parent; freeing the VsInput unmaps the input
+ * @errp: VS_MIG_ERROR_IO when it cannot be opened or read,
+ *   VS_MIG_ERROR_FORMAT when it is empty or neither form
+ */
+bool vs_input_open(TALLOC_CTX *mem_ctx, const char *path, VsInput **ret_input, GError **errp);
+
+/*
+ * As vs_input_open() for bytes already in memory (borrowed: they must
+ * outlive the VsInput); @name is used in messages.
+ */
+bool vs_input_open_memory(TALLOC_CTX *mem_ctx, const char *name, const uint8_t *data,
+                          size_t len, VsInput **ret_input, GError **errp);
+
+/*
+ * vs_input_load: decode the stream into @in->stream (a talloc child of @in)
+ * and summarise its RAM into @in->ram_blocks.
+ * A legacy stream that fails part-way leaves in @in->stream everything
+ * decoded before the error (and the summaries of the RAM read so far); a
+ * BER stream that fails leaves NULL.
+ * Returns: true when the whole stream was decoded.
+ */
+bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp);
+
+/*
+ * The first bytes of the input after the last record that was decoded:
+ * where a failed legacy load stopped, for messages.  0 when unknown.
+ */
+uint64_t vs_input_decoded_end(const VsInput *in);
+
+G_END_DECLS
+
+#endif /* VSTATE_MIGRATION_STREAM_INPUT_H */
