@@ -87,6 +87,16 @@ void vs_visitor_set_root_version(VsVisitor *v, uint32_t version)
     v->root_version = version;
 }
 
+void vs_visitor_set_hooks(VsVisitor *v, bool enabled)
+{
+    v->hooks_off = !enabled;
+}
+
+bool vs_visitor_hooks_enabled(const VsVisitor *v)
+{
+    return !v->hooks_off;
+}
+
 /* ---- errors ---------------------------------------------------------- */
 
 /* "<path>[.<field>]: <msg>[ (offset 0x..)]" */

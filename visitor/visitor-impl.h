@@ -124,6 +124,7 @@ struct VsVisitor {
     bool completed;
     bool has_root_version;
     uint32_t root_version;
+    bool hooks_off;         /* vs_visitor_set_hooks(v, false) */
 };
 
 /*

@@ -105,7 +105,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever walkers compiled against an older header would misbehave. */
-#define VS_VISITOR_ABI_VERSION 2
+#define VS_VISITOR_ABI_VERSION 3
 
 typedef struct VsVisitor VsVisitor;
 
@@ -428,6 +428,26 @@ bool vs_visitor_failed(const VsVisitor *v);
  * starts from, as read by the container from a section header.
  */
 void vs_visitor_set_root_version(VsVisitor *v, uint32_t version);
+
+/*
+ * vs_visitor_set_hooks: whether generated walkers run the device's hooks
+ * (pre_save, post_save, pre_load, post_load of types and subsections) on
+ * this visitor's walk.  On by default.
+ *
+ * Turn them off to move state through a visitor exactly as it is: a section
+ * loaded and re-saved with hooks off comes out byte for byte as it came in,
+ * even when a device's pre_save recomputes fields from its clock, and a load
+ * with hooks off leaves the fields as the stream held them (no post_load
+ * adjusts them).  Hooks of `tmp_for` types still run: they are the
+ * translation between the wire and the parent struct, not device behaviour.
+ * Predicates (`needed`, `if`, `validate`) are not hooks and always run.
+ *
+ * Set before the walk; the tee visitor's own setting is the one its walker
+ * reads.
+ */
+void vs_visitor_set_hooks(VsVisitor *v, bool enabled);
+/* Whether hooks run on @v's walk (for generated walkers). */
+bool vs_visitor_hooks_enabled(const VsVisitor *v);
 
 /* The result context LOAD allocations go under (never NULL). */
 TALLOC_CTX *vs_visitor_result_ctx(VsVisitor *v);

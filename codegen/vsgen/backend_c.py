@@ -399,10 +399,14 @@ class CBackend:
     def walker(self, t: ast.TypeDecl) -> str:
         ct = self.ctype_of(t)
         out = []
-        out.extend(self.hook_wrappers(t.name, ct, t.hooks))
+        # A tmp_for type's hooks translate between the wire and its parent, so
+        # they run even on a walk with hooks turned off.
+        switchable = not t.tmp_for
+        out.extend(self.hook_wrappers(t.name, ct, t.hooks, switchable))
         for mem in all_members(t.members):
             if mem.kind == "subsection" and mem.sub:
-                out.extend(self.hook_wrappers(self.sub_sym(t, mem.sub), ct, mem.sub.hooks))
+                out.extend(self.hook_wrappers(self.sub_sym(t, mem.sub), ct, mem.sub.hooks,
+                                              switchable))
         for mem in reversed(all_members(t.members)):
             if mem.kind == "subsection" and mem.sub:
                 out.append(self.members_fn(t, self.sub_sym(t, mem.sub), mem.sub.members))
@@ -411,9 +415,16 @@ class CBackend:
         out.append(self.init_fn(t))
         return "".join(out)
 
-    def hook_wrappers(self, sym: str, ct: str, hooks: ast.Hooks) -> List[str]:
-        """One static function per hook: calls it and turns its failure into the walk's."""
+    def hook_wrappers(self, sym: str, ct: str, hooks: ast.Hooks,
+                      switchable: bool = True) -> List[str]:
+        """One static function per hook: calls it and turns its failure into the walk's.
+
+        A @switchable hook is skipped on a walk whose visitor has hooks turned
+        off (vs_visitor_set_hooks()).
+        """
         out = []
+        skip = ("    if (!vs_visitor_hooks_enabled(v)) {\n        return true;\n    }\n"
+                if switchable else "")
         for h in ("pre_save", "post_save", "pre_load", "post_load"):
             fn = getattr(hooks, h)
             if not fn:
@@ -421,7 +432,7 @@ class CBackend:
             params, args = (", uint32_t version", "s, version, &cause") if h == "post_load" \
                 else ("", "s, &cause")
             out.append(f"static bool vs_{h}_{sym}(VsVisitor *v, {ct} *s{params}, GError **errp)\n"
-                       f"{{\n    GError *cause = NULL;\n\n"
+                       f"{{\n    GError *cause = NULL;\n\n" + skip +
                        f"    if ({fn}({args})) {{\n        return true;\n    }}\n"
                        f"    return vs_visit_hook_failed(v, \"{h}\", \"{fn}\", cause, errp);\n"
                        f"}}\n\n")

@@ -384,6 +384,52 @@ static void test_codegen_hooked_golden(void **state)
     assert_saves(*state, Hooked, "hooked", &t, hooked_bytes);
 }
 
+/*
+ * With hooks turned off on the visitor, the walk runs none of the type's or
+ * subsections' hooks (a hook set to fail does not matter), only the tmp_for
+ * type's, and the bytes are the same both ways.
+ */
+static void test_codegen_hooked_hooks_off(void **state)
+{
+    TALLOC_CTX *mem = talloc_new(*state);
+    VsQemuFile *w = vs_qemufile_new_memory_writer(mem);
+    VsVisitor *save = vs_legacy_save_visitor_new(mem, w);
+    VsVisitor *load;
+    GError *err = NULL;
+    const uint8_t *bytes;
+    size_t len;
+    Hooked s, t;
+
+    fill_hooked(&s);
+    memset(&t, 0, sizeof(t));
+    features_probe_reset();
+    features_probe.fail = "hooked_pre_save";
+    vs_visitor_set_hooks(save, false);
+    assert_true(vs_visit_Hooked(save, "hooked", &s, &err) && vs_visitor_complete(save, &err));
+    assert_string_equal(features_probe.log, "hooked_tmp_pre_save");
+    bytes = vs_qemufile_memory_data(w, &len);
+    assert_bytes(bytes, len, hooked_bytes, sizeof(hooked_bytes));
+
+    features_probe_reset();
+    features_probe.fail = "hooked_post_load";
+    load = vs_legacy_load_visitor_new(mem, vs_qemufile_new_memory_reader(mem, bytes, len), mem);
+    vs_visitor_set_hooks(load, false);
+    assert_true(vs_visit_Hooked(load, "hooked", &t, &err) && vs_visitor_complete(load, &err));
+    assert_null(err);
+    assert_string_equal(features_probe.log, "hooked_tmp_post_load(1)");
+    assert_memory_equal(&s, &t, sizeof(s));
+
+    /* The same load with hooks on runs the failing hook. */
+    features_probe_reset();
+    features_probe.fail = "hooked_post_load";
+    err = load_fails(mem, hooked_bytes, sizeof(hooked_bytes), walk_Hooked, "hooked", &t,
+                     NO_ROOT_VERSION);
+    assert_int_equal(err->code, VS_VISIT_ERROR_HOOK);
+    g_error_free(err);
+    features_probe_reset();
+    talloc_free(mem);
+}
+
 static void test_codegen_nested_golden(void **state)
 {
     TALLOC_CTX *result = talloc_new(*state);
@@ -1519,6 +1565,7 @@ int main(void)
         T(test_codegen_lists_empty),
         T(test_codegen_versioned_golden),
         T(test_codegen_hooked_golden),
+        T(test_codegen_hooked_hooks_off),
         T(test_codegen_pcilike_golden),
         T(test_codegen_bound_golden),
         T(test_codegen_tree_round_trip),

@@ -590,6 +590,23 @@ static void test_visit_core_kind_and_name(void **state)
     vs_visitor_free(NULL);
 }
 
+/* Hooks are on unless turned off, per visitor, and the switch goes both ways. */
+static void test_visit_core_hooks_switch(void **state)
+{
+    ScriptVisitor *save = script_new(*state, false);
+    ScriptVisitor *load = script_new(*state, true);
+
+    assert_true(vs_visitor_hooks_enabled(&save->base));
+    assert_true(vs_visitor_hooks_enabled(&load->base));
+    vs_visitor_set_hooks(&load->base, false);
+    assert_false(vs_visitor_hooks_enabled(&load->base));
+    assert_true(vs_visitor_hooks_enabled(&save->base));
+    vs_visitor_set_hooks(&load->base, true);
+    assert_true(vs_visitor_hooks_enabled(&load->base));
+    vs_visitor_free(&save->base);
+    vs_visitor_free(&load->base);
+}
+
 /* ---- lists ------------------------------------------------------------ */
 
 #define LIST_CAP 4
@@ -1041,6 +1058,7 @@ int main(void)
         T(test_visit_core_fail_sticky),
         T(test_visit_core_fail_unsupported_op),
         T(test_visit_core_kind_and_name),
+        T(test_visit_core_hooks_switch),
         T(test_visit_core_list_paths),
         T(test_visit_core_list_load),
         T(test_visit_core_list_error_path_names_element),
