@@ -9,7 +9,7 @@ from . import VERSION
 from .backend_c import CBackend
 from .backend_desc import DescBackend
 from .errors import SchemaError
-from .model import load_model
+from .model import apply_prefix, load_model
 
 
 def write_if_changed(path: str, text: str) -> bool:
@@ -49,11 +49,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="write only NAME.vs.c and NAME.vs.h")
     ap.add_argument("--depfile", help="write a make-style dependency file (schemas included, "
                     "the generator's own sources)")
+    ap.add_argument("--prefix", help="prepend PREFIX to every type name, so the C symbols of "
+                    "two schemas declaring the same types (a current and an older one) do not "
+                    "clash; included schemas need the same prefix")
     ap.add_argument("--version", action="version", version=f"vstate-gen {VERSION}")
     args = ap.parse_args(argv)
 
     try:
         model = load_model(args.schema, args.include_dir)
+        if args.prefix:
+            apply_prefix(model, args.prefix)
         c = CBackend(model)
         texts = [c.source(), c.header()]
         if not args.c_only:

@@ -679,3 +679,33 @@ def load_model(path: str, include_dirs: Optional[List[str]] = None) -> Model:
     return Model(main=main, module=module_name(path), types=c.types, codecs=c.codecs,
                  own_types=list(main.types), includes=[i.path for i in main.includes],
                  scopes=c.scopes, sources=[f.path for f in c.loaded.values()])
+
+
+PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def apply_prefix(model: Model, prefix: str) -> None:
+    """Rename every type to @prefix + its name, references included.
+
+    The C symbols of a type derive from its name (the struct, vs_type_NAME,
+    vs_visit_NAME, vs_init_NAME), so two schemas that declare the same type
+    names (a device's current schema and an older one kept for compatibility
+    tests) can be linked into one program when one is compiled with a prefix.
+    Wire names, member names, hooks and codecs are unchanged.  Included types
+    are renamed too: an included schema must be compiled with the same prefix.
+    """
+    if not PREFIX.match(prefix) or prefix.lower().startswith("vs_"):
+        raise SchemaError(Loc(model.main.path, 1, 1),
+                          f"prefix '{prefix}' is not a C identifier that may start a type name")
+    renamed = {name: prefix + name for name in model.types}
+    for t in model.types.values():
+        t.name = renamed[t.name]
+        if t.tmp_for in renamed:
+            t.tmp_for = renamed[t.tmp_for]
+        for m in all_members(t.members):
+            if m.type_name in renamed and m.type_name not in model.codecs:
+                m.type_name = renamed[m.type_name]
+            if m.key_type in renamed:
+                m.key_type = renamed[m.key_type]
+    model.types = {renamed[k]: v for k, v in model.types.items()}
+    model.scopes = {renamed.get(k, k): v for k, v in model.scopes.items()}
