@@ -22,6 +22,7 @@
 #include "migration/savevm.h"
 #include "migration/stream.h"
 #include "vs-version.h"
+#include "tools/commands.h"
 
 enum {
     EXIT_OK = 0,
@@ -575,6 +576,9 @@ static const Command commands[] = {
     { "demo", "write a QEMU migration stream, print it, load it back and compare", cmd_demo },
     { "print", "decode one device state in QEMU's legacy format and print it", cmd_print },
     { "types", "list the state types this build can decode", cmd_types },
+    { "diff", "compare two streams field by field, then sections and RAM pages", vs_cmd_diff },
+    { "convert", "re-encode a stream as legacy or BER (legacy -> BER -> legacy is exact)", vs_cmd_convert },
+    { "trace", "print the visit trace of loading a stream, one line per scalar", vs_cmd_trace },
     { "import-vmstate", "turn QEMU's -dump-vmstate JSON into .vs schemas", cmd_import_vmstate },
     { "help", "show this help, or a command's (vstate help COMMAND)", cmd_help },
 };
