@@ -40,14 +40,19 @@ typedef struct LoadFrame {
     uint32_t taken;         /* arrays: elements read so far */
 } LoadFrame;
 
+/* Frames kept inside the visitor before the heap is used. */
+#define INLINE_FRAMES 8
+
 typedef struct BerLoad {
     VsVisitor base;         /* must stay first */
     const uint8_t *data;
     size_t len;
     VsBerPolicy policy;
-    GArray *frames;         /* LoadFrame; [0] is the root */
+    LoadFrame *frames;      /* inline_frames or a g_malloc()ed array; [0] is the root */
+    size_t depth, frames_cap;
     size_t offset;          /* start of the item being examined, for messages */
-    GPtrArray *warnings;
+    GPtrArray *warnings;    /* created by the first warning */
+    LoadFrame inline_frames[INLINE_FRAMES];
 } BerLoad;
 
 G_STATIC_ASSERT(offsetof(BerLoad, base) == 0);
@@ -58,6 +63,7 @@ typedef struct Field {
     const char *name;       /* not NUL-terminated; NULL when the item has none */
     size_t name_len;
     VsBerTlv value;
+    bool must_understand;   /* the writer marked the item (docs/ber-format.md) */
 } Field;
 
 static const VsVisitorOps ber_load_ops;
@@ -69,7 +75,7 @@ static BerLoad *to_load(VsVisitor *v)
 
 static LoadFrame *load_top(BerLoad *l)
 {
-    return &g_array_index(l->frames, LoadFrame, l->frames->len - 1);
+    return &l->frames[l->depth - 1];
 }
 
 static bool lenient(BerLoad *l)
@@ -87,6 +93,9 @@ static void warn(BerLoad *l, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    if (!l->warnings) {
+        l->warnings = g_ptr_array_new_with_free_func(g_free);
+    }
     g_ptr_array_add(l->warnings, g_strdup_printf("%s: %s (offset 0x%zx)",
                                                  vs_visitor_path(&l->base), msg, l->offset));
 }
@@ -128,16 +137,82 @@ static const char *value_kind(const VsBerTlv *t, char *buf, size_t size)
 
 /* ---- items ------------------------------------------------------------ */
 
+/*
+ * The common field item, decoded in place: `[i] L 30 L 0c n name value`,
+ * every identifier one octet and every length short, no marker.  Anything
+ * else returns false and takes the general path, which reports what is
+ * wrong.
+ */
+static inline bool quick_field(BerLoad *l, size_t pos, size_t end, Field *fld)
+{
+    const uint8_t *p = l->data + pos;
+    size_t avail = end - pos, item_len, name_len, vpos;
+
+    if (avail < 6 || (p[0] & 0xe0) != 0xa0 || (p[0] & 0x1f) == 0x1f || p[1] >= 0x80 ||
+        p[2] != 0x30 || p[4] != 0x0c || p[5] >= 0x80 || l->depth + 2 > VS_BER_MAX_DEPTH) {
+        return false;
+    }
+    item_len = p[1];
+    name_len = p[5];
+    if (item_len + 2 > avail || p[3] != item_len - 2 || name_len + 4 > item_len) {
+        return false;
+    }
+    vpos = pos + 6 + name_len;
+    if (!vs_ber_read_tlv_quick(l->data, vpos, pos + 2 + item_len, l->depth + 2, &fld->value,
+                               NULL) ||
+        fld->value.end != pos + 2 + item_len) {
+        return false;
+    }
+    fld->item = (VsBerTlv){ .start = pos, .cls = VS_BER_CONTEXT, .constructed = true,
+                            .tag = p[0] & 0x1fu, .content = pos + 2, .len = item_len,
+                            .content_end = pos + 2 + item_len, .end = pos + 2 + item_len };
+    fld->name = (const char *)p + 6;
+    fld->name_len = name_len;
+    fld->must_understand = false;
+    l->offset = vpos;
+    return true;
+}
+
+/*
+ * After a field's value: nothing, or the must-understand marker (BOOLEAN
+ * TRUE) and nothing after it.
+ */
+static bool read_marker(BerLoad *l, Field *fld, size_t end, unsigned depth, GError **errp)
+{
+    GError *local = NULL;
+    VsBerTlv mark;
+
+    fld->must_understand = false;
+    if (fld->value.end == end) {
+        return true;
+    }
+    l->offset = fld->value.end;
+    if (!vs_ber_read_tlv_quick(l->data, fld->value.end, end, depth, &mark, &local)) {
+        return fail_tlv(l, local, errp);
+    }
+    if (!vs_ber_is(&mark, VS_BER_UNIVERSAL, false, VS_BER_TAG_BOOLEAN) || mark.len != 1 ||
+        l->data[mark.content] != 0xff || mark.end != end) {
+        return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
+                             "trailing bytes after the value of field [%" PRIu32 "]",
+                             fld->item.tag);
+    }
+    fld->must_understand = true;
+    return true;
+}
+
 /* Reads the field item at @pos; the item must fill its wrapper exactly. */
 static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **errp)
 {
     GError *local = NULL;
-    unsigned depth = l->frames->len;
+    unsigned depth = l->depth;
     VsBerTlv seq;
     size_t p;
 
+    if (quick_field(l, pos, end, fld)) {
+        return true;
+    }
     l->offset = pos;
-    if (!vs_ber_read_tlv(l->data, pos, end, depth, &fld->item, &local)) {
+    if (!vs_ber_read_tlv_quick(l->data, pos, end, depth, &fld->item, &local)) {
         return fail_tlv(l, local, errp);
     }
     if (fld->item.cls != VS_BER_CONTEXT || !fld->item.constructed) {
@@ -145,7 +220,7 @@ static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **
                              "expected a field [i], found %s",
                              vs_ber_tag_name(&fld->item, (char[40]){ 0 }, 40));
     }
-    if (!vs_ber_read_tlv(l->data, fld->item.content, fld->item.content_end, depth + 1, &seq, &local)) {
+    if (!vs_ber_read_tlv_quick(l->data, fld->item.content, fld->item.content_end, depth + 1, &seq, &local)) {
         return fail_tlv(l, local, errp);
     }
     if (!vs_ber_is(&seq, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE) ||
@@ -155,7 +230,7 @@ static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **
                              fld->item.tag);
     }
     p = seq.content;
-    if (!vs_ber_read_tlv(l->data, p, seq.content_end, depth + 2, &fld->value, &local)) {
+    if (!vs_ber_read_tlv_quick(l->data, p, seq.content_end, depth + 2, &fld->value, &local)) {
         return fail_tlv(l, local, errp);
     }
     fld->name = NULL;
@@ -163,15 +238,12 @@ static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **
     if (vs_ber_is(&fld->value, VS_BER_UNIVERSAL, false, VS_BER_TAG_UTF8STRING)) {
         fld->name = (const char *)l->data + fld->value.content;
         fld->name_len = fld->value.len;
-        if (!vs_ber_read_tlv(l->data, fld->value.end, seq.content_end, depth + 2, &fld->value, &local)) {
+        if (!vs_ber_read_tlv_quick(l->data, fld->value.end, seq.content_end, depth + 2, &fld->value, &local)) {
             return fail_tlv(l, local, errp);
         }
     }
-    if (fld->value.end != seq.content_end) {
-        l->offset = fld->value.end;
-        return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
-                             "trailing bytes after the value of field [%" PRIu32 "]",
-                             fld->item.tag);
+    if (!read_marker(l, fld, seq.content_end, depth + 2, errp)) {
+        return false;
     }
     l->offset = fld->value.start;
     return true;
@@ -207,6 +279,14 @@ static bool skip_items(BerLoad *l, LoadFrame *f, size_t upto, GError **errp)
         }
         name = field_name(&fld);
         l->offset = fld.item.start;
+        if (fld.must_understand) {
+            return vs_visit_fail(&l->base, errp,
+                                 is_subsection(&fld) ? VS_VISIT_ERROR_SUBSECTION
+                                                     : VS_VISIT_ERROR_MISMATCH,
+                                 "the stream holds %s '%s', marked must-understand, "
+                                 "which the schema does not know",
+                                 is_subsection(&fld) ? "subsection" : "field", name);
+        }
         warn(l, "skipped %s '%s' the schema does not know",
              is_subsection(&fld) ? "subsection" : "field", name);
         f->pos = fld.item.end;
@@ -274,7 +354,7 @@ static bool take_value(VsVisitor *v, VsBerTlv *value, bool *found, GError **errp
                                  : f->kind == LOAD_LIST ? "list"
                                                         : "section");
         }
-        if (!vs_ber_read_tlv(l->data, f->pos, f->end, l->frames->len, value, &local)) {
+        if (!vs_ber_read_tlv_quick(l->data, f->pos, f->end, l->depth, value, &local)) {
             return fail_tlv(l, local, errp);
         }
         f->pos = value->end;
@@ -324,7 +404,7 @@ static bool unwrap(VsVisitor *v, const VsBerTlv *value, uint32_t utag, VsBerTlv 
     BerLoad *l = to_load(v);
     GError *local = NULL;
 
-    if (!vs_ber_read_tlv(l->data, value->content, value->content_end, l->frames->len + 1, inner,
+    if (!vs_ber_read_tlv_quick(l->data, value->content, value->content_end, l->depth + 1, inner,
                          &local)) {
         return fail_tlv(l, local, errp);
     }
@@ -344,17 +424,27 @@ static bool unwrap(VsVisitor *v, const VsBerTlv *value, uint32_t utag, VsBerTlv 
 
 static void push_frame(BerLoad *l, LoadKind kind, size_t pos, size_t end, bool absent)
 {
-    LoadFrame f = { .kind = kind, .pos = pos, .end = end, .absent = absent };
+    if (G_UNLIKELY(l->depth == l->frames_cap)) {
+        size_t cap = l->frames_cap * 2;
 
-    g_array_append_val(l->frames, f);
+        if (l->frames == l->inline_frames) {
+            l->frames = g_new(LoadFrame, cap);
+            memcpy(l->frames, l->inline_frames, sizeof(l->inline_frames));
+        } else {
+            l->frames = g_renew(LoadFrame, l->frames, cap);
+        }
+        l->frames_cap = cap;
+    }
+    l->frames[l->depth++] = (LoadFrame){ .kind = kind, .pos = pos, .end = end,
+                                         .absent = absent };
 }
 
 static void pop_frame(VsVisitor *v)
 {
     BerLoad *l = to_load(v);
 
-    g_assert(l->frames->len > 1);
-    g_array_set_size(l->frames, l->frames->len - 1);
+    g_assert(l->depth > 1);
+    l->depth--;
 }
 
 /* Opens [tag] SEQUENCE: *@seq is the SEQUENCE. */
@@ -363,7 +453,7 @@ static bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError 
     BerLoad *l = to_load(v);
     GError *local = NULL;
 
-    if (!vs_ber_read_tlv(l->data, value->content, value->content_end, l->frames->len + 1, seq,
+    if (!vs_ber_read_tlv_quick(l->data, value->content, value->content_end, l->depth + 1, seq,
                          &local)) {
         return fail_tlv(l, local, errp);
     }
@@ -409,7 +499,7 @@ static bool header_elem(VsVisitor *v, size_t *pos, size_t end, uint32_t tag, VsB
         return vs_visit_fail(v, errp, VS_VISIT_ERROR_TRUNCATED, "the header lacks its %s",
                              what);
     }
-    if (!vs_ber_read_tlv(l->data, *pos, end, l->frames->len + 2, t, &local)) {
+    if (!vs_ber_read_tlv_quick(l->data, *pos, end, l->depth + 2, t, &local)) {
         return fail_tlv(l, local, errp);
     }
     if (!vs_ber_is(t, VS_BER_UNIVERSAL, false, tag)) {
@@ -657,25 +747,77 @@ static bool int_fits(bool neg, uint64_t val, unsigned width, bool is_signed)
     return val < (UINT64_C(1) << (bits - 1));
 }
 
+/*
+ * The common integer, decoded in place: `[want] L 02 n content` with short
+ * forms, a minimal content of at most 8 octets that fits the destination,
+ * within @avail bytes at @p.  Anything else returns false and takes the
+ * general path, which reports what is wrong.
+ */
+static inline bool quick_integer(const uint8_t *p, size_t avail, uint32_t want, unsigned width,
+                                 bool is_signed, uint64_t *ret, size_t *ret_used)
+{
+    size_t n;
+    uint64_t val;
+    bool neg;
+
+    if (avail < 5 || p[0] != (0xa0 | want) || p[2] != VS_BER_TAG_INTEGER) {
+        return false;
+    }
+    n = p[3];
+    if (n == 0 || n > 8 || p[1] != n + 2 || n + 4 > avail ||
+        (n > 1 && ((p[4] == 0 && !(p[5] & 0x80)) || (p[4] == 0xff && (p[5] & 0x80))))) {
+        return false;
+    }
+    neg = p[4] & 0x80;
+    val = neg ? UINT64_MAX : 0;
+    for (size_t i = 0; i < n; i++) {
+        val = (val << 8) | p[4 + i];
+    }
+    if (!int_fits(neg, val, width, is_signed)) {
+        return false;
+    }
+    *ret = val;
+    *ret_used = n + 4;
+    return true;
+}
+
 static bool load_integer(VsVisitor *v, unsigned width, bool is_signed, uint64_t *ret,
                          bool *found, GError **errp)
 {
     BerLoad *l = to_load(v);
     GError *local = NULL;
-    uint32_t want = (uint32_t)g_bit_nth_lsf(width, -1) + (is_signed ? 5 : 1);
+    /* By width in bytes (1, 2, 4, 8): log2 of the width. */
+    static const uint8_t log2w[] = { 0, 0, 1, 0, 2, 0, 0, 0, 3 };
     static const char *const names[2][4] = {
         { "uint8", "uint16", "uint32", "uint64" },
         { "int8", "int16", "int32", "int64" },
     };
-    const char *what = names[is_signed][g_bit_nth_lsf(width, -1)];
+    uint32_t want = log2w[width] + (is_signed ? 5u : 1u);
+    const char *what = names[is_signed][log2w[width]];
+    LoadFrame *f = load_top(l);
     VsBerTlv value, inner;
     char buf[40];
     bool neg = false;
+    size_t used;
 
+    /* An element: straight from the cursor. */
+    if ((f->kind == LOAD_ARRAY || f->kind == LOAD_LIST) && !f->absent && f->pos < f->end &&
+        l->depth < VS_BER_MAX_DEPTH &&
+        quick_integer(l->data + f->pos, f->end - f->pos, want, width, is_signed, ret, &used)) {
+        f->pos += used;
+        f->taken++;
+        *found = true;
+        return true;
+    }
     if (!take_value(v, &value, found, errp)) {
         return false;
     }
     if (!*found) {
+        return true;
+    }
+    if (quick_integer(l->data + value.start, value.end - value.start, want, width, is_signed,
+                      ret, &used) &&
+        used == value.end - value.start) {
         return true;
     }
     if (value.cls != VS_BER_CONTEXT || !value.constructed || value.tag < 1 || value.tag > 8) {
@@ -916,7 +1058,7 @@ static bool ber_load_nullptr_marker(VsVisitor *v, const char *name, bool *is_nul
     {
         GError *local = NULL;
 
-        if (!vs_ber_read_tlv(l->data, f->pos, f->end, l->frames->len, &value, &local)) {
+        if (!vs_ber_read_tlv_quick(l->data, f->pos, f->end, l->depth, &value, &local)) {
             return fail_tlv(l, local, errp);
         }
     }
@@ -996,8 +1138,12 @@ static void ber_load_destroy(VsVisitor *v)
 {
     BerLoad *l = to_load(v);
 
-    g_array_unref(l->frames);
-    g_ptr_array_unref(l->warnings);
+    if (l->frames != l->inline_frames) {
+        g_free(l->frames);
+    }
+    if (l->warnings) {
+        g_ptr_array_unref(l->warnings);
+    }
 }
 
 static const VsVisitorOps ber_load_ops = {
@@ -1035,8 +1181,8 @@ VsVisitor *vs_ber_load_visitor_new(TALLOC_CTX *mem_ctx, const uint8_t *data, siz
     l->data = data;
     l->len = len;
     l->policy = policy;
-    l->frames = g_array_new(FALSE, TRUE, sizeof(LoadFrame));
-    l->warnings = g_ptr_array_new_with_free_func(g_free);
+    l->frames = l->inline_frames;
+    l->frames_cap = INLINE_FRAMES;
     push_frame(l, LOAD_ROOT, 0, len, false);
     return &l->base;
 }
@@ -1047,6 +1193,6 @@ const char *const *vs_ber_load_visitor_warnings(VsVisitor *v, size_t *ret_n)
 
     g_return_val_if_fail(v != NULL && v->ops == &ber_load_ops, NULL);
     l = to_load(v);
-    *ret_n = l->warnings->len;
-    return l->warnings->len ? (const char *const *)l->warnings->pdata : NULL;
+    *ret_n = l->warnings ? l->warnings->len : 0;
+    return *ret_n ? (const char *const *)l->warnings->pdata : NULL;
 }

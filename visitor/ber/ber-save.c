@@ -4,21 +4,44 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * Every part is written as it is visited.  Containers are opened with one
- * reserved length octet and closed (length patched in) when their walk
- * ends, so the output has minimal definite lengths.  An array or list
- * header names its element type, which the visitor learns from the first
- * element: the header is inserted in front of the elements once that is
- * known (only NULL markers, which hold no open container, can precede it).
+ * Every part is written as it is visited, straight into one output buffer
+ * (inline in the visitor until it outgrows it).  A leaf's lengths are all
+ * known before it is written, so a field item is written front to back in
+ * one go.  Containers are opened with one reserved length octet and closed
+ * (length patched in) when their walk ends; content is moved only when a
+ * length needs more than one octet, so the output has minimal definite
+ * lengths.  An array or list header names its element type, which the
+ * visitor learns from the first element: the header is inserted in front
+ * of the elements once that is known (only NULL markers, which hold no
+ * open container, can precede it).
+ *
+ * Field numbers come from the struct's VsTypeInfo.fields.  Walkers visit
+ * members in declaration order, so each struct frame keeps a cursor into
+ * its fields and the number of the slot under it: a visit normally matches
+ * at the cursor (a pointer comparison of the names first) and nothing is
+ * searched.  Paths are rendered only for error messages and, when the
+ * writer marked items must-understand, to find the marked ones.
  */
 #include "visitor/ber/ber-tlv.h"
 #include "visitor/ber/ber-visitor.h"
 #include "visitor/visitor-impl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Constructed TLVs one visited part may keep open: [i], SEQUENCE, [k], SEQUENCE. */
 #define MAX_OPENS 4
+/*
+ * Frames and output bytes kept inside the visitor before the heap is used;
+ * small enough that zeroing the new visitor stays cheap.
+ */
+#define INLINE_FRAMES 8
+#define INLINE_OUT 512
+
+/* Identifier bits of the tags the writer uses. */
+#define ID_CONTEXT_C 0xa0   /* context-specific, constructed */
+#define ID_UNIVERSAL 0x00
+#define ID_UNIVERSAL_C 0x20
 
 typedef enum SaveKind {
     SAVE_STRUCT,
@@ -29,13 +52,16 @@ typedef enum SaveKind {
 
 typedef struct SaveFrame {
     SaveKind kind;
-    size_t opens[MAX_OPENS];
     unsigned n_opens;
+    size_t opens[MAX_OPENS];
+    bool must_understand;           /* the item gets the marker when it closes */
     /* structs and subsections */
     const VsTypeInfo *type;
+    uint32_t cursor;                /* next member of type->fields expected */
+    uint32_t cursor_slot;           /* the slot number of that member */
     uint32_t unmatched;             /* members not found in type->fields so far */
     /* arrays and lists */
-    const VsFieldInfo *field;       /* the array's member description, or NULL */
+    const char *name;               /* the member's name, for its declared element type */
     size_t header_at;               /* where the header goes */
     bool header_done;
     bool saw_pointer;               /* an element was a pointer marker */
@@ -45,8 +71,13 @@ typedef struct SaveFrame {
 
 typedef struct BerSave {
     VsVisitor base;                 /* must stay first */
-    GByteArray *out;
-    GArray *frames;                 /* SaveFrame */
+    uint8_t *out;                   /* inline_out, or a g_malloc()ed buffer */
+    size_t len, cap;
+    SaveFrame *frames;              /* inline_frames, or a g_malloc()ed array */
+    size_t depth, frames_cap;
+    GPtrArray *marks;               /* paths marked must-understand, or NULL */
+    SaveFrame inline_frames[INLINE_FRAMES];
+    uint8_t inline_out[INLINE_OUT];
 } BerSave;
 
 G_STATIC_ASSERT(offsetof(BerSave, base) == 0);
@@ -60,30 +91,125 @@ static BerSave *to_save(VsVisitor *v)
 
 static SaveFrame *save_top(BerSave *s)
 {
-    return s->frames->len ? &g_array_index(s->frames, SaveFrame, s->frames->len - 1) : NULL;
+    return s->depth ? &s->frames[s->depth - 1] : NULL;
 }
 
-static void put_string(GByteArray *out, uint32_t tag, const char *str)
+/* ---- the output buffer ------------------------------------------------ */
+
+static __attribute__((noinline)) void out_grow(BerSave *s, size_t need)
 {
-    vs_ber_put_prim(out, VS_BER_UNIVERSAL, tag, str, str ? strlen(str) : 0);
+    size_t cap = s->cap * 2;
+
+    while (cap < need) {
+        cap *= 2;
+    }
+    if (s->out == s->inline_out) {
+        s->out = g_malloc(cap);
+        memcpy(s->out, s->inline_out, s->len);
+    } else {
+        s->out = g_realloc(s->out, cap);
+    }
+    s->cap = cap;
 }
+
+/* Room for @n more bytes; returns where they go (the caller advances len). */
+static inline uint8_t *out_room(BerSave *s, size_t n)
+{
+    if (G_UNLIKELY(s->cap - s->len < n)) {
+        out_grow(s, s->len + n);
+    }
+    return s->out + s->len;
+}
+
+/* Starts a constructed TLV with one length octet reserved; returns its start. */
+static size_t out_open(BerSave *s, uint32_t tag, uint8_t id_bits)
+{
+    uint8_t *p = out_room(s, VS_BER_MAX_HEADER);
+    size_t start = s->len;
+
+    s->len += vs_ber_write_header(p, id_bits, tag, 0);
+    return start;
+}
+
+/* Patches the length of the TLV opened at @start; moves the content if it is long. */
+static void out_close(BerSave *s, size_t start)
+{
+    size_t idlen = 1, content, len, n;
+
+    if ((s->out[start] & 0x1f) == 0x1f) {
+        while (s->out[start + idlen] & 0x80) {
+            idlen++;
+        }
+        idlen++;
+    }
+    content = start + idlen + 1;
+    len = s->len - content;
+    if (G_LIKELY(len < 128)) {
+        s->out[start + idlen] = (uint8_t)len;
+        return;
+    }
+    n = vs_ber_header_size(0, len) - 1;
+    out_room(s, n - 1);
+    memmove(s->out + content + n - 1, s->out + content, len);
+    s->len += n - 1;
+    s->out[start + idlen] = (uint8_t)(0x80 | (n - 1));
+    for (size_t i = n - 1; i > 0; i--, len >>= 8) {
+        s->out[start + idlen + i] = (uint8_t)len;
+    }
+}
+
+static inline uint8_t *put_header(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len)
+{
+    return p + vs_ber_write_header(p, id_bits, tag, len);
+}
+
+/* A whole primitive TLV, appended. */
+static void out_prim(BerSave *s, uint8_t id_bits, uint32_t tag, const void *data, size_t len)
+{
+    uint8_t *p = out_room(s, VS_BER_MAX_HEADER + len);
+    uint8_t *q = put_header(p, id_bits, tag, len);
+
+    if (len) {
+        memcpy(q, data, len);
+    }
+    s->len += (size_t)(q - p) + len;
+}
+
+static void out_string(BerSave *s, uint32_t tag, const char *str)
+{
+    out_prim(s, ID_UNIVERSAL, tag, str, str ? strlen(str) : 0);
+}
+
+static void out_uint(BerSave *s, uint64_t value)
+{
+    uint8_t buf[9];
+
+    out_prim(s, ID_UNIVERSAL, VS_BER_TAG_INTEGER, buf, vs_ber_integer_octets(value, false, buf));
+}
+
+/* The must-understand marker: BOOLEAN TRUE after a field item's value. */
+static const uint8_t must_understand_marker[] = { 0x01, 0x01, 0xff };
 
 /* ---- field numbers and element types ------------------------------- */
+
+static bool member_is(const VsFieldInfo *fi, const char *name, const VsTypeInfo *sub)
+{
+    if (sub) {
+        return fi->kind == VS_FIELD_SUBSECTION && fi->type &&
+               (fi->type == sub || g_strcmp0(fi->type->wire_name, sub->wire_name) == 0);
+    }
+    return fi->kind != VS_FIELD_SUBSECTION &&
+           (fi->name == name || g_strcmp0(fi->name, name) == 0);
+}
 
 /* The member of @type that a visit of @name (or of subsection @sub) is. */
 static const VsFieldInfo *find_member(const VsTypeInfo *type, const char *name,
                                       const VsTypeInfo *sub, uint32_t *ret_index)
 {
     for (uint32_t i = 0; type && type->fields && i < type->n_fields; i++) {
-        const VsFieldInfo *fi = &type->fields[i];
-        bool match = sub ? fi->kind == VS_FIELD_SUBSECTION && fi->type &&
-                               (fi->type == sub || g_strcmp0(fi->type->wire_name,
-                                                             sub->wire_name) == 0)
-                         : fi->kind != VS_FIELD_SUBSECTION && g_strcmp0(fi->name, name) == 0;
-
-        if (match) {
+        if (member_is(&type->fields[i], name, sub)) {
             *ret_index = i;
-            return fi;
+            return &type->fields[i];
         }
     }
     return NULL;
@@ -99,11 +225,11 @@ static uint32_t member_slots(const VsFieldInfo *fi)
 }
 
 /*
- * The slot number of a visit of @name (or of subsection @sub): counted over
- * the type's described members; a member the description lacks (or every
- * member of an undescribed type) takes the next number after them.
+ * The slot number by searching the whole description: a member out of
+ * declaration order, a gtree's node count, or a member the description
+ * lacks (which takes the next number after all described slots).
  */
-static uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
+static uint32_t field_number_search(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
 {
     const VsTypeInfo *type = parent->type;
     uint32_t slot = 0, i = 0;
@@ -131,30 +257,60 @@ static uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeIn
     return slot + parent->unmatched++;
 }
 
-/* The element type a schema member declares, for an array with no elements. */
-static char *member_elem_type(const VsFieldInfo *fi)
+/*
+ * The slot number of a visit of @name (or of subsection @sub): the members
+ * from the cursor on are tried first (names are unique within a type, so
+ * the first match is the same as the whole search's).
+ */
+static uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
 {
+    const VsTypeInfo *type = parent->type;
+    uint32_t slot = parent->cursor_slot;
+
+    if (type && type->fields) {
+        for (uint32_t i = parent->cursor; i < type->n_fields; i++) {
+            const VsFieldInfo *fi = &type->fields[i];
+
+            if (member_is(fi, name, sub)) {
+                parent->cursor = i + 1;
+                parent->cursor_slot = slot + member_slots(fi);
+                return slot + (fi->kind == VS_FIELD_GTREE ? 1 : 0);
+            }
+            slot += member_slots(fi);
+        }
+    }
+    return field_number_search(parent, name, sub);
+}
+
+/* The element type a schema member declares, for an array with no elements. */
+static const char *member_elem_type(const VsFieldInfo *fi, char *buf, size_t size)
+{
+    static const char *const uints[] = { "uint8", "uint16", NULL, "uint32",
+                                         NULL, NULL, NULL, "uint64" };
+    static const char *const ints[] = { "int8", "int16", NULL, "int32",
+                                        NULL, NULL, NULL, "int64" };
+
     if (!fi) {
         return NULL;
     }
     switch (fi->kind) {
     case VS_FIELD_UINT:
-        return g_strdup_printf("uint%u", fi->width * 8);
+        return fi->width >= 1 && fi->width <= 8 ? uints[fi->width - 1] : NULL;
     case VS_FIELD_INT:
-        return g_strdup_printf("int%u", fi->width * 8);
+        return fi->width >= 1 && fi->width <= 8 ? ints[fi->width - 1] : NULL;
     case VS_FIELD_BOOL:
-        return g_strdup("bool");
+        return "bool";
     case VS_FIELD_F64:
-        return g_strdup("float64");
+        return "float64";
     case VS_FIELD_STRUCT:
     case VS_FIELD_QTAILQ:
     case VS_FIELD_QLIST:
         if (!fi->type) {
             return NULL;
         }
-        return g_strdup_printf("%sstruct %s",
-                               (fi->flags & VS_FIELD_F_PTR_ARRAY) ? "pointer to " : "",
-                               fi->type->name);
+        snprintf(buf, size, "%sstruct %s",
+                 (fi->flags & VS_FIELD_F_PTR_ARRAY) ? "pointer to " : "", fi->type->name);
+        return buf;
     default:
         return NULL;
     }
@@ -163,135 +319,283 @@ static char *member_elem_type(const VsFieldInfo *fi)
 /* Writes an array's or list's header at its place, in front of any NULL markers. */
 static void put_elem_header(BerSave *s, SaveFrame *f, const char *elem_type)
 {
-    g_autoptr(GByteArray) hdr = g_byte_array_new();
     g_autofree char *full = NULL;
-    size_t tail = s->out->len - f->header_at;
+    uint8_t ints[2][9];
+    size_t n_ints[2], type_len, hdr_len, tail = s->len - f->header_at;
+    unsigned k = 0;
+    uint8_t *p;
 
-    if (f->saw_pointer && !g_str_has_prefix(elem_type, "pointer")) {
+    if (f->saw_pointer && strncmp(elem_type, "pointer", 7) != 0) {
         elem_type = full = g_strdup_printf("pointer to %s", elem_type);
     }
-    put_string(hdr, VS_BER_TAG_VISIBLESTRING, elem_type);
+    type_len = strlen(elem_type);
     if (f->kind == SAVE_ARRAY) {
-        vs_ber_put_uint(hdr, f->count);
+        n_ints[k] = vs_ber_integer_octets(f->count, false, ints[k]);
+        k++;
     }
-    vs_ber_put_uint(hdr, f->elem_size);
-    g_byte_array_set_size(s->out, s->out->len + hdr->len);
-    memmove(s->out->data + f->header_at + hdr->len, s->out->data + f->header_at, tail);
-    memcpy(s->out->data + f->header_at, hdr->data, hdr->len);
+    n_ints[k] = vs_ber_integer_octets(f->elem_size, false, ints[k]);
+    k++;
+    hdr_len = vs_ber_header_size(VS_BER_TAG_VISIBLESTRING, type_len) + type_len;
+    for (unsigned i = 0; i < k; i++) {
+        hdr_len += 2 + n_ints[i];
+    }
+    p = out_room(s, hdr_len);
+    if (tail) {
+        memmove(s->out + f->header_at + hdr_len, s->out + f->header_at, tail);
+    }
+    p = put_header(s->out + f->header_at, ID_UNIVERSAL, VS_BER_TAG_VISIBLESTRING, type_len);
+    memcpy(p, elem_type, type_len);
+    p += type_len;
+    for (unsigned i = 0; i < k; i++) {
+        p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_INTEGER, n_ints[i]);
+        memcpy(p, ints[i], n_ints[i]);
+        p += n_ints[i];
+    }
+    s->len += hdr_len;
     f->header_done = true;
 }
 
 static void finish_elem_header(BerSave *s, SaveFrame *f)
 {
-    g_autofree char *declared = NULL;
+    const SaveFrame *parent = f > s->frames ? f - 1 : NULL;
+    const VsFieldInfo *fi = NULL;
+    const char *declared;
+    char buf[300];
+    uint32_t i = 0;
 
     if (f->header_done) {
         return;
     }
-    declared = member_elem_type(f->field);
+    if (parent && f->name &&
+        (parent->kind == SAVE_STRUCT || parent->kind == SAVE_SUBSECTION)) {
+        fi = find_member(parent->type, f->name, NULL, &i);
+    }
+    declared = member_elem_type(fi, buf, sizeof(buf));
     put_elem_header(s, f, declared ? declared : f->saw_pointer ? "pointer" : "unknown");
+}
+
+/* ---- must-understand -------------------------------------------------- */
+
+/* Whether the writer marked the part being visited (the core's top frame). */
+static bool marked(BerSave *s)
+{
+    const char *path;
+
+    if (G_LIKELY(!s->marks)) {
+        return false;
+    }
+    path = vs_visitor_path(&s->base);
+    for (guint i = 0; i < s->marks->len; i++) {
+        if (strcmp(path, s->marks->pdata[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- items ------------------------------------------------------------ */
 
-/*
- * Starts the item that holds one visited part: a field [i] SEQUENCE { name,
- * ... } inside a struct or subsection, nothing at the root or inside an array
- * or list (whose header is written once @elem_type is known).  The opened
- * TLVs are recorded in @opens.
- */
-static void begin_item(BerSave *s, const char *name, const VsTypeInfo *sub,
-                       const char *elem_type, size_t *opens, unsigned *n_opens)
+/* The struct or subsection frame holding a field, or NULL (root, element). */
+static SaveFrame *field_parent(BerSave *s)
 {
     SaveFrame *parent = save_top(s);
-    uint32_t number = 0;
 
-    *n_opens = 0;
-    if (parent && (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST)) {
-        if (!parent->header_done && elem_type) {
-            put_elem_header(s, parent, elem_type);
-        }
-        return;
+    if (!parent || parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) {
+        return NULL;
     }
-    if (!parent) {
-        return;     /* the root is its value alone */
-    }
-    number = field_number(parent, name, sub);
-    opens[(*n_opens)++] = vs_ber_open(s->out, VS_BER_CONTEXT, number);
-    opens[(*n_opens)++] = vs_ber_open(s->out, VS_BER_UNIVERSAL, VS_BER_TAG_SEQUENCE);
-    if (name) {
-        put_string(s->out, VS_BER_TAG_UTF8STRING, name);
-    }
+    return parent;
 }
 
-static void close_opens(BerSave *s, const size_t *opens, unsigned n_opens)
+/* Inside an array or list whose header waits for its element type: write it. */
+static void element_begins(BerSave *s, const char *elem_type)
 {
-    while (n_opens-- > 0) {
-        vs_ber_close(s->out, opens[n_opens]);
+    SaveFrame *parent = save_top(s);
+
+    if (parent && (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) &&
+        !parent->header_done && elem_type) {
+        put_elem_header(s, parent, elem_type);
     }
 }
 
-/* A leaf: its item, @tag_kind [k] holding (or being) the primitive, then close. */
-static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int context_tag,
-                     uint32_t tag, const void *data, size_t len)
+/*
+ * A leaf: a primitive of universal @utag with @len content octets, wrapped
+ * in [@context_tag] when it is >= 0; inside a struct or subsection, in its
+ * field item [i] SEQUENCE { name, value }.  Every length is known, so it is
+ * written front to back.
+ */
+static bool put_leaf(VsVisitor *v, const char *elem_type, int context_tag, uint32_t utag,
+                     const void *data, size_t len)
 {
     BerSave *s = to_save(v);
-    size_t opens[MAX_OPENS];
-    unsigned n;
-    size_t wrap = 0;
+    SaveFrame *parent = field_parent(s);
+    size_t value_len = vs_ber_header_size(utag, len) + len;
+    size_t wrapped = context_tag >= 0 ? vs_ber_header_size((uint32_t)context_tag, value_len) +
+                                        value_len
+                                      : value_len;
+    size_t total = wrapped, seq_len = 0, name_len = 0;
+    const char *name = NULL;
+    uint32_t number = 0;
+    bool mark = false;
+    uint8_t *p, *start;
 
-    begin_item(s, vs_visitor_top(v)->name, NULL, elem_type, opens, &n);
-    if (context_tag >= 0) {
-        wrap = vs_ber_open(s->out, VS_BER_CONTEXT, (uint32_t)context_tag);
+    if (parent) {
+        name = vs_visitor_top(v)->name;
+        name_len = name ? strlen(name) : 0;
+        number = field_number(parent, name, NULL);
+        mark = marked(s);
+        seq_len = (name ? vs_ber_header_size(VS_BER_TAG_UTF8STRING, name_len) + name_len : 0) +
+                  wrapped + (mark ? sizeof(must_understand_marker) : 0);
+        total = vs_ber_header_size(number, vs_ber_header_size(VS_BER_TAG_SEQUENCE, seq_len) +
+                                               seq_len) +
+                vs_ber_header_size(VS_BER_TAG_SEQUENCE, seq_len) + seq_len;
+    } else {
+        element_begins(s, elem_type);
     }
-    vs_ber_put_prim(s->out, VS_BER_UNIVERSAL, tag, data, len);
-    if (context_tag >= 0) {
-        vs_ber_close(s->out, wrap);
+    start = p = out_room(s, total);
+    if (parent) {
+        p = put_header(p, ID_CONTEXT_C, number,
+                       vs_ber_header_size(VS_BER_TAG_SEQUENCE, seq_len) + seq_len);
+        p = put_header(p, ID_UNIVERSAL_C, VS_BER_TAG_SEQUENCE, seq_len);
+        if (name) {
+            p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_UTF8STRING, name_len);
+            memcpy(p, name, name_len);
+            p += name_len;
+        }
     }
-    close_opens(s, opens, n);
+    if (context_tag >= 0) {
+        p = put_header(p, ID_CONTEXT_C, (uint32_t)context_tag, value_len);
+    }
+    p = put_header(p, ID_UNIVERSAL, utag, len);
+    if (len) {
+        memcpy(p, data, len);
+        p += len;
+    }
+    if (mark) {
+        memcpy(p, must_understand_marker, sizeof(must_understand_marker));
+        p += sizeof(must_understand_marker);
+    }
+    g_assert((size_t)(p - start) == total);
+    s->len += total;
     return true;
 }
 
-/* Opens the item and the value's [@tag] SEQUENCE, and pushes a frame for them. */
+/* Pushes a save frame (the inline array first, then the heap). */
+static SaveFrame *push_frame(BerSave *s, SaveKind kind)
+{
+    SaveFrame *f;
+
+    if (G_UNLIKELY(s->depth == s->frames_cap)) {
+        size_t cap = s->frames_cap * 2;
+
+        if (s->frames == s->inline_frames) {
+            s->frames = g_new(SaveFrame, cap);
+            memcpy(s->frames, s->inline_frames, sizeof(s->inline_frames));
+        } else {
+            s->frames = g_renew(SaveFrame, s->frames, cap);
+        }
+        s->frames_cap = cap;
+    }
+    f = &s->frames[s->depth++];
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    return f;
+}
+
+/*
+ * Opens the item (a field [i] SEQUENCE { name, ... } inside a struct or
+ * subsection; nothing at the root or for an element) and the value's [@tag]
+ * SEQUENCE, and pushes a frame for them.
+ */
 static SaveFrame *push_container(VsVisitor *v, SaveKind kind, uint32_t tag,
                                  const VsTypeInfo *sub, const char *elem_type)
 {
     BerSave *s = to_save(v);
-    SaveFrame f = { .kind = kind };
+    SaveFrame *parent = field_parent(s);
+    size_t opens[MAX_OPENS];
+    unsigned n = 0;
+    bool mark = false;
+    SaveFrame *f;
 
-    begin_item(s, vs_visitor_top(v)->name, sub, elem_type, f.opens, &f.n_opens);
-    f.opens[f.n_opens++] = vs_ber_open(s->out, VS_BER_CONTEXT, tag);
-    f.opens[f.n_opens++] = vs_ber_open(s->out, VS_BER_UNIVERSAL, VS_BER_TAG_SEQUENCE);
-    g_array_append_val(s->frames, f);
-    return save_top(s);
+    if (parent) {
+        const char *name = vs_visitor_top(v)->name;
+
+        opens[n++] = out_open(s, field_number(parent, name, sub), ID_CONTEXT_C);
+        opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+        if (name) {
+            out_string(s, VS_BER_TAG_UTF8STRING, name);
+        }
+        mark = marked(s);
+    } else {
+        element_begins(s, elem_type);
+    }
+    opens[n++] = out_open(s, tag, ID_CONTEXT_C);
+    opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+    f = push_frame(s, kind);
+    memcpy(f->opens, opens, n * sizeof(opens[0]));
+    f->n_opens = n;
+    f->must_understand = mark;
+    return f;
 }
 
 static void pop_container(VsVisitor *v)
 {
     BerSave *s = to_save(v);
     SaveFrame *f = save_top(s);
+    unsigned n;
 
     g_assert(f != NULL);
     if (f->kind == SAVE_ARRAY || f->kind == SAVE_LIST) {
         finish_elem_header(s, f);
     }
-    close_opens(s, f->opens, f->n_opens);
-    g_array_set_size(s->frames, s->frames->len - 1);
+    n = f->n_opens;
+    /* The value's [tag] and SEQUENCE, then the item's marker, SEQUENCE and [i]. */
+    out_close(s, f->opens[--n]);
+    out_close(s, f->opens[--n]);
+    if (n && f->must_understand) {
+        memcpy(out_room(s, sizeof(must_understand_marker)), must_understand_marker,
+               sizeof(must_understand_marker));
+        s->len += sizeof(must_understand_marker);
+    }
+    while (n > 0) {
+        out_close(s, f->opens[--n]);
+    }
+    s->depth--;
 }
 
 /* ---- ops -------------------------------------------------------------- */
 
+/* Writes a struct's or subsection's header: type name, wire name, version. */
+static void put_struct_header(BerSave *s, const char *type_name, const char *wire_name,
+                              uint32_t version)
+{
+    out_string(s, VS_BER_TAG_UTF8STRING, type_name);
+    out_string(s, VS_BER_TAG_UTF8STRING, wire_name);
+    out_uint(s, version);
+}
+
+/* "struct T", the element type of an array of structs (only needed for the first). */
+static const char *struct_elem_type(BerSave *s, const VsTypeInfo *type, char *buf, size_t size)
+{
+    SaveFrame *parent = save_top(s);
+
+    if (!parent || (parent->kind != SAVE_ARRAY && parent->kind != SAVE_LIST) ||
+        parent->header_done) {
+        return NULL;
+    }
+    snprintf(buf, size, "struct %s", type->name);
+    return buf;
+}
+
 static bool ber_save_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
                                   uint32_t *version, GError **errp)
 {
-    g_autofree char *elem_type = g_strdup_printf("struct %s", type->name);
-    SaveFrame *f = push_container(v, SAVE_STRUCT, 12, NULL, elem_type);
-    GByteArray *out = to_save(v)->out;
+    BerSave *s = to_save(v);
+    char buf[300];
+    SaveFrame *f = push_container(v, SAVE_STRUCT, 12, NULL,
+                                  struct_elem_type(s, type, buf, sizeof(buf)));
 
     f->type = type;
-    put_string(out, VS_BER_TAG_UTF8STRING, type->name);
-    put_string(out, VS_BER_TAG_UTF8STRING, type->wire_name);
-    vs_ber_put_uint(out, *version);
+    put_struct_header(s, type->name, type->wire_name, *version);
     return true;
 }
 
@@ -305,33 +609,18 @@ static bool ber_save_start_subsection(VsVisitor *v, const char *name, const VsTy
     }
     f = push_container(v, SAVE_SUBSECTION, 15, type, NULL);
     f->type = type;
-    put_string(to_save(v)->out, VS_BER_TAG_UTF8STRING, type->name);
-    put_string(to_save(v)->out, VS_BER_TAG_UTF8STRING, name);
-    vs_ber_put_uint(to_save(v)->out, *version);
+    put_struct_header(to_save(v), type->name, name, *version);
     return true;
-}
-
-/* The array's or list's member in the enclosing struct, for its element type. */
-static const VsFieldInfo *container_member(BerSave *s, const char *name)
-{
-    SaveFrame *parent = save_top(s);
-    uint32_t i = 0;
-
-    if (!parent || !name || (parent->kind != SAVE_STRUCT && parent->kind != SAVE_SUBSECTION)) {
-        return NULL;
-    }
-    return find_member(parent->type, name, NULL, &i);
 }
 
 static bool ber_save_start_array(VsVisitor *v, const char *name, uint32_t *count,
                                  uint32_t max, size_t elem_size, GError **errp)
 {
     BerSave *s = to_save(v);
-    const VsFieldInfo *fi = container_member(s, vs_visitor_top(v)->name);
     SaveFrame *f = push_container(v, SAVE_ARRAY, 13, NULL, "array");
 
-    f->field = fi;
-    f->header_at = s->out->len;
+    f->name = vs_visitor_top(v)->name;
+    f->header_at = s->len;
     f->count = *count;
     f->elem_size = elem_size;
     return true;
@@ -341,11 +630,10 @@ static bool ber_save_start_list(VsVisitor *v, const char *name, uint32_t max,
                                 size_t elem_size, GError **errp)
 {
     BerSave *s = to_save(v);
-    const VsFieldInfo *fi = container_member(s, vs_visitor_top(v)->name);
     SaveFrame *f = push_container(v, SAVE_LIST, 14, NULL, "list");
 
-    f->field = fi;
-    f->header_at = s->out->len;
+    f->name = vs_visitor_top(v)->name;
+    f->header_at = s->len;
     f->elem_size = elem_size;
     return true;
 }
@@ -356,29 +644,62 @@ static bool ber_save_list_next(VsVisitor *v, bool *more, GError **errp)
     return true;
 }
 
-/* Type names by log2(width): the trace's "(uint16)" and the array element type. */
-static const char *const uint_names[] = { "uint8", "uint16", "uint32", "uint64" };
-static const char *const int_names[] = { "int8", "int16", "int32", "int64" };
+/* Type names and context tags by width in bytes (1, 2, 4, 8). */
+static const char *const uint_names[] = { NULL, "uint8", "uint16", NULL, "uint32",
+                                          NULL, NULL, NULL, "uint64" };
+static const char *const int_names[] = { NULL, "int8", "int16", NULL, "int32",
+                                         NULL, NULL, NULL, "int64" };
+static const uint8_t width_tag[] = { 0, 1, 2, 0, 3, 0, 0, 0, 4 };
+
+/*
+ * An integer element of an array whose header is written: `[k] 02 len v`,
+ * appended directly (the common case of integer arrays).
+ */
+static inline bool put_int_element(BerSave *s, uint32_t tag, uint64_t bits, bool is_signed)
+{
+    uint8_t *p = out_room(s, 4 + 9);
+    size_t n = vs_ber_integer_octets(bits, is_signed, p + 4);
+
+    p[0] = (uint8_t)(ID_CONTEXT_C | tag);
+    p[1] = (uint8_t)(n + 2);
+    p[2] = VS_BER_TAG_INTEGER;
+    p[3] = (uint8_t)n;
+    s->len += 4 + n;
+    return true;
+}
+
+static inline bool element_ready(BerSave *s)
+{
+    SaveFrame *parent = save_top(s);
+
+    return parent && (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) &&
+           parent->header_done;
+}
 
 static bool ber_save_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                                GError **errp)
 {
-    unsigned log2w = (unsigned)g_bit_nth_lsf(width, -1);
     uint8_t content[9];
-    size_t len = vs_ber_integer_content(*val, false, content);
+    size_t len;
 
-    return put_leaf(v, name, uint_names[log2w], (int)log2w + 1, VS_BER_TAG_INTEGER, content,
-                    len);
+    if (element_ready(to_save(v))) {
+        return put_int_element(to_save(v), width_tag[width], *val, false);
+    }
+    len = vs_ber_integer_octets(*val, false, content);
+    return put_leaf(v, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content, len);
 }
 
 static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
                               GError **errp)
 {
-    unsigned log2w = (unsigned)g_bit_nth_lsf(width, -1);
     uint8_t content[9];
-    size_t len = vs_ber_integer_content((uint64_t)*val, true, content);
+    size_t len;
 
-    return put_leaf(v, name, int_names[log2w], (int)log2w + 5, VS_BER_TAG_INTEGER, content,
+    if (element_ready(to_save(v))) {
+        return put_int_element(to_save(v), width_tag[width] + 4u, (uint64_t)*val, true);
+    }
+    len = vs_ber_integer_octets((uint64_t)*val, true, content);
+    return put_leaf(v, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER, content,
                     len);
 }
 
@@ -386,7 +707,7 @@ static bool ber_save_type_bool(VsVisitor *v, const char *name, bool *val, GError
 {
     uint8_t b = *val ? 0xff : 0x00;
 
-    return put_leaf(v, name, "bool", -1, VS_BER_TAG_BOOLEAN, &b, 1);
+    return put_leaf(v, "bool", -1, VS_BER_TAG_BOOLEAN, &b, 1);
 }
 
 static bool ber_save_type_f64(VsVisitor *v, const char *name, double *val, GError **errp)
@@ -398,13 +719,13 @@ static bool ber_save_type_f64(VsVisitor *v, const char *name, double *val, GErro
     for (unsigned i = 0; i < 8; i++) {
         be[i] = (uint8_t)(bits >> (56 - 8 * i));
     }
-    return put_leaf(v, name, "float64", 9, VS_BER_TAG_OCTET_STRING, be, sizeof(be));
+    return put_leaf(v, "float64", 9, VS_BER_TAG_OCTET_STRING, be, sizeof(be));
 }
 
 static bool ber_save_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
                             GError **errp)
 {
-    return put_leaf(v, name, "buffer", -1, VS_BER_TAG_OCTET_STRING, buf, len);
+    return put_leaf(v, "buffer", -1, VS_BER_TAG_OCTET_STRING, buf, len);
 }
 
 static bool ber_save_string(VsVisitor *v, const char *name, char **str, size_t max_len,
@@ -412,20 +733,15 @@ static bool ber_save_string(VsVisitor *v, const char *name, char **str, size_t m
 {
     const char *text = *str ? *str : "";
 
-    return put_leaf(v, name, "string", -1, VS_BER_TAG_VISIBLESTRING, text, strlen(text));
+    return put_leaf(v, "string", -1, VS_BER_TAG_VISIBLESTRING, text, strlen(text));
 }
 
 static bool ber_save_unused(VsVisitor *v, const char *name, size_t len, GError **errp)
 {
-    g_autoptr(GByteArray) tmp = g_byte_array_new();
-    VsBerTlv tlv;
+    uint8_t content[9];
 
-    vs_ber_put_uint(tmp, len);
-    if (!vs_ber_read_tlv(tmp->data, 0, tmp->len, 0, &tlv, NULL)) {
-        g_assert_not_reached();
-    }
-    return put_leaf(v, name, "unused", 10, VS_BER_TAG_INTEGER, tmp->data + tlv.content,
-                    tlv.len);
+    return put_leaf(v, "unused", 10, VS_BER_TAG_INTEGER, content,
+                    vs_ber_integer_octets(len, false, content));
 }
 
 /* A present pointer writes nothing: its pointee is the element. */
@@ -441,21 +757,28 @@ static bool ber_save_nullptr_marker(VsVisitor *v, const char *name, bool *is_nul
         return true;
     }
     /* No element type yet: the header waits for a pointee or the end. */
-    return put_leaf(v, name, NULL, -1, VS_BER_TAG_NULL, NULL, 0);
+    return put_leaf(v, NULL, -1, VS_BER_TAG_NULL, NULL, 0);
 }
 
 static bool ber_save_opaque(VsVisitor *v, const char *name, uint8_t **data, size_t *len,
                             size_t max_len, GError **errp)
 {
-    return put_leaf(v, name, "opaque", 11, VS_BER_TAG_OCTET_STRING, *data, *len);
+    return put_leaf(v, "opaque", 11, VS_BER_TAG_OCTET_STRING, *data, *len);
 }
 
 static void ber_save_destroy(VsVisitor *v)
 {
     BerSave *s = to_save(v);
 
-    g_byte_array_unref(s->out);
-    g_array_unref(s->frames);
+    if (s->out != s->inline_out) {
+        g_free(s->out);
+    }
+    if (s->frames != s->inline_frames) {
+        g_free(s->frames);
+    }
+    if (s->marks) {
+        g_ptr_array_unref(s->marks);
+    }
 }
 
 static const VsVisitorOps ber_save_ops = {
@@ -486,18 +809,31 @@ VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx)
 {
     BerSave *s = vs_visitor_new(mem_ctx, &ber_save_ops, BerSave, NULL);
 
-    s->out = g_byte_array_new();
-    s->frames = g_array_new(FALSE, TRUE, sizeof(SaveFrame));
+    s->out = s->inline_out;
+    s->cap = INLINE_OUT;
+    s->frames = s->inline_frames;
+    s->frames_cap = INLINE_FRAMES;
     return &s->base;
+}
+
+void vs_ber_save_visitor_mark(VsVisitor *v, const char *path)
+{
+    BerSave *s;
+
+    g_return_if_fail(v != NULL && v->ops == &ber_save_ops && path != NULL);
+    s = to_save(v);
+    if (!s->marks) {
+        s->marks = g_ptr_array_new_with_free_func(g_free);
+    }
+    g_ptr_array_add(s->marks, g_strdup(path));
 }
 
 const uint8_t *vs_ber_save_visitor_data(VsVisitor *v, size_t *ret_len)
 {
-    static const uint8_t empty[1];
     BerSave *s;
 
     g_return_val_if_fail(v != NULL && v->ops == &ber_save_ops, NULL);
     s = to_save(v);
-    *ret_len = s->out->len;
-    return s->out->len ? s->out->data : empty;
+    *ret_len = s->len;
+    return s->out;
 }

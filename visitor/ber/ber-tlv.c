@@ -208,33 +208,34 @@ const char *vs_ber_tag_name(const VsBerTlv *tlv, char *buf, size_t size)
 
 /* ---- writing ---------------------------------------------------------- */
 
-static void put_identifier(GByteArray *out, VsBerClass cls, bool constructed, uint32_t tag)
+/* The identifier octets of asn1c's serialiser, with the constructed bit. */
+static size_t identifier_long(uint8_t *p, uint8_t id_bits, uint32_t tag)
 {
-    uint8_t buf[16];
-    size_t n = ber_tlv_tag_serialize(((ber_tlv_tag_t)tag << 2) | (ber_tlv_tag_t)cls, buf,
-                                     sizeof(buf));
+    size_t n = ber_tlv_tag_serialize(((ber_tlv_tag_t)tag << 2) | (ber_tlv_tag_t)(id_bits >> 6),
+                                     p, VS_BER_MAX_HEADER / 2);
 
-    g_assert(n > 0 && n <= sizeof(buf));
-    if (constructed) {
-        buf[0] |= 0x20;
-    }
-    g_byte_array_append(out, buf, (guint)n);
+    g_assert(n > 0 && n <= VS_BER_MAX_HEADER / 2);
+    p[0] |= id_bits & 0x20;
+    return n;
 }
 
-static void put_length(GByteArray *out, size_t len)
+size_t vs_ber_header_long(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len)
 {
-    uint8_t buf[16];
-    size_t n = der_tlv_length_serialize((ber_tlv_len_t)len, buf, sizeof(buf));
+    size_t n = identifier_long(p, id_bits, tag);
+    size_t ll = der_tlv_length_serialize((ber_tlv_len_t)len, p + n, VS_BER_MAX_HEADER / 2);
 
-    g_assert(n > 0 && n <= sizeof(buf));
-    g_byte_array_append(out, buf, (guint)n);
+    g_assert(ll > 0 && ll <= VS_BER_MAX_HEADER / 2);
+    return n + ll;
 }
 
 void vs_ber_put_header(GByteArray *out, VsBerClass cls, bool constructed, uint32_t tag,
                        size_t len)
 {
-    put_identifier(out, cls, constructed, tag);
-    put_length(out, len);
+    uint8_t buf[VS_BER_MAX_HEADER];
+
+    g_byte_array_append(out, buf,
+                        (guint)vs_ber_write_header(buf, vs_ber_id_bits(cls, constructed), tag,
+                                                   len));
 }
 
 void vs_ber_put_prim(GByteArray *out, VsBerClass cls, uint32_t tag, const void *data,
@@ -249,35 +250,7 @@ void vs_ber_put_prim(GByteArray *out, VsBerClass cls, uint32_t tag, const void *
 /* Writes the low @n bytes of @bits, big-endian, as an INTEGER. */
 size_t vs_ber_integer_content(uint64_t bits, bool is_signed, uint8_t out[9])
 {
-    size_t n = 1, k = 0;
-    bool pad = false;
-
-    if (is_signed) {
-        int64_t value = (int64_t)bits;
-
-        /* The smallest n whose sign-extended low bytes give back the value. */
-        while (n < 8) {
-            int64_t lim = INT64_C(1) << (8 * n - 1);
-
-            if (value >= -lim && value < lim) {
-                break;
-            }
-            n++;
-        }
-    } else {
-        while (n < 8 && (bits >> (8 * n))) {
-            n++;
-        }
-        /* A set top bit would read as negative: a leading 00 keeps it positive. */
-        pad = (bits >> (8 * n - 1)) & 1;
-    }
-    if (pad) {
-        out[k++] = 0;
-    }
-    for (size_t i = n; i-- > 0;) {
-        out[k++] = (uint8_t)(bits >> (8 * i));
-    }
-    return k;
+    return vs_ber_integer_octets(bits, is_signed, out);
 }
 
 void vs_ber_put_uint(GByteArray *out, uint64_t value)
@@ -299,10 +272,10 @@ void vs_ber_put_int(GByteArray *out, int64_t value)
 size_t vs_ber_open(GByteArray *out, VsBerClass cls, uint32_t tag)
 {
     size_t start = out->len;
-    uint8_t zero = 0;
+    uint8_t buf[VS_BER_MAX_HEADER];
+    size_t n = vs_ber_write_header(buf, vs_ber_id_bits(cls, true), tag, 0);
 
-    put_identifier(out, cls, true, tag);
-    g_byte_array_append(out, &zero, 1);
+    g_byte_array_append(out, buf, (guint)n);
     return start;
 }
 

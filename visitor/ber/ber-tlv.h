@@ -97,6 +97,32 @@ typedef struct VsBerTlv {
 bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth,
                      VsBerTlv *tlv, GError **errp);
 
+/*
+ * vs_ber_read_tlv_quick: vs_ber_read_tlv() for the common case, inline: a
+ * one-octet identifier (tag below 31) and a short definite length that
+ * fits in [@pos, @end).  Anything else (and every error) goes to
+ * vs_ber_read_tlv(), so the results and messages are the same.
+ */
+static inline bool vs_ber_read_tlv_quick(const uint8_t *data, size_t pos, size_t end,
+                                         unsigned depth, VsBerTlv *tlv, GError **errp)
+{
+    if (G_LIKELY(end - pos >= 2 && depth <= VS_BER_MAX_DEPTH)) {
+        uint8_t id = data[pos], l = data[pos + 1];
+
+        if ((id & 0x1f) != 0x1f && l < 0x80 && (id | l) != 0 && l <= end - pos - 2) {
+            tlv->start = pos;
+            tlv->cls = (VsBerClass)(id >> 6);
+            tlv->constructed = (id & 0x20) != 0;
+            tlv->tag = id & 0x1f;
+            tlv->content = pos + 2;
+            tlv->len = l;
+            tlv->content_end = tlv->end = pos + 2 + l;
+            return true;
+        }
+    }
+    return vs_ber_read_tlv(data, pos, end, depth, tlv, errp);
+}
+
 /* Whether @tlv has this identifier. */
 static inline bool vs_ber_is(const VsBerTlv *tlv, VsBerClass cls, bool constructed, uint32_t tag)
 {
@@ -123,6 +149,59 @@ const char *vs_ber_tag_name(const VsBerTlv *tlv, char *buf, size_t size);
 
 /* ---- writing ---------------------------------------------------------- */
 
+/* The longest identifier and length octets the writers produce. */
+#define VS_BER_MAX_HEADER 16
+
+/* The identifier octet's class and constructed bits. */
+static inline uint8_t vs_ber_id_bits(VsBerClass cls, bool constructed)
+{
+    return (uint8_t)(((unsigned)cls << 6) | (constructed ? 0x20 : 0));
+}
+
+/*
+ * vs_ber_header_long: identifier and minimal length octets in the general
+ * form (asn1c's serialisers), written at @p (room for VS_BER_MAX_HEADER).
+ * Returns: how many.
+ */
+size_t vs_ber_header_long(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len);
+
+/*
+ * vs_ber_header_size: how many octets vs_ber_write_header() writes for
+ * @tag and @len.
+ */
+static inline size_t vs_ber_header_size(uint32_t tag, size_t len)
+{
+    size_t n = 2;
+
+    if (G_UNLIKELY(tag >= 31)) {
+        for (uint32_t t = tag; t; t >>= 7) {
+            n++;
+        }
+    }
+    if (G_UNLIKELY(len >= 128)) {
+        for (size_t l = len; l; l >>= 8) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/*
+ * vs_ber_write_header: identifier and minimal definite length at @p (room
+ * for VS_BER_MAX_HEADER octets); @id_bits from vs_ber_id_bits().  The short
+ * forms are written here, the others by vs_ber_header_long().
+ * Returns: how many octets.
+ */
+static inline size_t vs_ber_write_header(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len)
+{
+    if (G_LIKELY(tag < 31 && len < 128)) {
+        p[0] = (uint8_t)(id_bits | tag);
+        p[1] = (uint8_t)len;
+        return 2;
+    }
+    return vs_ber_header_long(p, id_bits, tag, len);
+}
+
 /* Append an identifier and a minimal definite length. */
 void vs_ber_put_header(GByteArray *out, VsBerClass cls, bool constructed, uint32_t tag,
                        size_t len);
@@ -136,6 +215,24 @@ void vs_ber_put_prim(GByteArray *out, VsBerClass cls, uint32_t tag, const void *
  * 00).  Writes at most 9 octets to @out and returns how many.
  */
 size_t vs_ber_integer_content(uint64_t bits, bool is_signed, uint8_t out[9]);
+
+/* vs_ber_integer_content(), inline for the writers' hot paths. */
+static inline size_t vs_ber_integer_octets(uint64_t bits, bool is_signed, uint8_t out[9])
+{
+    /* A negative value needs the bits of its complement, plus the sign bit. */
+    uint64_t mag = is_signed && (int64_t)bits < 0 ? ~bits : bits;
+    unsigned bitlen = mag ? 64 - (unsigned)__builtin_clzll(mag) : 0;
+    /* One more bit than the magnitude: the sign (a leading 00 when it is set). */
+    size_t k = bitlen / 8 + 1, i = 0;
+
+    if (k == 9) {
+        out[i++] = 0;
+    }
+    for (size_t shift = 8 * (k - i); shift > 0; shift -= 8) {
+        out[i++] = (uint8_t)(bits >> (shift - 8));
+    }
+    return k;
+}
 void vs_ber_put_uint(GByteArray *out, uint64_t value);
 void vs_ber_put_int(GByteArray *out, int64_t value);
 

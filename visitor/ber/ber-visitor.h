@@ -85,6 +85,17 @@ VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx);
 const uint8_t *vs_ber_save_visitor_data(VsVisitor *v, size_t *ret_len);
 
 /*
+ * vs_ber_save_visitor_mark: mark the item at @path must-understand
+ * (docs/ber-format.md, "Must-understand"): a loader that does not know it
+ * fails instead of skipping it.  Call before the walk, once per item.
+ * @v: a visitor from vs_ber_save_visitor_new()
+ * @path: the item's field path in the error form, `vsdemo.inner.mask`, or a
+ *   subsection's, `vsdemo.vsdemo/irq`; a path no field item has marks
+ *   nothing (the root and array elements are not field items)
+ */
+void vs_ber_save_visitor_mark(VsVisitor *v, const char *path);
+
+/*
  * vs_ber_load_visitor_new: a LOAD visitor reading one walk from BER bytes.
  * @mem_ctx: talloc parent
  * @data, @len: the encoding; borrowed, must outlive the visitor
