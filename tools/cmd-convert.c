@@ -145,7 +145,7 @@ int vs_cmd_convert(const char *prog, int argc, char **argv)
     }
     ts = vs_tool_open_stream(ctx, argv[1], NULL, &err);
     if (!ts) {
-        status = vs_tool_fail(prog, "%s", err->message);
+        status = vs_tool_fail(prog, "%s (nothing written)", err->message);
         goto out;
     }
     if (!ts->complete) {

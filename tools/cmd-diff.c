@@ -608,7 +608,7 @@ static const VsToolHelp diff_help = {
         "Examples:\n"
         "  vstate diff src.bin dst.bin\n"
         "  vstate diff --ignore 'timer' --ignore 'mc146818rtc.*' before.bin after.ber\n"
-        "  qemu-img ... | vstate diff saved.bin -\n"
+        "  ssh dst cat /var/tmp/resaved.bin | vstate diff sent.bin -\n"
         "  vstate diff -q a.bin b.bin && echo same\n",
 };
 
@@ -643,7 +643,7 @@ int vs_cmd_diff(const char *prog, int argc, char **argv)
 {
     g_auto(GStrv) ignore = NULL;
     g_autofree char *color = NULL;
-    gboolean quiet = FALSE;
+    gboolean quiet = FALSE, no_schemas = FALSE;
     GOptionEntry entries[] = {
         { "ignore", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &ignore,
           "leave out fields, sections or RAM blocks matching this shell glob (repeatable)",
@@ -652,11 +652,14 @@ int vs_cmd_diff(const char *prog, int argc, char **argv)
           "colour the output: auto (on a terminal; the default), always or never", "WHEN" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
           "print nothing; only the exit status tells", NULL },
+        { "no-schemas", 0, 0, G_OPTION_ARG_NONE, &no_schemas,
+          "decode device sections from each stream's own description only", NULL },
         { NULL },
     };
     TALLOC_CTX *ctx = talloc_new(NULL);
     g_autoptr(GError) err = NULL;
     VsToolStream *ts[2];
+    VsLoadOptions opts = { 0 };
     DiffRun d = { .out = stdout };
     bool bad_color;
     int status = VS_TOOL_EXIT_ERROR;
@@ -682,8 +685,9 @@ int vs_cmd_diff(const char *prog, int argc, char **argv)
         goto out;
     }
     d.ignore = ignore;
+    opts.no_schemas = no_schemas;
     for (int i = 0; i < 2; i++) {
-        ts[i] = vs_tool_open_stream(ctx, argv[1 + i], NULL, &err);
+        ts[i] = vs_tool_open_stream(ctx, argv[1 + i], &opts, &err);
         if (!ts[i]) {
             status = vs_tool_fail(prog, "%s: %s", i ? "B" : "A", err->message);
             goto out;

@@ -608,6 +608,7 @@ static int cmd_help(const char *prog, int argc, char **argv)
 {
     const Command *c;
     char *help_argv[3];
+    g_autofree char *prog_name = NULL;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
@@ -620,7 +621,9 @@ static int cmd_help(const char *prog, int argc, char **argv)
     help_argv[0] = argv[1];
     help_argv[1] = (char *)"--help";
     help_argv[2] = NULL;
-    return c->run(argv[1], 2, help_argv);
+    /* The same program name as `vstate COMMAND --help` shows. */
+    prog_name = g_strdup_printf("vstate %s", c->name);
+    return c->run(prog_name, 2, help_argv);
 }
 
 int main(int argc, char **argv)

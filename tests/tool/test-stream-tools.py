@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""`vstate diff`, `vstate convert` and `vstate trace` as users run them (TAP).
+
+Usage: test-stream-tools.py VSTATE CORPUS_DIR SOURCE_ROOT
+
+Checks, with the reasons they could fail:
+- help: every command's --help has a synopsis, options, exit status, examples;
+- convert: legacy -> BER -> legacy gives each corpus stream's bytes back,
+  BER -> BER is stable, standard input/output work;
+- diff: the corpus's diffs/*.txt (made by QEMU's analyzer from its own
+  decodes) are found field for field, nothing else is reported for device
+  state, pages are located where the corpus's memory map says they differ,
+  --ignore removes what it matches, equal streams exit 0 in either form;
+- trace: a load's trace equals the trace of the save (the demo) and is the
+  same for a stream and its BER conversion;
+- errors: unreadable, empty, foreign and truncated input exit 2 with one
+  line naming the problem, after the output decoded before it;
+- docs/debugging.md: every transcript in it is what the commands print for
+  the streams tests/tool/make-debug-streams.py makes.
+Corpus-dependent checks skip with a reason when the corpus is absent.
+"""
+import glob
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+VSTATE, CORPUS, SOURCE_ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+STREAMS = os.path.join(CORPUS, "streams")
+HAVE_CORPUS = os.path.isdir(STREAMS)
+n = 0
+failures = 0
+
+
+def check(ok, what, detail=""):
+    global n, failures
+    n += 1
+    if ok:
+        print("ok %d - %s" % (n, what))
+    else:
+        failures += 1
+        print("not ok %d - %s" % (n, what))
+        for line in str(detail).splitlines()[:40]:
+            print("#   " + line)
+
+
+def skip(what, why):
+    global n
+    n += 1
+    print("ok %d - %s # SKIP %s" % (n, what, why))
+
+
+def run(*args, stdin=None, env=None):
+    return subprocess.run([VSTATE] + list(args), input=stdin, capture_output=True,
+                          env=env, timeout=300)
+
+
+def text(p):
+    return p.stdout.decode("utf-8", "replace")
+
+
+def err(p):
+    return p.stderr.decode("utf-8", "replace")
+
+
+def one_line_error(p, what, must=()):
+    e = err(p)
+    ok = p.returncode == 2 and e.count("\n") == 1 and e.startswith("vstate ")
+    ok = ok and all(m in e for m in must)
+    check(ok, what + ": exit 2 with one line on stderr naming it",
+          "exit %d, stderr: %r" % (p.returncode, e))
+
+
+# ---- help and usage -----------------------------------------------------------
+
+def test_help():
+    for cmd, options in (("diff", ["--ignore", "--color", "--quiet", "--no-schemas"]),
+                         ("convert", ["--to"]),
+                         ("trace", ["--section", "--no-headers", "--no-schemas"])):
+        p = run(cmd, "--help")
+        out = text(p)
+        wanted = ["Usage:", "vstate %s [OPTION" % cmd, "Exit status:", "Examples:"] + options
+        missing = [w for w in wanted if w not in out]
+        check(p.returncode == 0 and not missing, "%s --help is a full page" % cmd,
+              "missing %s in:\n%s" % (missing, out))
+        p2 = run("help", cmd)
+        check(p2.stdout == p.stdout, "vstate help %s equals %s --help" % (cmd, cmd))
+    p = run("--help")
+    check(all(c in text(p) for c in ("diff", "convert", "trace")),
+          "vstate --help lists diff, convert and trace")
+    one_line_error(run("diff", "only-one.bin"), "diff with one operand")
+    one_line_error(run("diff", "-", "-"), "diff with standard input twice")
+    one_line_error(run("diff", "--color=sometimes", "a", "b"), "diff --color=sometimes",
+                   ["sometimes"])
+    one_line_error(run("convert", "--to=xml", "a", "b"), "convert --to=xml", ["xml"])
+    one_line_error(run("trace"), "trace without a file")
+    one_line_error(run("trace", "--frobnicate", "x"), "trace with an unknown option")
+
+
+# ---- convert ------------------------------------------------------------------
+
+def corpus_streams():
+    return sorted(glob.glob(os.path.join(STREAMS, "*", "*.bin")))
+
+
+def test_convert(tmp):
+    if not HAVE_CORPUS:
+        skip("convert round trips", "corpus not found at '%s'" % CORPUS)
+        return
+    for path in corpus_streams():
+        name = os.path.relpath(path, STREAMS)
+        ber, back, again = (os.path.join(tmp, x) for x in ("c.ber", "c.bin", "c2.ber"))
+        p1 = run("convert", "--to=ber", path, ber)
+        p2 = run("convert", "--to=legacy", ber, back)
+        p3 = run("convert", "--to=ber", ber, again)
+        orig = open(path, "rb").read()
+        ok = p1.returncode == p2.returncode == p3.returncode == 0
+        check(ok and open(ber, "rb").read()[:2] == b"\x30\x80" and
+              open(back, "rb").read() == orig,
+              "%s: legacy -> BER -> legacy is byte-identical" % name, err(p1) + err(p2))
+        check(ok and open(again, "rb").read() == open(ber, "rb").read(),
+              "%s: BER -> BER gives the same bytes" % name, err(p3))
+    path = os.path.join(STREAMS, "a-pc-bare", "paused.bin")
+    orig = open(path, "rb").read()
+    p = run("convert", "-", "-", stdin=orig)
+    check(p.returncode == 0 and p.stdout[:2] == b"\x30\x80",
+          "convert - -: legacy on stdin becomes BER on stdout (the other form by default)")
+    p2 = run("convert", "-", "-", stdin=p.stdout)
+    check(p2.returncode == 0 and p2.stdout == orig, "convert - -: and BER back to legacy")
+    trunc = os.path.join(tmp, "trunc.ber")
+    with open(trunc, "wb") as f:
+        f.write(p.stdout[:len(p.stdout) // 2])
+    out = os.path.join(tmp, "never.bin")
+    pt = run("convert", trunc, out)
+    one_line_error(pt, "convert of a truncated BER stream", ["nothing written"])
+    check(not os.path.exists(out), "a failed convert leaves no OUT file")
+
+
+# ---- diff against the corpus's own diffs -------------------------------------------
+
+def section_ids(bin_path):
+    """section id -> (idstr, instance) from the corpus's scan of the stream."""
+    scan = json.load(open(bin_path[:-4] + ".sections.json"))
+    return {r["section_id"]: (r["idstr"], r["instance_id"])
+            for r in scan["records"] if r.get("type") in ("FULL", "START")}
+
+
+def norm(path):
+    # QEMU's analyzer joins with '/', vstate with '.'; both keep '/' in idstrs
+    # and subsection names, so compare with one separator.
+    return path.replace("/", ".")
+
+
+def parse_corpus_diff(path):
+    """(A .bin, B .bin, {(idstr, instance): {(kind, field path)}})."""
+    a = b = None
+    want = {}
+    for line in open(path):
+        m = re.match(r"# ([AB]) = (\S+)\.state\.json$", line)
+        if m:
+            bin_path = os.path.join(CORPUS, m.group(2) + ".bin")
+            if m.group(1) == "A":
+                a = bin_path
+            else:
+                b = bin_path
+            continue
+        m = re.match(r"(CHANGED|ONLY-A|ONLY-B) +(.+?) \((\d+)\)/(.+?): ", line)
+        if m:
+            want.setdefault(int(m.group(3)), set()).add((m.group(1), norm(m.group(4))))
+    ids = section_ids(a)
+    return a, b, {ids[k]: v for k, v in want.items()}
+
+
+def parse_vstate_diff(out):
+    """{(idstr, instance): [(kind, field path without the root)]} and other lines."""
+    got, other, cur = {}, [], None
+    for line in out.splitlines():
+        m = re.match(r"section (.+) instance (\d+)$", line)
+        if m:
+            cur = (m.group(1), int(m.group(2)))
+            got.setdefault(cur, [])
+            continue
+        if not line.startswith("  "):
+            cur = None
+            other.append(line)
+            continue
+        m = re.match(r"  ([^:\s]+(?:\[[^\]]*\])*): (.*)$", line)
+        if cur is None or not m:
+            other.append(line)
+            continue
+        path, rest = m.group(1), m.group(2)
+        kind = "ONLY-A" if rest.startswith("only in A") else \
+            "ONLY-B" if rest.startswith("only in B") else "CHANGED"
+        root = re.match(r"[^.\[]+", path).group(0)
+        got[cur].append((kind, norm(path[len(root) + 1:])))
+    return got, other
+
+
+def covers(got_path, want_path, kind):
+    """A vstate line covers a listed field: the same path, a byte range of a
+    buffer the analyzer shows whole, or a subsection/field present on one
+    side only that holds the listed leaf."""
+    if got_path == want_path or got_path.startswith(want_path + "["):
+        return True
+    return kind != "CHANGED" and want_path.startswith(got_path + ".")
+
+
+def test_corpus_diffs():
+    if not HAVE_CORPUS:
+        skip("corpus diffs found by vstate diff", "corpus not found at '%s'" % CORPUS)
+        return
+    for path in sorted(glob.glob(os.path.join(CORPUS, "diffs", "*.txt"))):
+        name = os.path.basename(path)
+        a, b, want = parse_corpus_diff(path)
+        p = run("diff", a, b)
+        got, other = parse_vstate_diff(text(p))
+        check(p.returncode == 1, "%s: exit 1 (different)" % name, err(p))
+        missing, extra = [], []
+        for sec, fields in want.items():
+            for kind, field in fields:
+                if not any(k == kind and covers(g, field, k) for k, g in got.get(sec, [])):
+                    missing.append("%s %s %s" % (sec, kind, field))
+        for sec, lines in got.items():
+            for kind, g in lines:
+                if not any(k == kind and covers(g, w, k) for k, w in want.get(sec, ())):
+                    extra.append("%s %s %s" % (sec, kind, g))
+        check(not missing, "%s: every listed field is reported (%d sections)"
+              % (name, len(want)), "\n".join(missing))
+        check(not extra, "%s: no device field beyond the listed ones is reported" % name,
+              "\n".join(extra))
+        unexpected = [l for l in other if not re.match(
+            r"(RAM|  pc\.ram |  /rom@|  pc\.bios |  pc\.rom )", l)]
+        check(not unexpected, "%s: besides device fields, only RAM pages differ" % name,
+              "\n".join(unexpected))
+
+
+def test_diff_equal_and_forms(tmp):
+    if not HAVE_CORPUS:
+        skip("diff of equal streams", "corpus not found at '%s'" % CORPUS)
+        return
+    a = os.path.join(STREAMS, "a-pc-bare", "ran2s.bin")
+    b = os.path.join(STREAMS, "a-pc-bare", "paused.bin")
+    p = run("diff", a, a)
+    check(p.returncode == 0 and p.stdout == b"", "a stream equals itself: exit 0, no output",
+          text(p) + err(p))
+    ber = os.path.join(tmp, "ran2s.ber")
+    run("convert", "--to=ber", a, ber)
+    p = run("diff", a, ber)
+    check(p.returncode == 0 and p.stdout == b"", "a legacy stream equals its BER form",
+          text(p) + err(p))
+    p1 = run("diff", b, a)
+    bber = os.path.join(tmp, "paused.ber")
+    run("convert", "--to=ber", b, bber)
+    p2 = run("diff", bber, "-", stdin=open(ber, "rb").read())
+    check(p2.returncode == 1 and p2.stdout == p1.stdout,
+          "BER against BER from standard input reports what legacy against legacy does",
+          text(p2)[:500])
+    p = run("diff", "--quiet", b, a)
+    check(p.returncode == 1 and p.stdout == b"", "--quiet prints nothing, exit 1")
+    check(b"\033[" not in p1.stdout, "no colour when standard output is not a terminal")
+    p = run("diff", "--color=always", b, a)
+    check(b"\033[31m" in p.stdout and b"\033[32m" in p.stdout,
+          "--color=always colours A's and B's values")
+    return p1
+
+
+def test_diff_ignore(full):
+    if not HAVE_CORPUS:
+        skip("diff --ignore", "corpus not found at '%s'" % CORPUS)
+        return
+    a = os.path.join(STREAMS, "a-pc-bare", "paused.bin")
+    b = os.path.join(STREAMS, "a-pc-bare", "ran2s.bin")
+    lines = text(full).splitlines()
+    p = run("diff", "--ignore", "mc146818rtc.*", a, b)
+    got = text(p).splitlines()
+    dropped = [l for l in lines if l not in got]
+    check(p.returncode == 1 and dropped and
+          all("mc146818rtc." in l for l in dropped if l.startswith("  ")),
+          "--ignore 'mc146818rtc.*' drops the RTC's fields and nothing else",
+          "\n".join(dropped))
+    p = run("diff", "-i", "globalstate", a, b)
+    check("globalstate" not in text(p) and "section i8259 instance 0" in text(p),
+          "--ignore 'globalstate' drops that section")
+    sections = sorted({l.split()[1] for l in lines if l.startswith("section ")})
+    blocks = sorted({l.split()[0] for l in lines if l.startswith("  ") and "0x" in l.split()[1]
+                     and "differs" in l})
+    args = ["diff"]
+    for pat in sections + blocks:
+        args += ["--ignore", pat]
+    p = run(*(args + [a, b]))
+    check(p.returncode == 0 and p.stdout == b"",
+          "ignoring every differing section and RAM block leaves equal streams (exit 0)",
+          text(p))
+
+
+def test_diff_pages():
+    """The pages of d-pc-pattern that differ from a never-run guest are the
+    non-zero pages of the pattern, by QEMU's own memory map of the stream."""
+    if not HAVE_CORPUS:
+        skip("RAM page ranges", "corpus not found at '%s'" % CORPUS)
+        return
+    a = os.path.join(STREAMS, "a-pc-bare", "paused.bin")
+    d = os.path.join(STREAMS, "d-pc-pattern", "paused.bin")
+    memory = json.load(gzip.open(d[:-4] + ".memory.json.gz"))["ram (2)"]["memory"]
+    want = set()
+    for key, value in memory.items():
+        m = re.match(r"pc\.ram \((0x[0-9a-f]+)\)$", key)
+        if m and 0x100000 <= int(m.group(1), 16) < 0x200000 and value != "Filled with 0x00":
+            want.add(int(m.group(1), 16))
+    p = run("diff", a, d)
+    got, other_blocks = set(), []
+    for line in text(p).splitlines():
+        m = re.match(r"  (\S+) 0x([0-9a-f]+)-0x([0-9a-f]+) \((\d+) pages?\): (.*)$", line)
+        if not m:
+            continue
+        if m.group(1) != "pc.ram" or m.group(5) != "content differs":
+            other_blocks.append(line)
+            continue
+        start, end = int(m.group(2), 16), int(m.group(3), 16) + 1
+        check_count = (end - start) // 4096 == int(m.group(4))
+        if not check_count:
+            other_blocks.append("bad count: " + line)
+        got.update(range(start, end, 4096))
+    check(len(want) > 100 and got == want,
+          "pc.ram pages reported as differing are the pattern's %d non-zero pages" % len(want),
+          "only reported: %s\nnot reported: %s" % (sorted(got - want)[:10],
+                                                  sorted(want - got)[:10]))
+    check(not other_blocks, "no other block or kind of page difference", "\n".join(other_blocks))
+
+
+# ---- trace --------------------------------------------------------------------
+
+def test_trace(tmp):
+    demo = os.path.join(tmp, "demo.bin")
+    p = subprocess.run([VSTATE, "demo", "--format", "trace", "--out", demo],
+                       capture_output=True, timeout=120)
+    saved = [l for l in text(p).splitlines() if re.match(r"[a-z0-9_]+[.(]", l) and " = (" in l]
+    t = run("trace", "--no-headers", demo)
+    check(t.returncode == 0 and len(saved) > 40 and text(t).splitlines() == saved,
+          "the trace of loading the demo stream equals the trace of its save (%d lines)"
+          % len(saved), "\n".join(set(saved) ^ set(text(t).splitlines())))
+    t2 = run("trace", demo)
+    heads = [l for l in text(t2).splitlines() if l.startswith("#")]
+    check(heads[:1] == ["# section i8259 instance 0 id 1 version 1 (decoded by schema)"]
+          and len(heads) == 3, "trace starts each section with its header line",
+          "\n".join(heads))
+    t3 = run("trace", "--section", "vsdemo", "--no-headers", demo)
+    check(t3.returncode == 0 and text(t3) and
+          all(l.startswith("vsdemo.") for l in text(t3).splitlines()),
+          "--section keeps only the matching sections")
+    if not HAVE_CORPUS:
+        skip("trace of a corpus stream and its BER form", "corpus not found")
+        return demo
+    a = os.path.join(STREAMS, "c-q35-bare", "ran2s.bin")
+    ber = os.path.join(tmp, "q35.ber")
+    run("convert", "--to=ber", a, ber)
+    t1, t2 = run("trace", "--no-headers", a), run("trace", "--no-headers", "-",
+                                                  stdin=open(ber, "rb").read())
+    check(t1.returncode == t2.returncode == 0 and t1.stdout == t2.stdout and
+          len(t1.stdout) > 10000,
+          "a corpus stream and its BER form (from standard input) trace alike")
+    return demo
+
+
+# ---- errors -------------------------------------------------------------------
+
+def test_errors(tmp, demo):
+    missing = os.path.join(tmp, "nosuch.bin")
+    for cmd in (["trace", missing], ["diff", missing, demo], ["convert", missing, "-"]):
+        one_line_error(run(*cmd), "%s of a missing file" % cmd[0], ["nosuch.bin"])
+    empty = os.path.join(tmp, "empty.bin")
+    open(empty, "wb").close()
+    one_line_error(run("trace", empty), "trace of an empty file", ["empty"])
+    foreign = os.path.join(tmp, "foreign.bin")
+    with open(foreign, "wb") as f:
+        f.write(b"PK\x03\x04 not a stream")
+    one_line_error(run("diff", demo, foreign), "diff against a zip file",
+                   ["not a migration stream"])
+    if os.geteuid() != 0:
+        locked = os.path.join(tmp, "locked.bin")
+        shutil.copy(demo, locked)
+        os.chmod(locked, 0)
+        one_line_error(run("trace", locked), "trace of an unreadable file", ["locked.bin"])
+    else:
+        skip("trace of an unreadable file", "running as root, who reads any file")
+    unreadable = tmp  # a directory cannot be read as a stream
+    one_line_error(run("trace", unreadable), "trace of a directory")
+
+    # Cut the demo stream inside vsdemo's body: both PICs come out, then the error.
+    data = open(demo, "rb").read()
+    body = data.index(b"\x06vsdemo") + 7 + 8
+    cut = os.path.join(tmp, "cut.bin")
+    with open(cut, "wb") as f:
+        f.write(data[:body + 20])
+    p = run("trace", cut)
+    out = text(p)
+    check(out.count("# section i8259") == 2 and "vsdemo" not in out,
+          "a truncated stream's trace prints the sections before the cut", out[-300:])
+    one_line_error(p, "trace of a truncated stream", ["device 'vsdemo'", "vsdemo."])
+    m = re.search(r"stream ends after (\d+) of (\d+) bytes \(offset 0x([0-9a-f]+)\)", err(p))
+    check(m is not None and int(m.group(1)) < int(m.group(2)) and
+          int(m.group(3), 16) + int(m.group(1)) == body + 20,
+          "the error says what was read, what was expected and where the field starts",
+          err(p))
+    p = run("diff", demo, cut)
+    check(p.returncode == 2 and "only in" not in text(p) and "B (" in err(p),
+          "diff against a truncated stream: exit 2, no sections reported missing",
+          text(p) + err(p))
+
+
+# ---- docs/debugging.md ------------------------------------------------------------
+
+def doc_transcripts(doc):
+    """[(command, expected output)] of every ```console block."""
+    blocks = re.findall(r"```console\n(.*?)```", open(doc).read(), re.S)
+    out = []
+    for block in blocks:
+        cmd, lines = None, []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if cmd is not None:
+                    out.append((cmd, "\n".join(lines)))
+                cmd, lines = line[2:], []
+            else:
+                lines.append(line)
+        if cmd is not None:
+            out.append((cmd, "\n".join(lines)))
+    return out
+
+
+def test_debugging_doc(tmp):
+    doc = os.path.join(SOURCE_ROOT, "docs", "debugging.md")
+    if not HAVE_CORPUS:
+        skip("docs/debugging.md transcripts", "corpus not found at '%s'" % CORPUS)
+        return
+    work = os.path.join(tmp, "debug")
+    subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, "tests", "tool",
+                                                 "make-debug-streams.py"), CORPUS, work],
+                   check=True)
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(os.path.abspath(VSTATE)) + os.pathsep + env["PATH"]
+    env.pop("NO_COLOR", None)
+    transcripts = doc_transcripts(doc)
+    check(len(transcripts) >= 6, "docs/debugging.md holds transcripts (%d)" % len(transcripts))
+    for cmd, want in transcripts:
+        # One pipe for both, so lines keep the order a terminal shows.
+        p = subprocess.run(["sh", "-c", "(%s) 2>&1" % cmd], cwd=work, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        got = p.stdout.decode("utf-8", "replace").rstrip("\n")
+        check(got == want.rstrip("\n"), "docs/debugging.md: `%s` prints what the doc shows" % cmd,
+              "got:\n%s\nthe doc shows:\n%s" % (got, want))
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="vstate-tools-")
+    try:
+        test_help()
+        test_convert(tmp)
+        test_corpus_diffs()
+        full = test_diff_equal_and_forms(tmp)
+        test_diff_ignore(full)
+        test_diff_pages()
+        demo = test_trace(tmp)
+        test_errors(tmp, demo)
+        test_debugging_doc(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % n)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
