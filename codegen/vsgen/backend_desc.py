@@ -215,7 +215,7 @@ class DescBackend:
                 assert mem.sub is not None
                 value = asn1_type_name(self.c.sub_sym(t, mem.sub))
                 optional = mem.sub.needed is not None
-                comps.append(f"    {ident} [{number}] SEQUENCE {{ name UTF8String, value {value} }}"
+                comps.append(f"    {ident} [{number}] SEQUENCE {{ name UTF8String, value {value}{MU} }}"
                              + (" OPTIONAL" if optional else ""))
                 continue
             if name.endswith("_nnodes") and mem.kind == "gtree":
@@ -223,7 +223,7 @@ class DescBackend:
             else:
                 value = self.asn1_value(t, mem, f"{ref}-{ident}")
             optional = bool(mem.attrs.since or mem.attrs.test)
-            comps.append(f"    {ident} [{number}] SEQUENCE {{ name UTF8String, value {value} }}" +
+            comps.append(f"    {ident} [{number}] SEQUENCE {{ name UTF8String, value {value}{MU} }}" +
                          (" OPTIONAL" if optional else ""))
         return (f"-- {what}\n{ref} ::= [{tag}] SEQUENCE {{\n" + ",\n".join(comps) + "\n}\n\n")
 
@@ -253,9 +253,9 @@ class DescBackend:
                 f"{asn1_type_name(node)} ::= [12] SEQUENCE {{\n"
                 "    type-name UTF8String,\n    wire-name UTF8String,\n"
                 "    version INTEGER (1..1),\n"
-                f"    key [0] SEQUENCE {{ name UTF8String, value {key} }},\n"
+                f"    key [0] SEQUENCE {{ name UTF8String, value {key}{MU} }},\n"
                 f"    value [1] SEQUENCE {{ name UTF8String, value "
-                f"{asn1_type_name(mem.type_name or '')} }}\n}}\n\n")
+                f"{asn1_type_name(mem.type_name or '')}{MU} }}\n}}\n\n")
 
     def asn1_value(self, t: ast.TypeDecl, mem: ast.Member, own: str) -> str:
         """The value TLV of a member, as the BER save visitor writes it.
@@ -318,6 +318,10 @@ class DescBackend:
 def _all_members(members: List[ast.Member]) -> List[ast.Member]:
     from .model import all_members
     return all_members(members)
+
+
+# Every field item may end with the writer's must-understand marker.
+MU = ", must-understand BOOLEAN OPTIONAL"
 
 
 def asn1_slots(members: List[ast.Member]):

@@ -23,6 +23,8 @@
 
 static const char *outdir;
 static int failures;
+/* Paths the next save marks must-understand (NULL-terminated), or NULL. */
+static const char *const *marks;
 
 typedef bool (*Walker)(VsVisitor *v, const char *name, void *s, GError **errp);
 
@@ -35,6 +37,10 @@ static void save(TALLOC_CTX *mem, const char *asn1_type, const char *file, Walke
     size_t len;
     char *path;
     FILE *f;
+
+    for (size_t i = 0; marks && marks[i]; i++) {
+        vs_ber_save_visitor_mark(v, marks[i]);
+    }
 
     if (!walk(v, name, state, &err) || !vs_visitor_complete(v, &err)) {
         fprintf(stderr, "%s: cannot save: %s\n", file, err->message);
@@ -79,6 +85,14 @@ int main(int argc, char **argv)
         .deadline = -1,
     };
     SAVE(mem, Scalars, "scalars", "scalars", &sc);
+    {
+        /* The marker after a BOOLEAN value and after an INTEGER's [k]. */
+        static const char *const scalar_marks[] = { "scalars.flag", "scalars.a", NULL };
+
+        marks = scalar_marks;
+        SAVE(mem, Scalars, "scalars-marked", "scalars", &sc);
+        marks = NULL;
+    }
 
     Fifo fifo = { .capacity = 16, .head = 2, .num = 5 };
     memcpy(fifo.data, "0123456789abcdef", 16);
@@ -154,6 +168,17 @@ int main(int argc, char **argv)
     ho.b3 = 0x33;
     ho.inner = 0x77;
     SAVE(mem, Hooked, "hooked", "hooked", &ho);
+    {
+        /* Marked subsections, one nested in another, and a field inside one. */
+        static const char *const hooked_marks[] = {
+            "hooked.hooked/a", "hooked.hooked/b", "hooked.hooked/b.hooked/b/inner",
+            "hooked.hooked/a.a", NULL,
+        };
+
+        marks = hooked_marks;
+        SAVE(mem, Hooked, "hooked-marked", "hooked", &ho);
+        marks = NULL;
+    }
     ho.flags = 0;
     ho.b = 0;       /* no subsection at all */
     SAVE(mem, Hooked, "hooked-no-subsections", "hooked", &ho);

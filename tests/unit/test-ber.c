@@ -46,6 +46,29 @@ static uint8_t *ber_save(TALLOC_CTX *mem, Walk walk, const char *name, void *obj
     return copy;
 }
 
+/* As ber_save(), with the items at @marks (NULL-terminated) marked must-understand. */
+static uint8_t *ber_save_marked(TALLOC_CTX *mem, Walk walk, const char *name, void *obj,
+                                const char *const *marks, size_t *ret_len)
+{
+    VsVisitor *v = vs_ber_save_visitor_new(mem);
+    GError *err = NULL;
+    const uint8_t *data;
+    uint8_t *copy;
+
+    for (size_t i = 0; marks[i]; i++) {
+        vs_ber_save_visitor_mark(v, marks[i]);
+    }
+    if (!walk(v, name, obj, &err) || !vs_visitor_complete(v, &err)) {
+        print_error("BER save failed: %s\n", err->message);
+        g_error_free(err);
+        fail();
+    }
+    data = vs_ber_save_visitor_data(v, ret_len);
+    copy = talloc_memdup(mem, data, *ret_len ? *ret_len : 1);
+    vs_visitor_free(v);
+    return copy;
+}
+
 /* Loads; on success *@ret_warnings (when given) counts the lenient warnings. */
 static bool ber_load(TALLOC_CTX *mem, const uint8_t *data, size_t len, VsBerPolicy policy,
                      Walk walk, const char *name, void *obj, char **ret_warnings,
@@ -573,6 +596,147 @@ static void test_ber_fail_unknown_subsection(void **state)
                  "mini: skipped subsection 'mini/extra' the schema does not know");
 }
 
+/* ---- must-understand ------------------------------------------------------ */
+
+/*
+ * The writer's change with @mark marked must-understand: strict fails as
+ * without the mark, lenient fails too, naming the marked item (the error's
+ * path, @path, is the part the loader was reading when it met the item),
+ * where unmarked it skips it (the check_change tests).
+ */
+static void check_marked(void **state, Change ch, const char *mark, const char *path,
+                         VsVisitError code, const char *text)
+{
+    Mini w = { .a = 5, .b = 6, .arr = { 7, 8, 9 }, .sub_x = 1, .c = 10 };
+    const char *marks[] = { mark, NULL };
+    Mini t;
+    GError *err = NULL;
+    size_t len, plain_len;
+    uint8_t *bytes, *plain;
+
+    writer_change = ch;
+    plain = ber_save(*state, walk_mini_writer, "mini", &w, &plain_len);
+    bytes = ber_save_marked(*state, walk_mini_writer, "mini", &w, marks, &len);
+    /* The mark is the marker's three octets, and the lengths around it. */
+    assert_true(len > plain_len);
+    assert_non_null(memmem(bytes, len, "\x01\x01\xff", 3));
+
+    memset(&t, 0, sizeof(t));
+    assert_false(ber_load(*state, bytes, len, VS_BER_STRICT, walk_mini, "mini", &t, NULL, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+
+    memset(&t, 0, sizeof(t));
+    assert_false(ber_load(*state, bytes, len, VS_BER_LENIENT, walk_mini, "mini", &t, NULL, &err));
+    assert_gerror_path(err, VS_VISIT_ERROR, code, path);
+    assert_gerror_contains(err, text);
+    assert_gerror_contains(err, "marked must-understand");
+    assert_gerror_contains(err, "(offset 0x");
+    g_clear_error(&err);
+
+    /* Unmarked, the same change loads leniently. */
+    memset(&t, 0, sizeof(t));
+    assert_true(ber_load(*state, plain, plain_len, VS_BER_LENIENT, walk_mini, "mini", &t, NULL,
+                         &err));
+    talloc_free(bytes);
+    talloc_free(plain);
+}
+
+static void test_ber_must_understand_unknown_field(void **state)
+{
+    /* The item is met while the loader looks for the subsection after it. */
+    check_marked(state, NEWER, "mini.c", "mini.mini/sub", VS_VISIT_ERROR_MISMATCH,
+                 "field 'c'");
+}
+
+static void test_ber_must_understand_renamed_field(void **state)
+{
+    check_marked(state, RENAMED, "mini.bee", "mini.arr", VS_VISIT_ERROR_MISMATCH,
+                 "field 'bee'");
+}
+
+static void test_ber_must_understand_unknown_subsection(void **state)
+{
+    check_marked(state, EXTRA_SUBSECTION, "mini.mini/extra", "mini",
+                 VS_VISIT_ERROR_SUBSECTION, "subsection 'mini/extra'");
+}
+
+/*
+ * Marked items the loader knows load as unmarked ones, strict and lenient,
+ * without warnings; the schema-less decoder gives the same tree.
+ */
+static void test_ber_must_understand_known(void **state)
+{
+    static const char *const marks[] = { "mini.a", "mini.arr", "mini.mini/sub",
+                                         "mini.mini/sub.x", NULL };
+    Mini w = { .a = 5, .b = 6, .arr = { 7, 8, 9 }, .sub_x = 1, .c = 10 };
+    Mini t;
+    GError *err = NULL;
+    char *warnings = NULL;
+    size_t len, plain_len, n_markers = 0;
+    uint8_t *bytes, *plain;
+    VsNode *a, *b;
+
+    writer_change = SAME;
+    plain = ber_save(*state, walk_mini_writer, "mini", &w, &plain_len);
+    bytes = ber_save_marked(*state, walk_mini_writer, "mini", &w, marks, &len);
+    for (const uint8_t *p = bytes; (p = memmem(p, len - (size_t)(p - bytes), "\x01\x01\xff", 3));
+         p += 3) {
+        n_markers++;
+    }
+    assert_int_equal(n_markers, 4);
+    for (int policy = VS_BER_STRICT; policy <= VS_BER_LENIENT; policy++) {
+        memset(&t, 0, sizeof(t));
+        if (!ber_load(*state, bytes, len, policy, walk_mini, "mini", &t, &warnings, &err)) {
+            print_error("load failed: %s\n", err->message);
+            fail();
+        }
+        assert_string_equal(warnings, "");
+        assert_int_equal(t.a, 5);
+        assert_int_equal(t.b, 6);
+        assert_int_equal(t.arr[1], 8);
+        assert_int_equal(t.sub_x, 1);
+    }
+    a = vs_ber_decode_tree(*state, plain, plain_len, &err);
+    assert_non_null(a);
+    b = vs_ber_decode_tree(*state, bytes, len, &err);
+    if (!b) {
+        print_error("decode failed: %s\n", err->message);
+        fail();
+    }
+    assert_trees_equal(*state, a, b);
+    talloc_free(bytes);
+    talloc_free(plain);
+}
+
+/* A marker that is not BOOLEAN TRUE, or anything after it, is refused. */
+static void test_ber_must_understand_malformed(void **state)
+{
+    static const char *const marks[] = { "mini.a", NULL };
+    Mini w = { .a = 5, .b = 6, .arr = { 7, 8, 9 }, .sub_x = 1 };
+    Mini t;
+    GError *err = NULL;
+    size_t len;
+    uint8_t *bytes, *m;
+
+    writer_change = SAME;
+    bytes = ber_save_marked(*state, walk_mini_writer, "mini", &w, marks, &len);
+    m = memmem(bytes, len, "\x01\x01\xff", 3);
+    assert_non_null(m);
+    m[2] = 0x00;        /* BOOLEAN FALSE is no marker */
+    for (int policy = VS_BER_STRICT; policy <= VS_BER_LENIENT; policy++) {
+        memset(&t, 0, sizeof(t));
+        assert_false(ber_load(*state, bytes, len, policy, walk_mini, "mini", &t, NULL, &err));
+        assert_gerror_path(err, VS_VISIT_ERROR, VS_VISIT_ERROR_MISMATCH, "mini.a");
+        assert_gerror_contains(err, "trailing bytes after the value");
+        g_clear_error(&err);
+    }
+    assert_null(vs_ber_decode_tree(*state, bytes, len, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    talloc_free(bytes);
+}
+
 /* A widened value that does not fit fails even when lenient. */
 static void test_ber_fail_widened_too_big(void **state)
 {
@@ -731,6 +895,11 @@ int main(void)
         T(test_ber_fail_newer_version),
         T(test_ber_fail_unknown_subsection),
         T(test_ber_fail_widened_too_big),
+        T(test_ber_must_understand_unknown_field),
+        T(test_ber_must_understand_renamed_field),
+        T(test_ber_must_understand_unknown_subsection),
+        T(test_ber_must_understand_known),
+        T(test_ber_must_understand_malformed),
         T(test_ber_fail_truncation),
         T(test_ber_fail_trailing_bytes),
         T(test_ber_indefinite_and_depth),
