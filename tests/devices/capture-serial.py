@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Capture QEMU 7.2 migration streams holding a 16550A UART in known states.
+
+Usage: capture-serial.py OUTDIR
+
+Starts `qemu-system-x86_64 -M pc -nodefaults -serial null` paused, programs
+COM1 (port 0x3f8) through the monitor's `o` (port write) command, and
+migrates to OUTDIR/<name>.bin:
+
+  idle     the UART as reset leaves it;
+  fifo     115200 8N1, FIFOs on with trigger level 1, all interrupts
+           enabled, scratch 0x5a, loopback on, "hi!" sent (so received):
+           receive FIFO, armed character timeout, pending THRE;
+  timeout  as fifo with trigger level 14, then the guest runs 0.3 s so the
+           character timeout fires (the BIOS probes COM1 meanwhile and
+           leaves IER at 0: the timeout is pending, masked).
+
+Without QEMU, or when a step fails, it writes the reason to OUTDIR/why and
+exits 0: the C test then skips the QEMU cases and prints that reason.
+"""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from qmp import QMP, QMPError  # noqa: E402
+
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+COM1 = 0x3F8
+
+# (register offset, value) writes per capture, in order.
+SETUP = [
+    (3, 0x83),   # LCR: DLAB, 8N1
+    (0, 0x01),   # DLL: divisor 1 = 115200 baud
+    (1, 0x00),   # DLM
+    (3, 0x03),   # LCR: 8N1
+    (7, 0x5A),   # SCR
+    (1, 0x0F),   # IER: all four sources
+    (4, 0x1B),   # MCR: loopback, OUT2, RTS, DTR
+]
+SEND = [(0, ord("h")), (0, ord("i")), (0, ord("!"))]
+
+CAPTURES = {
+    "idle": ([], 0.0),
+    "fifo": (SETUP + [(2, 0x07)] + SEND, 0.0),    # FCR: FIFOs on, both reset, trigger 1
+    "timeout": (SETUP + [(2, 0xC7)] + SEND, 0.3),  # trigger 14; then run
+}
+
+
+def give_up(outdir: str, why: str) -> int:
+    with open(os.path.join(outdir, "why"), "w") as f:
+        f.write(why + "\n")
+    return 0
+
+
+def capture(outdir: str, name: str, writes, run_for: float) -> None:
+    sock = os.path.join(outdir, f"{name}.qmp")
+    argv = [QEMU, "-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
+            "-m", "32M", "-serial", "null", "-S",
+            "-qmp", f"unix:{sock},server=on,wait=off"]
+    log = open(os.path.join(outdir, f"{name}.log"), "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    qmp = None
+    try:
+        qmp = QMP(sock)
+        for reg, val in writes:
+            qmp.command("human-monitor-command",
+                        **{"command-line": f"o /b {COM1 + reg:#x} {val:#x}"})
+        if run_for:
+            qmp.command("cont")
+            time.sleep(run_for)
+            qmp.command("stop")
+        path = os.path.join(outdir, f"{name}.bin")
+        qmp.command("migrate", uri=f"exec:cat > {shlex.quote(path)}")
+        qmp.wait_migration()
+    finally:
+        if qmp:
+            try:
+                qmp.command("quit")
+            except (QMPError, OSError):
+                pass
+            qmp.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        for leftover in (sock, os.path.join(outdir, f"{name}.log")):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+
+
+def main() -> int:
+    outdir = sys.argv[1]
+    if not shutil.which(QEMU):
+        return give_up(outdir, f"{QEMU} is not installed (Debian: qemu-system-x86)")
+    for name, (writes, run_for) in CAPTURES.items():
+        try:
+            capture(outdir, name, writes, run_for)
+        except (QMPError, OSError, subprocess.SubprocessError) as e:
+            return give_up(outdir, f"capturing '{name}' with {QEMU} failed: {e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
