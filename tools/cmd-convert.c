@@ -95,7 +95,7 @@ static bool convert_write(const char *path, const GByteArray *bytes, GError **er
 }
 
 static const VsToolHelp convert_help = {
-    .params = "[OPTION...] IN|- OUT|-",
+    .params = "IN|- OUT|-",
     .description =
         "Re-encode a whole migration stream. IN is read in either form (the legacy QEMU\n"
         "format or vstate's BER form, detected from its first bytes); OUT is written in\n"

@@ -570,7 +570,7 @@ static void diff_ram(DiffRun *d, const DiffSide *a, const DiffSide *b)
 /* ---- the command -------------------------------------------------------- */
 
 static const VsToolHelp diff_help = {
-    .params = "[OPTION...] A|- B|-",
+    .params = "A|- B|-",
     .description =
         "Compare two migration streams and print what differs. Each of A and B is a file or\n"
         "- (standard input, for one of them), in the legacy QEMU format or in vstate's BER\n"

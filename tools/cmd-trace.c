@@ -55,7 +55,7 @@ static void trace_section(const VsSection *sec, void *opaque)
 }
 
 static const VsToolHelp trace_help = {
-    .params = "[OPTION...] FILE|-",
+    .params = "FILE|-",
     .description =
         "Load a migration stream (legacy QEMU format or vstate's BER form, detected from its\n"
         "first bytes) and print the visit trace of the load: one line per scalar of every\n"
