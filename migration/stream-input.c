@@ -180,12 +180,12 @@ static bool input_ber_tlv(const uint8_t *p, size_t len, size_t *pos, uint8_t *re
 
 /*
  * The writer identity from a BER stream's header: [16] { SEQUENCE {
- * "vstate" UTF8String, writer VisibleString, ... } }.  NULL when the
- * header does not have that shape (the loader then says why).
+ * "vstate" UTF8String, writer VisibleString, ... } }, as "vstate 0.1.0".
+ * NULL when the header does not have that shape (the loader then says why).
  */
 static char *input_ber_writer(TALLOC_CTX *ctx, const uint8_t *p, size_t len)
 {
-    size_t pos = 2, n;
+    size_t pos = 2, n, program, program_len;
     uint8_t tag;
 
     if (!input_ber_tlv(p, len, &pos, &tag, &n) || tag != INPUT_BER_HEADER_TAG ||
@@ -193,6 +193,8 @@ static char *input_ber_writer(TALLOC_CTX *ctx, const uint8_t *p, size_t len)
         !input_ber_tlv(p, len, &pos, &tag, &n) || tag != 0x0c) {
         return NULL;
     }
+    program = pos;
+    program_len = n;
     pos += n;
     if (!input_ber_tlv(p, len, &pos, &tag, &n) || tag != 0x1a) {
         return NULL;
@@ -202,7 +204,14 @@ static char *input_ber_writer(TALLOC_CTX *ctx, const uint8_t *p, size_t len)
             return NULL;
         }
     }
-    return talloc_strndup(ctx, (const char *)p + pos, n);
+    for (size_t i = 0; i < program_len; i++) {
+        if (p[program + i] < 0x20 || p[program + i] > 0x7e) {
+            return NULL;
+        }
+    }
+    /* "vstate" and its version, as `vstate --version` says it. */
+    return talloc_asprintf(ctx, "%.*s %.*s", (int)program_len, (const char *)p + program,
+                           (int)n, (const char *)p + pos);
 }
 
 static bool input_detect(VsInput *in, GError **errp)

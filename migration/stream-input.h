@@ -91,7 +91,7 @@ typedef struct VsInput {
     VsInputFormat format;
     const uint8_t *data;        /* the whole input (mapped); valid while the VsInput lives */
     size_t len;
-    /* BER: the header's writer identity (e.g. "vstate 0.1.0"), else NULL. */
+    /* BER: the header's writer identity ("vstate 0.1.0"), else NULL. */
     char *writer;
     /* After vs_input_load(): */
     VsStream *stream;           /* NULL when nothing could be decoded */

@@ -12,5 +12,7 @@ int vs_cmd_diff(const char *prog, int argc, char **argv);
 int vs_cmd_convert(const char *prog, int argc, char **argv);
 int vs_cmd_trace(const char *prog, int argc, char **argv);
 int vs_cmd_check(const char *prog, int argc, char **argv);
+int vs_cmd_dump(const char *prog, int argc, char **argv);
+int vs_cmd_describe(const char *prog, int argc, char **argv);
 
 #endif /* VSTATE_TOOLS_COMMANDS_H */

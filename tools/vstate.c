@@ -576,6 +576,8 @@ static const Command commands[] = {
     { "demo", "write a QEMU migration stream, print it, load it back and compare", cmd_demo },
     { "print", "decode one device state in QEMU's legacy format and print it", cmd_print },
     { "types", "list the state types this build can decode", cmd_types },
+    { "dump", "print every section of a stream (tree, trace, json, qemu-json)", vs_cmd_dump },
+    { "describe", "list a stream's header facts and sections, with how each was decoded", vs_cmd_describe },
     { "diff", "compare two streams field by field, then sections and RAM pages", vs_cmd_diff },
     { "convert", "re-encode a stream as legacy or BER (legacy -> BER -> legacy is exact)", vs_cmd_convert },
     { "trace", "print the visit trace of loading a stream, one line per scalar", vs_cmd_trace },
