@@ -108,6 +108,7 @@ class Desc:
     fields: List[Field] = field(default_factory=list)
     subs: List["Desc"] = field(default_factory=list)
     needed: Cond = NO_COND              # subsections only
+    validates: Dict[str, Cond] = field(default_factory=dict)
     scope: Dict[str, Var] = field(default_factory=dict)
     origin: str = "vs"
 
@@ -215,7 +216,10 @@ class VsReader:
                 continue
             if m.kind in ("local", "typed") and m.type_name in ast.SCALARS and not m.array:
                 scope[m.name] = Var(m.type_name or "u64", m.attrs.default or 0)
-            if m.kind in ("local", "validate"):
+            if m.kind == "validate":
+                d.validates[m.name] = cond_of(m.pred)
+                continue
+            if m.kind == "local":
                 continue
             if m.kind == "tmp":
                 inner = model.types.get(m.type_name or "")
@@ -268,10 +272,9 @@ class VsReader:
 
 def schema_files(path: str) -> List[str]:
     if os.path.isdir(path):
-        out = []
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            out.extend(os.path.join(root, n) for n in sorted(files) if n.endswith(".vs"))
+        # Not recursive: schema/ holds the current schemas, schema/history/ older ones.
+        out = [os.path.join(path, n) for n in sorted(os.listdir(path))
+               if n.endswith(".vs") and os.path.isfile(os.path.join(path, n))]
         if not out:
             raise InputError(f"{path}: no .vs schemas in this directory")
         return out
@@ -795,9 +798,11 @@ class Comparer:
 
     def compare_inner(self, od: Desc, nd: Desc, path: str, level: str, dirs: Set[str]) -> None:
         what = {"section": "", "nested": "struct ", "sub": "subsection "}[level]
-        if od.name != nd.name and level == "nested":
-            self.add(WARNING, path, f"struct renamed '{od.name}' -> '{nd.name}': the BER form "
-                     "names struct types", od.name, nd.name, None)
+        if od.name != nd.name:
+            # Sections are named by it in every stream; nested structs in BER's.
+            for d in sorted(dirs):
+                self.add(ERROR, path, f"{what or 'section '}description renamed", od.name,
+                         nd.name, d)
         ok = set()
         if OLD_NEW in dirs:
             if od.version > nd.version:
@@ -823,6 +828,8 @@ class Comparer:
                 ok.add(NEW_OLD)
         self.compare_fields(od, nd, path, level, ok)
         self.compare_subs(od, nd, path, dirs, ok)
+        if OLD_NEW in ok:
+            self.compare_validates(od, nd, path)
 
     # -- the domain of a writer's state -----------------------------------------
 
@@ -1093,6 +1100,8 @@ class Comparer:
             self.compare(o.nested, n.nested, fpath, "nested", dirs)
         if o.key_nested is not None and n.key_nested is not None:
             self.compare(o.key_nested, n.key_nested, fpath + "[key]", "nested", dirs)
+        elif (o.key_nested is None) != (n.key_nested is None):
+            err("tree key changed between u64 and a struct")
 
     def compare_counts(self, o: Field, n: Field, err) -> None:
         oa, na = o.array, n.array
@@ -1121,6 +1130,27 @@ class Comparer:
             elif o.max < n.max:
                 err(f"maximum raised ({o.max} -> {n.max}): an old destination refuses more "
                     f"than {o.max}", NEW_OLD)
+
+    def compare_validates(self, od: Desc, nd: Desc, path: str) -> None:
+        """A new or changed `validate` that values an old writer can send fail."""
+        free, fixed = self.domain(od, nd, {})
+        for name, cond in nd.validates.items():
+            before = od.validates.get(name)
+            if before is not None and before.text == cond.text:
+                continue
+            old_text = f"validate {name} {before.text}" if before else "none"
+            new_text = f"validate {name} {cond.text}"
+            if cond.kind != "expr" or cond.expr is None:
+                self.add(WARNING, f"{path}/{name}", "validation added or changed (a C function, "
+                         "not evaluable): it may refuse old streams", old_text, new_text,
+                         OLD_NEW)
+                continue
+            negated = Cond("expr", ast.Unary(cond.expr.loc, "!", cond.expr), f"!{cond.text}")
+            v = judge(negated, od.version, free, fixed)
+            if v.possible:
+                example = f", e.g. {v.example_text()}" if v.example else ""
+                self.add(WARNING, f"{path}/{name}", "validation added or changed: it refuses "
+                         f"values old sources can send{example}", old_text, new_text, OLD_NEW)
 
     # -- subsections -----------------------------------------------------------
 

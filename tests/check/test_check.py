@@ -204,6 +204,11 @@ VS_CASES: List[Tuple[str, str, str, List[Expect]]] = [
       (ERROR, "dev/unused", {NEW_OLD}, "field added")]),
     ("equal added", BASE, edit("u8  n;", "u8  n equal;"),
      [(WARNING, "dev/n", {OLD_NEW}, "'equal' added")]),
+    ("validation added that old values fail", BASE,
+     edit("u8  n;", "u8  n;\n    validate small (n <= 4);"),
+     [(WARNING, "dev/small", {OLD_NEW}, "refuses values old sources can send, e.g. n=5")]),
+    ("validation added that old values always pass", BASE,
+     edit("u8  n;", "u8  n;\n    validate fits (n <= 255 && version >= 1);"), []),
 ]
 
 
@@ -382,6 +387,10 @@ class Dumps(unittest.TestCase):
             f = next(f for f in desc(d)["Fields"] if f["field"] == p0)
             f["field"] = "unused"
 
+        def e_rename_struct(d):
+            f = next(f for f in desc(d)["Fields"] if f["field"] == struct_field)
+            f["Description"]["name"] += "_renamed"
+
         def e_machine(d):
             d["vmschkmachine"]["Name"] = "another-machine"
 
@@ -409,6 +418,8 @@ class Dumps(unittest.TestCase):
             ("nested description dropped", e_drop_description,
              [(ERROR, f"{key}/{struct_field}", BOTH, "description missing")]),
             ("field replaced by unused", e_unused, [(WARNING, fp0, {NEW_OLD}, "unused")]),
+            ("nested description renamed", e_rename_struct,
+             [(ERROR, f"{key}/{struct_field}", BOTH, "description renamed")]),
             ("machine type", e_machine, [(WARNING, "vmschkmachine", set(), "machine types")]),
         ]
         del fp1
@@ -429,6 +440,47 @@ class Dumps(unittest.TestCase):
                     self.assertEqual(got, want, f"{name} reversed: " +
                                      "; ".join(f.line() for f in back))
         note(f"{len(cases)} edits of section '{key}' in {os.path.basename(DUMPS[0])}")
+
+
+class BadInput(unittest.TestCase):
+    def test_mutated_dumps_never_crash(self) -> None:
+        """Values of the wrong type anywhere in a dump: a clear error, never a
+        traceback (bounded: 300 mutations, fixed seed)."""
+        if not DUMPS:
+            self.skipTest(f"no -dump-vmstate files under {CORPUS}/vmstate")
+        import random
+        with open(DUMPS[0], encoding="utf-8") as f:
+            orig = json.load(f)
+        key = pick_section(orig)
+        rng = random.Random(8)
+        bad_values = [None, "x", -1, [], {}, 1.5, True, [1], {"name": 3}]
+
+        def nodes(obj, out):
+            if isinstance(obj, dict):
+                out.append(obj)
+                for v in obj.values():
+                    nodes(v, out)
+            elif isinstance(obj, list):
+                for v in obj:
+                    nodes(v, out)
+            return out
+        errors = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "mutated.json")
+            for _ in range(300):
+                data = {key: copy.deepcopy(orig[key])}
+                target = rng.choice(nodes(data, []))
+                k = rng.choice(sorted(target))
+                target[k] = rng.choice(bad_values)
+                with open(path, "w", encoding="utf-8") as f:
+                    json.dump(data, f)
+                try:
+                    vstate_check.check(path, DUMPS[0], [])
+                except vstate_check.InputError as e:
+                    self.assertIn("mutated.json", str(e))
+                    errors += 1
+        self.assertGreater(errors, 0)
+        note(f"300 mutated dumps: {errors} refused with a message, none crashed")
 
 
 # ---- the project's schema history --------------------------------------------
