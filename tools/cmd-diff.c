@@ -39,6 +39,7 @@ typedef struct DiffRun {
     TALLOC_CTX *tmp;         /* freed per section */
     GString *lines;          /* the current section's difference lines */
     size_t n_diffs;          /* differences found, all kinds */
+    const VsStream *sa, *sb; /* the streams compared */
 } DiffRun;
 
 /* ---- ignore patterns ---------------------------------------------------- */
@@ -152,7 +153,7 @@ static void diff_only(DiffRun *d, const char *path, const VsNode *n, char side)
 {
     g_string_append_printf(d->lines, "  %s: only in %c %s(%s", path, side,
                            side == 'A' ? d->c.a : d->c.b, vs_node_type_name(n));
-    if (!diff_is_container(n) || n->kind == VS_NODE_STRUCT || n->kind == VS_NODE_SUBSECTION) {
+    if (n->kind != VS_NODE_NULL) {
         g_string_append_c(d->lines, ' ');
         diff_append_value(d->lines, n);
     }
@@ -546,7 +547,9 @@ static void diff_ram_range(const VsPageDiffRange *r, void *opaque)
 {
     DiffRun *d = opaque;
 
-    if (diff_matches(d, r->block)) {
+    /* A block listed by one stream only was reported as a whole. */
+    if (diff_matches(d, r->block) ||
+        !diff_find_block(d->sa, r->block) != !diff_find_block(d->sb, r->block)) {
         return;
     }
     g_string_append_printf(d->lines, "  %s 0x%08" PRIx64 "-0x%08" PRIx64 " (%" PRIu64
@@ -620,6 +623,8 @@ static int diff_streams(DiffRun *d, VsToolStream *ta, VsToolStream *tb, bool qui
     diff_side_init(&a, ctx, "A", ta);
     diff_side_init(&b, ctx, "B", tb);
     d->lines = g_string_new(NULL);
+    d->sa = ta->stream;
+    d->sb = tb->stream;
     if (quiet) {
         d->out = fopen("/dev/null", "w");
     }

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -332,6 +333,67 @@ def test_diff_pages():
     check(not other_blocks, "no other block or kind of page difference", "\n".join(other_blocks))
 
 
+def legacy_ram_stream(blocks, pages):
+    """A minimal legacy stream: a RAM section whose MEM_SIZE lists @blocks
+    [(name, length)] and whose records send @pages [(block, offset, fill or
+    bytes)] in order (an int is a ZERO record's fill byte)."""
+    def section(kind, sid, idstr=None):
+        b = bytes([kind]) + struct.pack(">I", sid)
+        if idstr:
+            b += bytes([len(idstr)]) + idstr + struct.pack(">II", 0, 4)
+        return b
+    footer = b"\x7e" + struct.pack(">I", 2)
+    total = sum(n for _, n in blocks)
+    out = b"QEVM" + struct.pack(">I", 3) + section(1, 2, b"ram")
+    out += struct.pack(">Q", total | 0x4)
+    for name, n in blocks:
+        out += bytes([len(name)]) + name + struct.pack(">Q", n)
+    out += struct.pack(">Q", 0x10) + footer + section(2, 2)
+    last = None
+    for name, offset, content in pages:
+        flags = 0x2 if isinstance(content, int) else 0x8
+        if name == last:
+            out += struct.pack(">Q", offset | flags | 0x20)
+        else:
+            out += struct.pack(">Q", offset | flags) + bytes([len(name)]) + name
+        out += bytes([content]) if isinstance(content, int) else content
+        last = name
+    out += struct.pack(">Q", 0x10) + footer
+    return out + section(3, 2) + struct.pack(">Q", 0x10) + footer + b"\x00"
+
+
+def test_diff_synthetic_pages(tmp):
+    """Page ranges by construction: content, sent on one side, last record wins."""
+    page = lambda b: bytes([b]) * 4096
+    a = legacy_ram_stream(
+        [(b"pc.ram", 0x10000), (b"old.rom", 0x1000)],
+        [(b"pc.ram", i * 0x1000, page(i + 1)) for i in range(8)] +
+        [(b"pc.ram", 0x3000, 0), (b"old.rom", 0, page(9))])
+    b = legacy_ram_stream(
+        [(b"pc.ram", 0x10000), (b"new.rom", 0x2000)],
+        # page 2 differs; pages 3 (zero page vs all-zero bytes) and 5 (sent
+        # twice, the last equal to A's) are equal; 6-7 not sent; 9 only here
+        [(b"pc.ram", i * 0x1000, page(i + 1)) for i in range(6) if i != 3] +
+        [(b"pc.ram", 0x2000, page(0x77)), (b"pc.ram", 0x3000, bytes(4096)),
+         (b"pc.ram", 0x5000, page(0x55)), (b"pc.ram", 0x9000, 0),
+         (b"pc.ram", 0x5000, page(6)), (b"new.rom", 0x1000, page(1))])
+    pa, pb = os.path.join(tmp, "ram-a.bin"), os.path.join(tmp, "ram-b.bin")
+    open(pa, "wb").write(a)
+    open(pb, "wb").write(b)
+    p = run("diff", pa, pb)
+    want = ["RAM",
+            "  RAM block old.rom (0x1000 bytes): only in A",
+            "  RAM block new.rom (0x2000 bytes): only in B",
+            "  pc.ram 0x00002000-0x00002fff (1 page): content differs",
+            "  pc.ram 0x00006000-0x00007fff (2 pages): sent only in A",
+            "  pc.ram 0x00009000-0x00009fff (1 page): sent only in B"]
+    check(p.returncode == 1 and text(p).splitlines() == want,
+          "RAM differences of two synthetic streams are the ones built into them",
+          text(p) + err(p))
+    p = run("diff", "--ignore", "pc.ram", "--ignore", "*.rom", pa, pb)
+    check(p.returncode == 0 and p.stdout == b"", "--ignore on RAM block names", text(p))
+
+
 # ---- trace --------------------------------------------------------------------
 
 def test_trace(tmp):
@@ -464,6 +526,7 @@ def main():
         full = test_diff_equal_and_forms(tmp)
         test_diff_ignore(full)
         test_diff_pages()
+        test_diff_synthetic_pages(tmp)
         demo = test_trace(tmp)
         test_errors(tmp, demo)
         test_debugging_doc(tmp)
