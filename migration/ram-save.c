@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "migration/ram-save.h"
+#include "migration/ram.h"
 #include "migration/stream.h"
 
 #include <string.h>
@@ -20,30 +21,10 @@ void vs_ram_saver_forget(VsRamSaver *rs)
     rs->last_block = NULL;
 }
 
-/*
- * Most guest pages are either zero or differ from zero early, so OR eight
- * words per step and stop at the first non-zero group.  memcpy keeps the
- * loads legal at any alignment; compilers turn it into plain loads.
- */
+/* The vectorized scan of the live migration core (ram.h). */
 bool vs_ram_page_is_zero(const uint8_t *page, size_t len)
 {
-    const size_t group = 8 * sizeof(uint64_t);
-    size_t i = 0;
-
-    for (; i + group <= len; i += group) {
-        uint64_t w[8];
-
-        memcpy(w, page + i, sizeof(w));
-        if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) {
-            return false;
-        }
-    }
-    for (; i < len; i++) {
-        if (page[i] != 0) {
-            return false;
-        }
-    }
-    return true;
+    return vs_ram_buffer_is_zero(page, len);
 }
 
 void vs_ram_save_mem_size(VsQemuFile *f, const VsRamSaveBlock *blocks, size_t n_blocks)

@@ -51,7 +51,7 @@ void vs_ram_saver_forget(VsRamSaver *rs);
 
 /*
  * vs_ram_page_is_zero: whether @len bytes at @page are all zero.
- * Reads a machine word at a time; any @page alignment and @len are fine.
+ * Vectorized (vs_ram_buffer_is_zero()); any @page alignment and @len are fine.
  */
 bool vs_ram_page_is_zero(const uint8_t *page, size_t len);
 

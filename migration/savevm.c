@@ -155,7 +155,7 @@ static void savevm_put_configuration(VsQemuFile *f, const char *machine_type)
 }
 
 /* START and FULL carry the idstr, instance and version; PART and END only the id. */
-static void savevm_put_section_header(VsQemuFile *f, uint8_t type, uint32_t section_id,
+void vs_savevm_put_section_header(VsQemuFile *f, uint8_t type, uint32_t section_id,
                                       const char *idstr, uint32_t instance_id, uint32_t version)
 {
     vs_qemufile_put_byte(f, type);
@@ -167,7 +167,7 @@ static void savevm_put_section_header(VsQemuFile *f, uint8_t type, uint32_t sect
     }
 }
 
-static void savevm_put_footer(VsQemuFile *f, uint32_t section_id)
+void vs_savevm_put_footer(VsQemuFile *f, uint32_t section_id)
 {
     vs_qemufile_put_byte(f, VS_MIG_SECTION_FOOTER);
     vs_qemufile_put_be32(f, section_id);
@@ -185,21 +185,21 @@ static void savevm_put_ram(const VsSaveState *s, VsQemuFile *f, const VsRamSaveB
     uint32_t id = s->ram_section_id;
 
     vs_ram_saver_init(&rs, VS_SAVEVM_PAGE_SIZE);
-    savevm_put_section_header(f, VS_MIG_SECTION_START, id, "ram", 0, VS_SAVEVM_RAM_VERSION);
+    vs_savevm_put_section_header(f, VS_MIG_SECTION_START, id, "ram", 0, VS_SAVEVM_RAM_VERSION);
     vs_ram_save_mem_size(f, blocks, s->n_blocks);
     vs_ram_save_eos(f);
-    savevm_put_footer(f, id);
+    vs_savevm_put_footer(f, id);
 
-    savevm_put_section_header(f, VS_MIG_SECTION_PART, id, NULL, 0, 0);
+    vs_savevm_put_section_header(f, VS_MIG_SECTION_PART, id, NULL, 0, 0);
     for (size_t i = 0; i < s->n_blocks; i++) {
         vs_ram_save_block(&rs, f, &blocks[i]);
     }
     vs_ram_save_eos(f);
-    savevm_put_footer(f, id);
+    vs_savevm_put_footer(f, id);
 
-    savevm_put_section_header(f, VS_MIG_SECTION_END, id, NULL, 0, 0);
+    vs_savevm_put_section_header(f, VS_MIG_SECTION_END, id, NULL, 0, 0);
     vs_ram_save_eos(f);
-    savevm_put_footer(f, id);
+    vs_savevm_put_footer(f, id);
 }
 
 /* ---- devices ---------------------------------------------------------------------- */
@@ -232,7 +232,7 @@ static bool savevm_put_device(const SaveDevice *d, VsQemuFile *f, VsJson *device
 {
     GError *local = NULL;
 
-    savevm_put_section_header(f, VS_MIG_SECTION_FULL, d->section_id, d->idstr, d->instance_id,
+    vs_savevm_put_section_header(f, VS_MIG_SECTION_FULL, d->section_id, d->idstr, d->instance_id,
                               d->entry->type->version);
     if (!savevm_walk_device(d, f, devices, &local)) {
         g_set_error(errp, VS_SAVEVM_ERROR, VS_SAVEVM_ERROR_DEVICE,
@@ -241,7 +241,7 @@ static bool savevm_put_device(const SaveDevice *d, VsQemuFile *f, VsJson *device
         g_error_free(local);
         return false;
     }
-    savevm_put_footer(f, d->section_id);
+    vs_savevm_put_footer(f, d->section_id);
     return true;
 }
 
@@ -271,32 +271,66 @@ static void savevm_put_trailer(TALLOC_CTX *ctx, VsQemuFile *f, VsJson *devices)
     vs_qemufile_put_buffer(f, (const uint8_t *)json->str, json->len);
 }
 
-bool vs_savevm_write(VsSaveState *s, VsQemuFile *f, GError **errp)
+void vs_savevm_write_header(const VsSaveState *s, VsQemuFile *f)
+{
+    savevm_put_header(f);
+    savevm_put_configuration(f, s->machine_type);
+}
+
+uint32_t vs_savevm_ram_section_id(const VsSaveState *s)
+{
+    return s->ram_section_id;
+}
+
+const char *vs_savevm_machine_type(const VsSaveState *s)
+{
+    return s->machine_type;
+}
+
+bool vs_savevm_find_device(const VsSaveState *s, const char *idstr, uint32_t instance_id,
+                           const VsRegistryEntry **ret_entry, void **ret_obj)
+{
+    for (size_t i = 0; i < s->n_devices; i++) {
+        if (s->devices[i].instance_id == instance_id && strcmp(s->devices[i].idstr, idstr) == 0) {
+            *ret_entry = s->devices[i].entry;
+            *ret_obj = s->devices[i].obj;
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t vs_savevm_device_count(const VsSaveState *s)
+{
+    return s->n_devices;
+}
+
+void vs_savevm_device_at(const VsSaveState *s, size_t i, const char **ret_idstr,
+                         uint32_t *ret_instance_id, const VsRegistryEntry **ret_entry,
+                         void **ret_obj)
+{
+    g_assert(i < s->n_devices);
+    *ret_idstr = s->devices[i].idstr;
+    *ret_instance_id = s->devices[i].instance_id;
+    *ret_entry = s->devices[i].entry;
+    *ret_obj = s->devices[i].obj;
+}
+
+bool vs_savevm_write_devices(const VsSaveState *s, VsQemuFile *f, GError **errp)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);
-    VsRamSaveBlock *blocks;
     const SaveDevice **order;
     VsJson *devices;
     bool ok = true;
 
     g_assert(tmp != NULL);
-    /* One spare slot each, so that empty lists are still allocations. */
-    blocks = talloc_array(tmp, VsRamSaveBlock, s->n_blocks + 1);
     order = talloc_array(tmp, const SaveDevice *, s->n_devices + 1);
     devices = vs_json_new_array(tmp);
-    g_assert(blocks != NULL && order != NULL);
-    if (s->n_blocks) {
-        memcpy(blocks, s->blocks, sizeof(*blocks) * s->n_blocks);
-    }
-    vs_ram_sort_blocks(blocks, s->n_blocks);
+    g_assert(order != NULL);
     for (size_t i = 0; i < s->n_devices; i++) {
         order[i] = &s->devices[i];
     }
     qsort(order, s->n_devices, sizeof(*order), savevm_device_order);
-
-    savevm_put_header(f);
-    savevm_put_configuration(f, s->machine_type);
-    savevm_put_ram(s, f, blocks);
     for (size_t i = 0; ok && i < s->n_devices && !vs_qemufile_failed(f); i++) {
         ok = savevm_put_device(order[i], f, devices, errp);
     }
@@ -306,4 +340,23 @@ bool vs_savevm_write(VsSaveState *s, VsQemuFile *f, GError **errp)
     }
     talloc_free(tmp);
     return ok;
+}
+
+bool vs_savevm_write(VsSaveState *s, VsQemuFile *f, GError **errp)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsRamSaveBlock *blocks;
+
+    g_assert(tmp != NULL);
+    /* One spare slot, so that an empty list is still an allocation. */
+    blocks = talloc_array(tmp, VsRamSaveBlock, s->n_blocks + 1);
+    g_assert(blocks != NULL);
+    if (s->n_blocks) {
+        memcpy(blocks, s->blocks, sizeof(*blocks) * s->n_blocks);
+    }
+    vs_ram_sort_blocks(blocks, s->n_blocks);
+    vs_savevm_write_header(s, f);
+    savevm_put_ram(s, f, blocks);
+    talloc_free(tmp);
+    return vs_savevm_write_devices(s, f, errp);
 }

@@ -119,6 +119,40 @@ bool vs_savevm_add_ram_block(VsSaveState *s, const char *name, const uint8_t *ho
  */
 bool vs_savevm_write(VsSaveState *s, VsQemuFile *f, GError **errp);
 
+/*
+ * The pieces of vs_savevm_write() a live migration drives itself (it owns
+ * the RAM rounds, migration/ram.h):
+ *
+ *     vs_savevm_write_header(s, f);                  header, configuration
+ *     vs_savevm_put_section_header(f, START, id, "ram", 0, 4);  RAM setup ...
+ *     vs_savevm_put_footer(f, id);
+ *     ... PART/END sections of RAM ...
+ *     vs_savevm_write_devices(s, f, errp);           FULL sections, EOF, trailer
+ */
+void vs_savevm_write_header(const VsSaveState *s, VsQemuFile *f);
+/* A section header: START/FULL with idstr, instance and version; PART/END with the id only. */
+void vs_savevm_put_section_header(VsQemuFile *f, uint8_t type, uint32_t section_id,
+                                  const char *idstr, uint32_t instance_id, uint32_t version);
+void vs_savevm_put_footer(VsQemuFile *f, uint32_t section_id);
+/* Every device's FULL section (by priority), EOF and the vmdesc trailer; flushes @f. */
+bool vs_savevm_write_devices(const VsSaveState *s, VsQemuFile *f, GError **errp);
+/* The section id of "ram". */
+uint32_t vs_savevm_ram_section_id(const VsSaveState *s);
+/* The machine type given to vs_savevm_new(); borrowed. */
+const char *vs_savevm_machine_type(const VsSaveState *s);
+
+/*
+ * vs_savevm_find_device: the device registered as (@idstr, @instance_id),
+ * for a destination loading a section into it.  Borrowed results.
+ */
+bool vs_savevm_find_device(const VsSaveState *s, const char *idstr, uint32_t instance_id,
+                           const VsRegistryEntry **ret_entry, void **ret_obj);
+/* Registered devices, in registration order. */
+size_t vs_savevm_device_count(const VsSaveState *s);
+void vs_savevm_device_at(const VsSaveState *s, size_t i, const char **ret_idstr,
+                         uint32_t *ret_instance_id, const VsRegistryEntry **ret_entry,
+                         void **ret_obj);
+
 G_END_DECLS
 
 #endif /* VSTATE_MIGRATION_SAVEVM_H */

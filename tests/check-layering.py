@@ -21,6 +21,8 @@ RULES = {
     "migration": CORE + ("visitor/qemufile/", "visitor/pretty/", "visitor/ber/", "vs-version.h"),
     # Walkers, hand-written or generated, see only the core.
     "examples": CORE,
+    # The demo VM board: the migration core, devices and their walkers.
+    "vm": CORE + ("migration/", "visitor/qemufile/", "examples/", "devices/"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -582,6 +582,7 @@ static const Command commands[] = {
     { "convert", "re-encode a stream as legacy or BER (legacy -> BER -> legacy is exact)", vs_cmd_convert },
     { "trace", "print the visit trace of loading a stream, one line per scalar", vs_cmd_trace },
     { "import-vmstate", "turn QEMU's -dump-vmstate JSON into .vs schemas", cmd_import_vmstate },
+    { "vm", "run the demo VM: RAM, devices, a workload, QMP, live migration in and out", vs_cmd_vm },
     { "check", "find schema changes that break migration, and in which direction", vs_cmd_check },
     { "help", "show this help, or a command's (vstate help COMMAND)", cmd_help },
 };

@@ -1,0 +1,957 @@
+/*
+ * migrate.c: the live migration engine: the source's migration thread and
+ * the destination's incoming thread (see migrate.h).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "migration/migrate.h"
+#include "migration/channel.h"
+#include "migration/stream.h"
+#include "visitor/qemufile/legacy-visitor.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+G_DEFINE_QUARK(vs-migrate-error-quark, vs_migrate_error)
+
+/* QEMU's MAX_WAIT: a RAM round ends after 50 ms, so state changes are seen. */
+#define MIG_ROUND_US (50 * 1000)
+/* QEMU's BUFFER_DELAY: bandwidth is measured over 100 ms windows. */
+#define MIG_WINDOW_US (100 * 1000)
+/* The largest downtime-limit QEMU accepts (ms). */
+#define MIG_MAX_DOWNTIME_LIMIT 2000000u
+/* Bounds on what an incoming stream may make us keep. */
+#define MIG_MAX_SECTIONS 65536u
+#define MIG_MAX_MACHINE_NAME 256u
+#define MIG_MAX_VMDESC (64u << 20)
+/* The longest sleep of the pacer, so that a cancel is seen quickly. */
+#define MIG_PACE_SLICE_US (20 * 1000)
+
+struct VsMigration {
+    VsSaveState *devices;
+    VsRamList *ram;
+    VsDirtyTracker *tracker;
+    const VsMigVmOps *ops;
+    void *opaque;
+
+    GMutex lock;                 /* everything below, except the thread's own */
+    GCond idle_cond;
+    VsMigParams params;
+    VsMigState *out_state;
+    VsMigState *in_state;        /* NULL until the first vs_migration_incoming() */
+    bool incoming;               /* the last migration was incoming */
+    bool running;                /* a thread runs */
+    GThread *thread;
+    char *uri;
+    VsChannel *ch;               /* the running migration's channel, for cancel */
+    VsChannelListener *listener;
+    gint cancel;
+
+    /* Owned by the source thread. */
+    int64_t pace_start_us;
+    uint64_t pace_bytes;
+    uint64_t pace_bw;
+    bool pace_off;
+};
+
+static bool mig_error(GError **errp, VsMigrateError code, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static bool mig_error(GError **errp, VsMigrateError code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_propagate_error(errp, g_error_new_valist(VS_MIGRATE_ERROR, code, fmt, ap));
+    va_end(ap);
+    return false;
+}
+
+static void mig_join(VsMigration *m)
+{
+    GThread *t;
+
+    g_mutex_lock(&m->lock);
+    t = m->thread;
+    m->thread = NULL;
+    g_mutex_unlock(&m->lock);
+    if (t) {
+        g_thread_join(t);
+    }
+}
+
+static int mig_destructor(VsMigration *m)
+{
+    vs_migration_cancel(m);
+    g_mutex_lock(&m->lock);
+    if (m->listener) {
+        vs_channel_listener_abort(m->listener);
+    }
+    if (m->incoming && m->ch) {
+        vs_channel_shutdown(m->ch);
+    }
+    g_mutex_unlock(&m->lock);
+    mig_join(m);
+    g_mutex_clear(&m->lock);
+    g_cond_clear(&m->idle_cond);
+    return 0;
+}
+
+VsMigration *vs_migration_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, VsRamList *ram,
+                              VsDirtyTracker *tracker, const VsMigVmOps *ops, void *opaque)
+{
+    VsMigration *m = talloc_zero(mem_ctx, VsMigration);
+
+    g_assert(m != NULL && devices && ram && tracker && ops);
+    m->devices = devices;
+    m->ram = ram;
+    m->tracker = tracker;
+    m->ops = ops;
+    m->opaque = opaque;
+    g_mutex_init(&m->lock);
+    g_cond_init(&m->idle_cond);
+    m->params.max_bandwidth = VS_MIG_DEFAULT_MAX_BANDWIDTH;
+    m->params.downtime_limit = VS_MIG_DEFAULT_DOWNTIME_LIMIT;
+    m->out_state = vs_migstate_new(m, false);
+    talloc_set_destructor(m, mig_destructor);
+    return m;
+}
+
+void vs_migration_get_params(VsMigration *m, VsMigParams *ret)
+{
+    g_mutex_lock(&m->lock);
+    *ret = m->params;
+    g_mutex_unlock(&m->lock);
+}
+
+bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp)
+{
+    if (p->downtime_limit > MIG_MAX_DOWNTIME_LIMIT) {
+        /* QEMU 7.2's words. */
+        return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
+                         "Parameter 'downtime_limit' expects an integer in the range of 0 to "
+                         "%u milliseconds", MIG_MAX_DOWNTIME_LIMIT);
+    }
+    g_mutex_lock(&m->lock);
+    m->params = *p;
+    g_mutex_unlock(&m->lock);
+    return true;
+}
+
+void vs_migration_query(VsMigration *m, VsMigInfo *ret)
+{
+    g_mutex_lock(&m->lock);
+    vs_migstate_query(m->incoming ? m->in_state : m->out_state, ret);
+    g_mutex_unlock(&m->lock);
+}
+
+VsMigStatus vs_migration_wait(VsMigration *m, int64_t timeout_us)
+{
+    int64_t until = g_get_monotonic_time() + timeout_us;
+    VsMigStatus s;
+
+    g_mutex_lock(&m->lock);
+    while (m->running) {
+        if (timeout_us < 0) {
+            g_cond_wait(&m->idle_cond, &m->lock);
+        } else if (!g_cond_wait_until(&m->idle_cond, &m->lock, until)) {
+            break;
+        }
+    }
+    s = vs_migstate_status(m->incoming ? m->in_state : m->out_state);
+    g_mutex_unlock(&m->lock);
+    return s;
+}
+
+/* The thread's last act: what waits for it may go on. */
+static void mig_thread_done(VsMigration *m)
+{
+    g_mutex_lock(&m->lock);
+    m->running = false;
+    m->ch = NULL;
+    g_cond_broadcast(&m->idle_cond);
+    g_mutex_unlock(&m->lock);
+}
+
+static void mig_publish_channel(VsMigration *m, VsChannel *ch)
+{
+    g_mutex_lock(&m->lock);
+    m->ch = ch;
+    if (g_atomic_int_get(&m->cancel) && ch) {
+        vs_channel_shutdown(ch);
+    }
+    g_mutex_unlock(&m->lock);
+}
+
+/* ---- source: pacing --------------------------------------------------------- */
+
+static uint64_t mig_max_bandwidth(VsMigration *m)
+{
+    uint64_t bw;
+
+    g_mutex_lock(&m->lock);
+    bw = m->params.max_bandwidth;
+    g_mutex_unlock(&m->lock);
+    return bw;
+}
+
+/*
+ * Called before every write to the channel: sleeps until the bytes sent
+ * so far fit max-bandwidth since the pacer started, and stops the stream
+ * on cancel.  An idle pacer is restarted so that no credit piles up.
+ */
+static bool mig_rate_hook(VsQemuFile *f, size_t bytes, void *opaque)
+{
+    VsMigration *m = opaque;
+    uint64_t bw = mig_max_bandwidth(m);
+    int64_t now = g_get_monotonic_time();
+
+    if (g_atomic_int_get(&m->cancel)) {
+        return false;
+    }
+    if (bw != m->pace_bw) {
+        m->pace_bw = bw;
+        m->pace_start_us = now;
+        m->pace_bytes = 0;
+    }
+    if (bw && !m->pace_off) {
+        for (;;) {
+            int64_t due = m->pace_start_us + (int64_t)((double)m->pace_bytes * 1e6 / (double)bw);
+
+            now = g_get_monotonic_time();
+            if (now - due > MIG_WINDOW_US) {
+                m->pace_start_us = now;
+                m->pace_bytes = 0;
+                break;
+            }
+            if (now >= due) {
+                break;
+            }
+            g_usleep((gulong)MIN(due - now, MIG_PACE_SLICE_US));
+            if (g_atomic_int_get(&m->cancel)) {
+                return false;
+            }
+        }
+    }
+    m->pace_bytes += bytes;
+    return true;
+}
+
+/* ---- source: the migration thread ------------------------------------------ */
+
+typedef struct MigOut {
+    VsMigration *m;
+    VsRamSender *rs;
+    VsQemuFile *f;
+    int64_t start_us;
+    /* Bandwidth measurement window. */
+    int64_t window_start_us;
+    uint64_t window_bytes;
+    uint64_t window_pages;
+    double bandwidth;            /* bytes per us, last window */
+    double mbps;
+    uint64_t pages_per_second;
+    int64_t last_sync_us;
+    uint64_t last_sync_count;
+    uint64_t dirty_pages_rate;
+    uint64_t precopy_bytes;
+} MigOut;
+
+static uint64_t mig_downtime_limit(VsMigration *m)
+{
+    uint64_t d;
+
+    g_mutex_lock(&m->lock);
+    d = m->params.downtime_limit;
+    g_mutex_unlock(&m->lock);
+    return d;
+}
+
+static void mig_out_figures(MigOut *o, VsMigRamInfo *ri, int64_t *expected_ms)
+{
+    VsRamSendStats st;
+
+    vs_ram_sender_stats(o->rs, &st);
+    memset(ri, 0, sizeof(*ri));
+    ri->transferred = vs_qemufile_pos(o->f);
+    ri->remaining = vs_ram_sender_pending(o->rs);
+    ri->total = vs_ram_list_total(o->m->ram);
+    ri->duplicate = st.zero_pages;
+    ri->normal = st.normal_pages;
+    ri->normal_bytes = st.normal_pages * VS_RAM_PAGE_SIZE;
+    ri->dirty_sync_count = st.dirty_syncs;
+    ri->page_size = VS_RAM_PAGE_SIZE;
+    ri->mbps = o->mbps;
+    ri->pages_per_second = o->pages_per_second;
+    ri->dirty_pages_rate = o->dirty_pages_rate;
+    ri->precopy_bytes = o->precopy_bytes ? o->precopy_bytes : ri->transferred;
+    ri->downtime_bytes = st.downtime_bytes;
+    *expected_ms = o->bandwidth > 0 ? (int64_t)((double)ri->remaining / o->bandwidth / 1000.0)
+                                    : (int64_t)mig_downtime_limit(o->m);
+}
+
+static void mig_out_publish(MigOut *o)
+{
+    VsMigRamInfo ri;
+    int64_t expected;
+
+    mig_out_figures(o, &ri, &expected);
+    vs_migstate_set_ram(o->m->out_state, &ri, expected);
+}
+
+/* Ends a measurement window every 100 ms (QEMU's migration_update_counters). */
+static void mig_out_measure(MigOut *o)
+{
+    int64_t now = g_get_monotonic_time();
+    int64_t spent = now - o->window_start_us;
+    VsRamSendStats st;
+    uint64_t pages;
+
+    if (spent < MIG_WINDOW_US) {
+        return;
+    }
+    vs_ram_sender_stats(o->rs, &st);
+    pages = st.zero_pages + st.normal_pages;
+    o->bandwidth = (double)(vs_qemufile_pos(o->f) - o->window_bytes) / (double)spent;
+    o->mbps = o->bandwidth * 8.0;       /* bytes/us * 8 = Mbit/s */
+    o->pages_per_second = (uint64_t)((double)(pages - o->window_pages) * 1e6 / (double)spent);
+    o->window_start_us = now;
+    o->window_bytes = vs_qemufile_pos(o->f);
+    o->window_pages = pages;
+    mig_out_publish(o);
+}
+
+static bool mig_out_sync(MigOut *o, GError **errp)
+{
+    int64_t now = g_get_monotonic_time();
+    VsRamSendStats st;
+
+    if (!vs_ram_sender_sync(o->rs, errp)) {
+        return false;
+    }
+    vs_ram_sender_stats(o->rs, &st);
+    if (now > o->last_sync_us) {
+        o->dirty_pages_rate = (uint64_t)((double)st.last_sync_new * 1e6 /
+                                         (double)(now - o->last_sync_us));
+    }
+    o->last_sync_us = now;
+    return true;
+}
+
+static bool mig_out_cancelled(VsMigration *m, GError **errp)
+{
+    if (g_atomic_int_get(&m->cancel)) {
+        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+    }
+    return false;
+}
+
+static bool mig_out_file_ok(MigOut *o, GError **errp)
+{
+    if (vs_qemufile_failed(o->f)) {
+        g_propagate_error(errp, g_error_copy(vs_qemufile_error(o->f)));
+        return false;
+    }
+    return true;
+}
+
+/* Header, configuration, START(ram). */
+static bool mig_out_setup(MigOut *o, GError **errp)
+{
+    uint32_t id = vs_savevm_ram_section_id(o->m->devices);
+
+    vs_savevm_write_header(o->m->devices, o->f);
+    vs_savevm_put_section_header(o->f, VS_MIG_SECTION_START, id, "ram", 0,
+                                 VS_SAVEVM_RAM_VERSION);
+    if (!vs_ram_sender_setup(o->rs, o->f, errp)) {
+        return false;
+    }
+    vs_savevm_put_footer(o->f, id);
+    o->last_sync_us = g_get_monotonic_time();
+    return vs_qemufile_flush(o->f, errp);
+}
+
+/* PART(ram) rounds until what is left fits the threshold after a sync. */
+static bool mig_out_iterate(MigOut *o, GError **errp)
+{
+    uint32_t id = vs_savevm_ram_section_id(o->m->devices);
+
+    o->window_start_us = g_get_monotonic_time();
+    for (;;) {
+        double threshold;
+        uint64_t pending;
+
+        if (mig_out_cancelled(o->m, errp)) {
+            return false;
+        }
+        mig_out_measure(o);
+        threshold = o->bandwidth * 1000.0 * (double)mig_downtime_limit(o->m);
+        pending = vs_ram_sender_pending(o->rs);
+        if ((double)pending <= threshold) {
+            if (!mig_out_sync(o, errp)) {
+                return false;
+            }
+            pending = vs_ram_sender_pending(o->rs);
+            mig_out_publish(o);
+            if ((double)pending <= threshold) {
+                return true;
+            }
+        }
+        vs_savevm_put_section_header(o->f, VS_MIG_SECTION_PART, id, NULL, 0, 0);
+        vs_ram_sender_iterate(o->rs, o->f, MIG_ROUND_US);
+        vs_savevm_put_footer(o->f, id);
+        if (!mig_out_file_ok(o, errp)) {
+            return false;
+        }
+    }
+}
+
+/* Guest stopped: END(ram), the devices, EOF and the trailer. */
+static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
+{
+    uint32_t id = vs_savevm_ram_section_id(o->m->devices);
+
+    o->precopy_bytes = vs_qemufile_pos(o->f);
+    /* As QEMU, the final stage is not rate limited. */
+    o->m->pace_off = true;
+    vs_savevm_put_section_header(o->f, VS_MIG_SECTION_END, id, NULL, 0, 0);
+    if (!vs_ram_sender_complete(o->rs, o->f, errp)) {
+        return false;
+    }
+    vs_savevm_put_footer(o->f, id);
+    if (!vs_savevm_write_devices(o->m->devices, o->f, errp)) {
+        return false;
+    }
+    return vs_channel_close(ch, errp);
+}
+
+/* The whole migration; *@ret_stopped says whether it stopped the guest. */
+static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **errp)
+{
+    VsMigration *m = o->m;
+    int64_t stop_us;
+
+    if (!mig_out_setup(o, errp)) {
+        return false;
+    }
+    mig_out_publish(o);
+    if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_SETUP, VS_MIG_STATUS_ACTIVE)) {
+        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+    }
+    if (!mig_out_iterate(o, errp)) {
+        return false;
+    }
+    stop_us = g_get_monotonic_time();
+    if (m->ops->is_running(m->opaque)) {
+        m->ops->stop(m->opaque);
+        *ret_stopped = true;
+    }
+    if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_DEVICE)) {
+        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+    }
+    if (!mig_out_complete(o, ch, errp)) {
+        return false;
+    }
+    vs_migstate_set_downtime(m->out_state, (g_get_monotonic_time() - stop_us) / 1000);
+    {
+        /* QEMU reports the figures of the whole migration once it completed. */
+        int64_t total_us = g_get_monotonic_time() - o->start_us;
+        VsRamSendStats st;
+
+        vs_ram_sender_stats(o->rs, &st);
+        if (total_us > 0) {
+            o->mbps = (double)vs_qemufile_pos(o->f) * 8.0 / (double)total_us;
+            o->pages_per_second = (uint64_t)((double)(st.zero_pages + st.normal_pages) * 1e6 /
+                                             (double)total_us);
+        }
+        mig_out_publish(o);
+    }
+    if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_DEVICE, VS_MIG_STATUS_COMPLETED)) {
+        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+    }
+    return true;
+}
+
+static gpointer mig_out_thread(gpointer opaque)
+{
+    VsMigration *m = opaque;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    MigOut o = { .m = m, .start_us = g_get_monotonic_time() };
+    bool was_running = m->ops->is_running(m->opaque);
+    bool stopped = false;
+    GError *err = NULL;
+    VsChannel *ch;
+
+    g_assert(tmp != NULL);
+    m->pace_bw = 0;
+    m->pace_off = false;
+    o.rs = vs_ram_sender_new(tmp, m->ram, m->tracker);
+    ch = vs_channel_connect(tmp, m->uri, &err);
+    if (ch) {
+        o.f = vs_channel_file(ch);
+        vs_qemufile_set_rate_hook(o.f, mig_rate_hook, m);
+        mig_publish_channel(m, ch);
+        if (mig_out_run(&o, ch, &stopped, &err)) {
+            goto done;
+        }
+    }
+    vs_ram_sender_abort(o.rs);
+    if (g_atomic_int_get(&m->cancel)) {
+        g_clear_error(&err);
+    }
+    vs_migstate_fail(m->out_state, err ? err->message : "migration was cancelled");
+    /* Nothing is lost on the source: the guest runs on as before. */
+    if (stopped && was_running) {
+        m->ops->start(m->opaque);
+    }
+done:
+    g_clear_error(&err);
+    mig_publish_channel(m, NULL);
+    talloc_free(tmp);
+    mig_thread_done(m);
+    return NULL;
+}
+
+bool vs_migration_start(VsMigration *m, const char *uri, GError **errp)
+{
+    VsChannelKind kind;
+    const char *rest;
+    GError *local = NULL;
+
+    if (!vs_channel_parse_uri(uri, &kind, &rest, &local)) {
+        mig_error(errp, VS_MIGRATE_ERROR_PARAM, "%s", local->message);
+        g_error_free(local);
+        return false;
+    }
+    g_mutex_lock(&m->lock);
+    if (m->running) {
+        g_mutex_unlock(&m->lock);
+        /* QEMU 7.2's words. */
+        return mig_error(errp, VS_MIGRATE_ERROR_BUSY,
+                         "There's a migration process in progress");
+    }
+    if (m->incoming && m->in_state &&
+        vs_migstate_status(m->in_state) != VS_MIG_STATUS_COMPLETED) {
+        g_mutex_unlock(&m->lock);
+        return mig_error(errp, VS_MIGRATE_ERROR_STATE,
+                         "Guest is waiting for an incoming migration");
+    }
+    g_mutex_unlock(&m->lock);
+    mig_join(m);
+    g_mutex_lock(&m->lock);
+    /* The status reads setup before this returns, never the last "completed". */
+    if (!vs_migstate_transition(m->out_state, vs_migstate_status(m->out_state),
+                                VS_MIG_STATUS_SETUP)) {
+        g_mutex_unlock(&m->lock);
+        return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
+    }
+    m->incoming = false;
+    m->running = true;
+    g_atomic_int_set(&m->cancel, 0);
+    talloc_free(m->uri);
+    m->uri = talloc_strdup(m, uri);
+    m->thread = g_thread_new("vs-migration", mig_out_thread, m);
+    g_mutex_unlock(&m->lock);
+    return true;
+}
+
+void vs_migration_cancel(VsMigration *m)
+{
+    g_mutex_lock(&m->lock);
+    if (m->running && !m->incoming) {
+        VsMigStatus s = vs_migstate_status(m->out_state);
+
+        g_atomic_int_set(&m->cancel, 1);
+        if (s == VS_MIG_STATUS_SETUP || s == VS_MIG_STATUS_ACTIVE || s == VS_MIG_STATUS_DEVICE) {
+            vs_migstate_transition(m->out_state, s, VS_MIG_STATUS_CANCELLING);
+        }
+        if (m->ch) {
+            vs_channel_shutdown(m->ch);
+        }
+    }
+    g_mutex_unlock(&m->lock);
+}
+
+/* ---- destination: loading the stream ------------------------------------------- */
+
+typedef struct MigBinding {
+    uint32_t section_id;
+    char *idstr;
+    uint32_t instance_id;
+    uint32_t version_id;
+    bool is_ram;
+    const VsRegistryEntry *entry;
+    void *obj;
+} MigBinding;
+
+typedef struct MigIn {
+    VsMigration *m;
+    VsQemuFile *f;
+    TALLOC_CTX *ctx;
+    VsRamReceiver rr;
+    MigBinding *bindings;        /* talloc array */
+    size_t n_bindings;
+} MigIn;
+
+/* A channel failure explains itself (I/O error, end of stream at offset N). */
+static bool mig_in_file_failed(MigIn *in, GError **errp)
+{
+    if (!vs_qemufile_failed(in->f)) {
+        return false;
+    }
+    g_propagate_error(errp, g_error_copy(vs_qemufile_error(in->f)));
+    return true;
+}
+
+static bool mig_in_header(MigIn *in, GError **errp)
+{
+    uint32_t magic = vs_qemufile_get_be32(in->f);
+    uint32_t version = vs_qemufile_get_be32(in->f);
+
+    if (mig_in_file_failed(in, errp)) {
+        return false;
+    }
+    if (magic != VS_MIG_FILE_MAGIC) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "Not a migration stream (read 0x%08" PRIx32 ", expected the magic "
+                         "0x%08x \"QEVM\")", magic, VS_MIG_FILE_MAGIC);
+    }
+    if (version == 2) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "SaveVM v2 format is obsolete and don't work anymore");
+    }
+    if (version != VS_MIG_FILE_VERSION) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM, "Unsupported migration stream version");
+    }
+    return true;
+}
+
+/* The configuration section: the machine type must be ours. */
+static bool mig_in_config(MigIn *in, GError **errp)
+{
+    const char *local = vs_savevm_machine_type(in->m->devices);
+    uint8_t type = vs_qemufile_get_byte(in->f);
+    uint32_t len;
+    char name[MIG_MAX_MACHINE_NAME + 1];
+    uint8_t next;
+
+    if (mig_in_file_failed(in, errp)) {
+        return false;
+    }
+    if (type != VS_MIG_CONFIGURATION) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "Configuration section missing (found 0x%02x at offset 0x%" PRIx64 ")",
+                         type, vs_qemufile_pos(in->f) - 1);
+    }
+    len = vs_qemufile_get_be32(in->f);
+    if (len > MIG_MAX_MACHINE_NAME) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "configuration: machine type of %" PRIu32 " bytes exceeds %u", len,
+                         MIG_MAX_MACHINE_NAME);
+    }
+    name[vs_qemufile_get_buffer(in->f, (uint8_t *)name, len)] = '\0';
+    if (mig_in_file_failed(in, errp)) {
+        return false;
+    }
+    if (strlen(local) < len || strncmp(name, local, len) != 0) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "Machine type received is '%s' and local is '%s'", name, local);
+    }
+    if (vs_qemufile_peek_byte(in->f, 0, &next) && next == VS_LEGACY_SUBSECTION) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "configuration subsections (x-ignore-shared, validate-uuid, "
+                         "target-page-bits) are not supported by this destination");
+    }
+    return true;
+}
+
+static MigBinding *mig_in_binding(MigIn *in, uint32_t id)
+{
+    for (size_t i = 0; i < in->n_bindings; i++) {
+        if (in->bindings[i].section_id == id) {
+            return &in->bindings[i];
+        }
+    }
+    return NULL;
+}
+
+/* START/FULL: the header after the type byte; binds the id to a handler. */
+static MigBinding *mig_in_section_start(MigIn *in, uint8_t type, GError **errp)
+{
+    MigBinding b = { 0 };
+    char idstr[256];
+    uint8_t len;
+
+    b.section_id = vs_qemufile_get_be32(in->f);
+    len = vs_qemufile_get_byte(in->f);
+    idstr[vs_qemufile_get_buffer(in->f, (uint8_t *)idstr, len)] = '\0';
+    b.instance_id = vs_qemufile_get_be32(in->f);
+    b.version_id = vs_qemufile_get_be32(in->f);
+    if (mig_in_file_failed(in, errp)) {
+        return NULL;
+    }
+    if (strcmp(idstr, "ram") == 0 && b.instance_id == 0) {
+        b.is_ram = true;
+        if (b.version_id != VS_SAVEVM_RAM_VERSION) {
+            mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                      "savevm: unsupported version %" PRIu32 " for 'ram' v4", b.version_id);
+            return NULL;
+        }
+    } else if (!vs_savevm_find_device(in->m->devices, idstr, b.instance_id, &b.entry, &b.obj)) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "Unknown savevm section or instance '%s' %" PRIu32 ". Make sure that your "
+                  "current VM setup matches your saved VM setup, including any hotplugged "
+                  "devices", idstr, b.instance_id);
+        return NULL;
+    } else if (b.version_id > b.entry->type->version) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "savevm: unsupported version %" PRIu32 " for '%s' v%" PRIu32, b.version_id,
+                  idstr, b.entry->type->version);
+        return NULL;
+    }
+    if (type == VS_MIG_SECTION_START && !b.is_ram) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "section '%s' is sent live (START) but is not an iterative section here",
+                  idstr);
+        return NULL;
+    }
+    if (mig_in_binding(in, b.section_id) || in->n_bindings >= MIG_MAX_SECTIONS) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "section id %" PRIu32 " ('%s') is introduced twice or too many sections",
+                  b.section_id, idstr);
+        return NULL;
+    }
+    b.idstr = talloc_strdup(in->ctx, idstr);
+    in->bindings = talloc_realloc(in->ctx, in->bindings, MigBinding, in->n_bindings + 1);
+    g_assert(in->bindings != NULL && b.idstr != NULL);
+    in->bindings[in->n_bindings] = b;
+    return &in->bindings[in->n_bindings++];
+}
+
+/* A device body through its walker, straight into the device's state. */
+static bool mig_in_device(MigIn *in, const MigBinding *b, GError **errp)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsVisitor *v;
+    GError *local = NULL;
+    bool ok;
+
+    g_assert(tmp != NULL);
+    v = vs_legacy_load_visitor_new(tmp, in->f, in->m);
+    vs_visitor_set_root_version(v, b->version_id);
+    ok = b->entry->walker(v, b->idstr, b->obj, &local) && vs_visitor_complete(v, &local);
+    vs_visitor_free(v);
+    talloc_free(tmp);
+    if (!ok) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "error while loading state for instance 0x%" PRIx32 " of device '%s': %s",
+                  b->instance_id, b->idstr, local->message);
+        g_error_free(local);
+    }
+    return ok;
+}
+
+static bool mig_in_footer(MigIn *in, const MigBinding *b, GError **errp)
+{
+    uint64_t at = vs_qemufile_pos(in->f);
+    uint8_t type = vs_qemufile_get_byte(in->f);
+    uint32_t id;
+
+    if (mig_in_file_failed(in, errp)) {
+        return false;
+    }
+    if (type != VS_MIG_SECTION_FOOTER) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "Missing section footer for %s (found 0x%02x at offset 0x%" PRIx64 ")",
+                         b->idstr, type, at);
+    }
+    id = vs_qemufile_get_be32(in->f);
+    if (mig_in_file_failed(in, errp)) {
+        return false;
+    }
+    if (id != b->section_id) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "Mismatched section id in footer for %s - read 0x%" PRIx32
+                         " expected 0x%" PRIx32, b->idstr, id, b->section_id);
+    }
+    return true;
+}
+
+static bool mig_in_body(MigIn *in, const MigBinding *b, GError **errp)
+{
+    GError *local = NULL;
+
+    if (!b->is_ram) {
+        return mig_in_device(in, b, errp);
+    }
+    if (!vs_ram_receiver_load(&in->rr, in->f, &local)) {
+        mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                  "error while loading state for instance 0x%" PRIx32 " of device '%s': %s",
+                  b->instance_id, b->idstr, local->message);
+        g_error_free(local);
+        return false;
+    }
+    return true;
+}
+
+/* After EOF: the vmdesc trailer, read and dropped, as QEMU does. */
+static bool mig_in_trailer(MigIn *in, GError **errp)
+{
+    uint8_t type;
+    uint32_t len;
+
+    if (!vs_qemufile_peek_byte(in->f, 0, &type) || type != VS_MIG_VMDESCRIPTION) {
+        return true;
+    }
+    vs_qemufile_skip(in->f, 1);
+    len = vs_qemufile_get_be32(in->f);
+    if (len > MIG_MAX_VMDESC) {
+        return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                         "vmdesc trailer of %" PRIu32 " bytes exceeds %u", len, MIG_MAX_VMDESC);
+    }
+    vs_qemufile_skip(in->f, len);
+    return !mig_in_file_failed(in, errp);
+}
+
+static bool mig_in_items(MigIn *in, GError **errp)
+{
+    for (;;) {
+        uint64_t at = vs_qemufile_pos(in->f);
+        uint8_t type = vs_qemufile_get_byte(in->f);
+        MigBinding *b;
+
+        if (mig_in_file_failed(in, errp)) {
+            return false;
+        }
+        switch (type) {
+        case VS_MIG_EOF:
+            return mig_in_trailer(in, errp);
+        case VS_MIG_SECTION_START:
+        case VS_MIG_SECTION_FULL:
+            b = mig_in_section_start(in, type, errp);
+            break;
+        case VS_MIG_SECTION_PART:
+        case VS_MIG_SECTION_END: {
+            uint32_t id = vs_qemufile_get_be32(in->f);
+
+            if (mig_in_file_failed(in, errp)) {
+                return false;
+            }
+            b = mig_in_binding(in, id);
+            if (!b) {
+                return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                                 "Unknown savevm section %" PRIu32 " (at offset 0x%" PRIx64 ")",
+                                 id, at);
+            }
+            break;
+        }
+        default:
+            return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
+                             "Unknown savevm section type %u (at offset 0x%" PRIx64 ")", type,
+                             at);
+        }
+        if (!b || !mig_in_body(in, b, errp) || !mig_in_footer(in, b, errp)) {
+            return false;
+        }
+    }
+}
+
+static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
+{
+    MigIn in = { .m = m, .f = f, .ctx = talloc_new(NULL) };
+    bool ok;
+
+    g_assert(in.ctx != NULL);
+    vs_ram_receiver_init(&in.rr, m->ram);
+    ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+    talloc_free(in.ctx);
+    return ok;
+}
+
+static gpointer mig_in_thread(gpointer opaque)
+{
+    VsMigration *m = opaque;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsChannelListener *l;
+    VsMigState *st;
+    GError *err = NULL;
+    VsChannel *ch;
+    bool ok = false;
+
+    g_assert(tmp != NULL);
+    g_mutex_lock(&m->lock);
+    l = m->listener;
+    st = m->in_state;
+    g_mutex_unlock(&m->lock);
+    ch = vs_channel_accept(l, tmp, &err);
+    if (ch) {
+        mig_publish_channel(m, ch);
+        vs_migstate_transition(st, VS_MIG_STATUS_NONE, VS_MIG_STATUS_ACTIVE);
+        ok = mig_in_load(m, vs_channel_file(ch), &err);
+        mig_publish_channel(m, NULL);
+        if (ok) {
+            ok = vs_channel_close(ch, &err) ||
+                 (g_clear_error(&err), true);   /* the stream was whole */
+        }
+    }
+    if (ok) {
+        vs_migstate_transition(st, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_COMPLETED);
+    } else {
+        g_autofree char *why = g_strdup_printf("load of migration failed: %s",
+                                               err ? err->message : "unknown error");
+
+        if (vs_migstate_status(st) == VS_MIG_STATUS_NONE) {
+            vs_migstate_transition(st, VS_MIG_STATUS_NONE, VS_MIG_STATUS_ACTIVE);
+        }
+        vs_migstate_fail(st, why);
+    }
+    g_clear_error(&err);
+    talloc_free(tmp);
+    g_mutex_lock(&m->lock);
+    talloc_free(m->listener);
+    m->listener = NULL;
+    g_mutex_unlock(&m->lock);
+    if (m->ops->incoming_done) {
+        m->ops->incoming_done(m->opaque, ok);
+    }
+    mig_thread_done(m);
+    return NULL;
+}
+
+bool vs_migration_incoming(VsMigration *m, const char *uri, GError **errp)
+{
+    VsChannelListener *l;
+
+    g_mutex_lock(&m->lock);
+    if (m->running || m->listener) {
+        g_mutex_unlock(&m->lock);
+        return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
+    }
+    g_mutex_unlock(&m->lock);
+    mig_join(m);
+    l = vs_channel_listen(m, uri, errp);
+    if (!l) {
+        return false;
+    }
+    g_mutex_lock(&m->lock);
+    m->listener = l;
+    talloc_free(m->in_state);
+    m->in_state = vs_migstate_new(m, true);
+    m->incoming = true;
+    m->running = true;
+    m->thread = g_thread_new("vs-incoming", mig_in_thread, m);
+    g_mutex_unlock(&m->lock);
+    return true;
+}
+
+char *vs_migration_incoming_address(VsMigration *m)
+{
+    char *addr = NULL;
+
+    g_mutex_lock(&m->lock);
+    if (m->listener) {
+        addr = g_strdup(vs_channel_listener_address(m->listener));
+    }
+    g_mutex_unlock(&m->lock);
+    return addr;
+}

@@ -1,0 +1,229 @@
+/*
+ * migstate.c: the state machine and statistics of a migration (see
+ * migstate.h).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "migration/migstate.h"
+
+#include <string.h>
+
+struct VsMigState {
+    GMutex lock;
+    bool incoming;
+    VsMigStatus status;
+    int64_t start_us;            /* entering setup (source) or active (destination) */
+    int64_t setup_done_us;       /* leaving setup; 0 before */
+    int64_t end_us;              /* entering a final state; 0 before */
+    int64_t downtime_ms;
+    bool has_downtime;
+    int64_t expected_downtime_ms;
+    VsMigRamInfo ram;
+    char *error;                 /* g_malloc'd, first reason */
+};
+
+static const char *const status_names[VS_MIG_STATUS__MAX] = {
+    [VS_MIG_STATUS_NONE] = "none",
+    [VS_MIG_STATUS_SETUP] = "setup",
+    [VS_MIG_STATUS_CANCELLING] = "cancelling",
+    [VS_MIG_STATUS_CANCELLED] = "cancelled",
+    [VS_MIG_STATUS_ACTIVE] = "active",
+    [VS_MIG_STATUS_POSTCOPY_ACTIVE] = "postcopy-active",
+    [VS_MIG_STATUS_POSTCOPY_PAUSED] = "postcopy-paused",
+    [VS_MIG_STATUS_POSTCOPY_RECOVER] = "postcopy-recover",
+    [VS_MIG_STATUS_COMPLETED] = "completed",
+    [VS_MIG_STATUS_FAILED] = "failed",
+    [VS_MIG_STATUS_COLO] = "colo",
+    [VS_MIG_STATUS_PRE_SWITCHOVER] = "pre-switchover",
+    [VS_MIG_STATUS_DEVICE] = "device",
+    [VS_MIG_STATUS_WAIT_UNPLUG] = "wait-unplug",
+};
+
+const char *vs_mig_status_name(VsMigStatus status)
+{
+    return status < VS_MIG_STATUS__MAX ? status_names[status] : "invalid";
+}
+
+bool vs_mig_status_is_idle(VsMigStatus status)
+{
+    return status == VS_MIG_STATUS_NONE || status == VS_MIG_STATUS_COMPLETED ||
+           status == VS_MIG_STATUS_FAILED || status == VS_MIG_STATUS_CANCELLED;
+}
+
+static int migstate_destructor(VsMigState *ms)
+{
+    g_mutex_clear(&ms->lock);
+    g_free(ms->error);
+    return 0;
+}
+
+VsMigState *vs_migstate_new(TALLOC_CTX *mem_ctx, bool incoming)
+{
+    VsMigState *ms = talloc_zero(mem_ctx, VsMigState);
+
+    g_assert(ms != NULL);
+    g_mutex_init(&ms->lock);
+    ms->incoming = incoming;
+    talloc_set_destructor(ms, migstate_destructor);
+    return ms;
+}
+
+VsMigStatus vs_migstate_status(VsMigState *ms)
+{
+    VsMigStatus s;
+
+    g_mutex_lock(&ms->lock);
+    s = ms->status;
+    g_mutex_unlock(&ms->lock);
+    return s;
+}
+
+/* The transitions QEMU 7.2's precopy code makes (qemu-stream-format.md §6.1). */
+static bool migstate_allowed(bool incoming, VsMigStatus from, VsMigStatus to)
+{
+    if (incoming) {
+        return (from == VS_MIG_STATUS_NONE && to == VS_MIG_STATUS_ACTIVE) ||
+               (from == VS_MIG_STATUS_ACTIVE &&
+                (to == VS_MIG_STATUS_COMPLETED || to == VS_MIG_STATUS_FAILED));
+    }
+    switch (to) {
+    case VS_MIG_STATUS_SETUP:
+        return vs_mig_status_is_idle(from);
+    case VS_MIG_STATUS_ACTIVE:
+        return from == VS_MIG_STATUS_SETUP;
+    case VS_MIG_STATUS_DEVICE:
+        return from == VS_MIG_STATUS_ACTIVE;
+    case VS_MIG_STATUS_COMPLETED:
+        return from == VS_MIG_STATUS_DEVICE || from == VS_MIG_STATUS_ACTIVE;
+    case VS_MIG_STATUS_CANCELLING:
+    case VS_MIG_STATUS_FAILED:
+        return from == VS_MIG_STATUS_SETUP || from == VS_MIG_STATUS_ACTIVE ||
+               from == VS_MIG_STATUS_DEVICE;
+    case VS_MIG_STATUS_CANCELLED:
+        return from == VS_MIG_STATUS_CANCELLING;
+    default:
+        return false;
+    }
+}
+
+static void migstate_enter(VsMigState *ms, VsMigStatus to)
+{
+    int64_t now = g_get_monotonic_time();
+
+    if (to == VS_MIG_STATUS_SETUP || (ms->incoming && to == VS_MIG_STATUS_ACTIVE)) {
+        memset(&ms->ram, 0, sizeof(ms->ram));
+        ms->start_us = now;
+        ms->setup_done_us = 0;
+        ms->end_us = 0;
+        ms->has_downtime = false;
+        ms->downtime_ms = 0;
+        ms->expected_downtime_ms = 0;
+        g_clear_pointer(&ms->error, g_free);
+    }
+    if (ms->status == VS_MIG_STATUS_SETUP && to != VS_MIG_STATUS_SETUP) {
+        ms->setup_done_us = now;
+    }
+    if (vs_mig_status_is_idle(to)) {
+        ms->end_us = now;
+    }
+    ms->status = to;
+}
+
+bool vs_migstate_transition(VsMigState *ms, VsMigStatus from, VsMigStatus to)
+{
+    bool ok;
+
+    g_mutex_lock(&ms->lock);
+    ok = ms->status == from && migstate_allowed(ms->incoming, from, to);
+    if (ok) {
+        migstate_enter(ms, to);
+    }
+    g_mutex_unlock(&ms->lock);
+    return ok;
+}
+
+VsMigStatus vs_migstate_fail(VsMigState *ms, const char *reason)
+{
+    VsMigStatus to;
+
+    g_mutex_lock(&ms->lock);
+    to = ms->status == VS_MIG_STATUS_CANCELLING ? VS_MIG_STATUS_CANCELLED : VS_MIG_STATUS_FAILED;
+    if (migstate_allowed(ms->incoming, ms->status, to)) {
+        if (!ms->error && reason) {
+            ms->error = g_strdup(reason);
+        }
+        migstate_enter(ms, to);
+    }
+    to = ms->status;
+    g_mutex_unlock(&ms->lock);
+    return to;
+}
+
+void vs_migstate_set_ram(VsMigState *ms, const VsMigRamInfo *ram, int64_t expected_downtime_ms)
+{
+    g_mutex_lock(&ms->lock);
+    ms->ram = *ram;
+    ms->expected_downtime_ms = expected_downtime_ms;
+    g_mutex_unlock(&ms->lock);
+}
+
+void vs_migstate_set_downtime(VsMigState *ms, int64_t downtime_ms)
+{
+    g_mutex_lock(&ms->lock);
+    ms->downtime_ms = downtime_ms;
+    ms->has_downtime = true;
+    g_mutex_unlock(&ms->lock);
+}
+
+static void migstate_fill_times(const VsMigState *ms, VsMigInfo *ret, int64_t now)
+{
+    int64_t end = ms->end_us ? ms->end_us : now;
+
+    ret->has_total_time = true;
+    ret->total_time = (end - ms->start_us) / 1000;
+    if (ms->setup_done_us) {
+        ret->has_setup_time = true;
+        ret->setup_time = (ms->setup_done_us - ms->start_us) / 1000;
+    }
+}
+
+void vs_migstate_query(VsMigState *ms, VsMigInfo *ret)
+{
+    int64_t now = g_get_monotonic_time();
+
+    memset(ret, 0, sizeof(*ret));
+    g_mutex_lock(&ms->lock);
+    ret->status = ms->status;
+    ret->has_status = ms->status != VS_MIG_STATUS_NONE;
+    if (ms->incoming) {
+        /* QEMU's destination reports its status only. */
+    } else {
+        switch (ms->status) {
+        case VS_MIG_STATUS_ACTIVE:
+        case VS_MIG_STATUS_CANCELLING:
+        case VS_MIG_STATUS_DEVICE:
+            migstate_fill_times(ms, ret, now);
+            ret->has_expected_downtime = true;
+            ret->expected_downtime = ms->expected_downtime_ms;
+            ret->has_ram = true;
+            ret->ram = ms->ram;
+            break;
+        case VS_MIG_STATUS_COMPLETED:
+            migstate_fill_times(ms, ret, now);
+            ret->has_downtime = ms->has_downtime;
+            ret->downtime = ms->downtime_ms;
+            ret->has_ram = true;
+            ret->ram = ms->ram;
+            ret->ram.remaining = 0;
+            ret->ram.dirty_pages_rate = 0;
+            break;
+        default:
+            break;
+        }
+    }
+    if (ms->status == VS_MIG_STATUS_FAILED && ms->error) {
+        ret->has_error_desc = true;
+        g_strlcpy(ret->error_desc, ms->error, sizeof(ret->error_desc));
+    }
+    g_mutex_unlock(&ms->lock);
+}
