@@ -18,6 +18,7 @@
 #include "visitor/ber/ber-tlv.h"
 #include "visitor/ber/ber-visitor.h"
 #include "visitor/pretty/tree-walk.h"
+#include "visitor/registry.h"
 #include "vs-version.h"
 
 #include <inttypes.h>
@@ -51,7 +52,8 @@ enum {
 
 /* ---- writing -------------------------------------------------------------- */
 
-static bool bs_put_stream(const VsStream *s, GByteArray *out, GError **errp);
+static bool bs_put_stream(const VsStream *s, GByteArray *out, const VsBerEncodeOptions *opts,
+                          GError **errp);
 
 static void bs_put_string(GByteArray *out, const char *str)
 {
@@ -97,7 +99,68 @@ static void bs_put_wrapped_octets(GByteArray *out, uint32_t tag, const uint8_t *
     vs_ber_close(out, outer);
 }
 
-static void bs_put_header(const VsStream *s, GByteArray *out)
+/* Whether the writer marks the sections named @idstr must-understand. */
+static bool bs_marked(const VsBerEncodeOptions *opts, const char *idstr)
+{
+    for (size_t i = 0; opts && opts->must_understand && opts->must_understand[i]; i++) {
+        if (g_strcmp0(opts->must_understand[i], idstr) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether an earlier device section record has @sec's section id. */
+static bool bs_section_seen(const VsStream *s, size_t upto, const VsSection *sec)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const VsRecord *r = &s->records[i];
+
+        if (r->kind == VS_REC_SECTION && r->section.decoded_by != VS_DECODED_RAM &&
+            r->section.section_id == sec->section_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The header's schema list: per device section, its idstr, instance, wire
+ * name, the digest of this build's schema for the wire name (empty when it
+ * has none) and, when the writer marked it, must-understand.
+ */
+static void bs_put_schemas(const VsStream *s, GByteArray *out, const VsBerEncodeOptions *opts)
+{
+    size_t list = vs_ber_open(out, VS_BER_UNIVERSAL, VS_BER_TAG_SEQUENCE);
+
+    for (size_t i = 0; i < s->n_records; i++) {
+        const VsSection *sec = &s->records[i].section;
+        const VsRegistryEntry *e;
+        uint8_t digest[VS_BER_DIGEST_LEN];
+        size_t seq;
+
+        if (s->records[i].kind != VS_REC_SECTION || sec->decoded_by == VS_DECODED_RAM ||
+            bs_section_seen(s, i, sec)) {
+            continue;
+        }
+        e = sec->wire_name ? vs_registry_lookup(sec->wire_name) : NULL;
+        seq = vs_ber_open(out, VS_BER_UNIVERSAL, VS_BER_TAG_SEQUENCE);
+        bs_put_string(out, sec->idstr);
+        vs_ber_put_uint(out, sec->instance_id);
+        bs_put_string(out, sec->wire_name);
+        if (e) {
+            vs_ber_schema_digest(e->type, digest);
+        }
+        bs_put_octets(out, digest, e ? sizeof(digest) : 0);
+        if (bs_marked(opts, sec->idstr)) {
+            bs_put_bool(out, true);
+        }
+        vs_ber_close(out, seq);
+    }
+    vs_ber_close(out, list);
+}
+
+static void bs_put_header(const VsStream *s, GByteArray *out, const VsBerEncodeOptions *opts)
 {
     size_t seq, outer = bs_open_seq(out, BS_TAG_HEADER, &seq);
 
@@ -106,6 +169,7 @@ static void bs_put_header(const VsStream *s, GByteArray *out)
     vs_ber_put_uint(out, s->version);
     bs_put_string(out, s->machine);
     vs_ber_put_uint(out, s->page_size ? s->page_size : 4096);
+    bs_put_schemas(s, out, opts);
     bs_close_seq(out, outer, seq);
 }
 
@@ -233,13 +297,14 @@ static bool bs_put_section(const VsSection *sec, size_t idx, GByteArray *out, GE
     return true;
 }
 
-static bool bs_put_command(const VsCommand *cmd, size_t idx, GByteArray *out, GError **errp)
+static bool bs_put_command(const VsCommand *cmd, size_t idx, GByteArray *out,
+                           const VsBerEncodeOptions *opts, GError **errp)
 {
     size_t seq, outer = bs_open_seq(out, BS_TAG_COMMAND, &seq);
 
     vs_ber_put_uint(out, cmd->cmd);
     bs_put_octets(out, cmd->payload, cmd->len);
-    if (cmd->package && !bs_put_stream(cmd->package, out, errp)) {
+    if (cmd->package && !bs_put_stream(cmd->package, out, opts, errp)) {
         g_prefix_error(errp, "record %zu, its package: ", idx);
         return false;
     }
@@ -247,7 +312,8 @@ static bool bs_put_command(const VsCommand *cmd, size_t idx, GByteArray *out, GE
     return true;
 }
 
-static bool bs_put_record(const VsStream *s, size_t idx, GByteArray *out, GError **errp)
+static bool bs_put_record(const VsStream *s, size_t idx, GByteArray *out,
+                          const VsBerEncodeOptions *opts, GError **errp)
 {
     const VsRecord *r = &s->records[idx];
     size_t outer;
@@ -259,7 +325,7 @@ static bool bs_put_record(const VsStream *s, size_t idx, GByteArray *out, GError
     case VS_REC_SECTION:
         return bs_put_section(&r->section, idx, out, errp);
     case VS_REC_COMMAND:
-        return bs_put_command(&r->command, idx, out, errp);
+        return bs_put_command(&r->command, idx, out, opts, errp);
     case VS_REC_EOF:
         outer = vs_ber_open(out, VS_BER_CONTEXT, BS_TAG_EOF);
         vs_ber_put_prim(out, VS_BER_UNIVERSAL, VS_BER_TAG_NULL, NULL, 0);
@@ -274,15 +340,16 @@ static bool bs_put_record(const VsStream *s, size_t idx, GByteArray *out, GError
     }
 }
 
-static bool bs_put_stream(const VsStream *s, GByteArray *out, GError **errp)
+static bool bs_put_stream(const VsStream *s, GByteArray *out, const VsBerEncodeOptions *opts,
+                          GError **errp)
 {
     static const uint8_t indefinite[] = { 0x30, 0x80 };
     static const uint8_t eoc[] = { 0x00, 0x00 };
 
     g_byte_array_append(out, indefinite, sizeof(indefinite));
-    bs_put_header(s, out);
+    bs_put_header(s, out, opts);
     for (size_t i = 0; i < s->n_records; i++) {
-        if (!bs_put_record(s, i, out, errp)) {
+        if (!bs_put_record(s, i, out, opts, errp)) {
             return false;
         }
     }
@@ -295,7 +362,13 @@ static bool bs_put_stream(const VsStream *s, GByteArray *out, GError **errp)
 
 bool vs_stream_encode_ber(const VsStream *s, GByteArray *out, GError **errp)
 {
-    return bs_put_stream(s, out, errp);
+    return bs_put_stream(s, out, NULL, errp);
+}
+
+bool vs_stream_encode_ber_opts(const VsStream *s, GByteArray *out,
+                               const VsBerEncodeOptions *opts, GError **errp)
+{
+    return bs_put_stream(s, out, opts, errp);
 }
 
 /* ---- reading: elements ---------------------------------------------------- */
@@ -308,6 +381,7 @@ typedef struct BsReader {
     size_t rec;               /* index of the element being read; SIZE_MAX: the header */
     size_t at;                /* its offset */
     unsigned packages;        /* nesting of packages */
+    VsBerStreamInfo *info;    /* the top stream's header, or NULL when not wanted */
 } BsReader;
 
 /* The elements of one container: [pos, end). */
@@ -1016,6 +1090,93 @@ static bool bs_load_records(BsReader *r, VsStream *s, BsSeq *body, bool indefini
     return true;
 }
 
+/* Whether @e's wire name has a schema here, and whether the digests agree. */
+static void bs_match_schema(VsBerSectionSchema *e)
+{
+    const VsRegistryEntry *reg = vs_registry_lookup(e->wire_name);
+    uint8_t here[VS_BER_DIGEST_LEN];
+
+    if (!reg) {
+        e->match = VS_BER_SCHEMA_UNKNOWN;
+        return;
+    }
+    if (!e->has_digest) {
+        e->match = VS_BER_SCHEMA_NO_DIGEST;
+        return;
+    }
+    vs_ber_schema_digest(reg->type, here);
+    e->match = memcmp(here, e->digest, sizeof(here)) == 0 ? VS_BER_SCHEMA_SAME
+                                                          : VS_BER_SCHEMA_DIFFERS;
+}
+
+/* One entry of the header's schema list; kept in @info when it is not NULL. */
+static bool bs_load_schema(BsReader *r, BsSeq *list, VsBerStreamInfo *info, GError **errp)
+{
+    VsBerSectionSchema e = { 0 };
+    const char *idstr, *wire;
+    size_t idstr_len, wire_len, digest_len;
+    const uint8_t *digest;
+    bool mark = false;
+    BsSeq seq;
+
+    r->at = list->pos;
+    if (!bs_next_seq(r, list, "schema entry", &seq, errp) ||
+        !bs_string_raw(r, &seq, BS_MAX_NAME, "schema entry idstr", &idstr, &idstr_len, errp) ||
+        !bs_uint32(r, &seq, "schema entry instance", &e.instance_id, errp) ||
+        !bs_string_raw(r, &seq, BS_MAX_NAME, "schema entry wire name", &wire, &wire_len,
+                       errp) ||
+        !bs_octets(r, &seq, VS_BER_DIGEST_LEN, "schema digest", &digest, &digest_len, errp)) {
+        return false;
+    }
+    if (digest_len != 0 && digest_len != VS_BER_DIGEST_LEN) {
+        return bs_fail(r, errp, VS_MIG_ERROR_FORMAT,
+                       "schema digest of '%.*s': %zu bytes, not 0 or %d", (int)idstr_len, idstr,
+                       digest_len, VS_BER_DIGEST_LEN);
+    }
+    if (seq.pos < seq.end && !bs_bool(r, &seq, "must-understand", &mark, errp)) {
+        return false;
+    }
+    if (!bs_done(r, &seq, "schema entry", errp)) {
+        return false;
+    }
+    if (!info) {
+        return true;
+    }
+    e.idstr = talloc_strndup(info, idstr, idstr_len);
+    e.wire_name = talloc_strndup(info, wire, wire_len);
+    g_assert(e.idstr && e.wire_name);
+    e.has_digest = digest_len != 0;
+    if (e.has_digest) {
+        memcpy(e.digest, digest, VS_BER_DIGEST_LEN);
+    }
+    e.must_understand = mark;
+    bs_match_schema(&e);
+    info->sections = talloc_realloc(info, info->sections, VsBerSectionSchema,
+                                    info->n_sections + 1);
+    g_assert(info->sections != NULL);
+    info->sections[info->n_sections++] = e;
+    return true;
+}
+
+/* The header's schema list, when the writer sent one (older streams have none). */
+static bool bs_load_schemas(BsReader *r, BsSeq *header, VsBerStreamInfo *info, GError **errp)
+{
+    BsSeq list;
+
+    if (header->pos >= header->end) {
+        return true;
+    }
+    if (!bs_next_seq(r, header, "schema list", &list, errp)) {
+        return false;
+    }
+    while (list.pos < list.end) {
+        if (!bs_load_schema(r, &list, info, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool bs_load_header(BsReader *r, VsStream *s, BsSeq *body, bool top, GError **errp)
 {
     VsBerTlv tlv;
@@ -1039,8 +1200,13 @@ static bool bs_load_header(BsReader *r, VsStream *s, BsSeq *body, bool top, GErr
         !bs_uint32(r, &seq, "file version", &s->version, errp) ||
         !bs_string(r, s, &seq, UINT32_MAX, "machine", &machine, errp) ||
         !bs_uint(r, &seq, BS_MAX_PAGE_SIZE, "page size", &v, errp) ||
+        !bs_load_schemas(r, &seq, top ? r->info : NULL, errp) ||
         !bs_done(r, &seq, "header", errp)) {
         return false;
+    }
+    if (top && r->info) {
+        r->info->writer = talloc_strndup(r->info, p, n);
+        g_assert(r->info->writer != NULL);
     }
     if ((s->version == 0) == top || v < BS_MIN_PAGE_SIZE || (v & (v - 1))) {
         return bs_fail(r, errp, VS_MIG_ERROR_FORMAT,
@@ -1049,6 +1215,11 @@ static bool bs_load_header(BsReader *r, VsStream *s, BsSeq *body, bool top, GErr
     }
     s->page_size = v;
     s->machine = *machine ? machine : NULL;
+    if (top && r->info) {
+        r->info->file_version = s->version;
+        r->info->machine = talloc_strdup(r->info, machine);
+        r->info->page_size = v;
+    }
     return true;
 }
 
@@ -1088,23 +1259,130 @@ static bool bs_load_stream(BsReader *r, TALLOC_CTX *ctx, BsSeq *in, bool top, Vs
     return true;
 }
 
-bool vs_stream_load_ber(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
-                        VsStream **ret_stream, GError **errp)
+bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                             VsStream **ret_stream, VsBerStreamInfo **ret_info, GError **errp)
 {
     BsReader r = { .data = data, .len = len, .rec = SIZE_MAX };
     BsSeq all = { .pos = 0, .end = len, .open = true };
     VsStream *s = NULL;
 
     *ret_stream = NULL;
+    if (ret_info) {
+        *ret_info = NULL;
+        r.info = talloc_zero(mem_ctx, VsBerStreamInfo);
+        g_assert(r.info != NULL);
+    }
     if (!bs_load_stream(&r, mem_ctx, &all, true, &s, errp)) {
+        talloc_free(r.info);
         return false;
     }
     if (all.pos != len) {
         talloc_free(s);
+        talloc_free(r.info);
         return vs_mig_fail(errp, VS_MIG_ERROR_FORMAT,
                            "BER stream: %zu bytes follow its end at offset 0x%zx", len - all.pos,
                            all.pos);
     }
     *ret_stream = s;
+    if (ret_info) {
+        *ret_info = r.info;
+    }
     return true;
+}
+
+bool vs_stream_load_ber(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                        VsStream **ret_stream, GError **errp)
+{
+    return vs_stream_load_ber_info(mem_ctx, data, len, ret_stream, NULL, errp);
+}
+
+/* ---- schema digests and must-understand sections --------------------------- */
+
+static void bs_hex(GString *out, const uint8_t *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_string_append_printf(out, "%02x", bytes[i]);
+    }
+}
+
+/* "section 'i8259' instance 1 (wire name 'i8259')" */
+static char *bs_section_name(const VsBerSectionSchema *e)
+{
+    return g_strdup_printf("section '%s' instance %" PRIu32 " (wire name '%s')", e->idstr,
+                           e->instance_id, e->wire_name);
+}
+
+bool vs_ber_stream_check(const VsBerStreamInfo *info, VsBerPolicy policy, GPtrArray *notes,
+                         GError **errp)
+{
+    for (size_t i = 0; i < info->n_sections; i++) {
+        const VsBerSectionSchema *e = &info->sections[i];
+        g_autofree char *what = bs_section_name(e);
+        g_autoptr(GString) hex = g_string_new(NULL);
+
+        switch (e->match) {
+        case VS_BER_SCHEMA_SAME:
+            break;
+        case VS_BER_SCHEMA_DIFFERS:
+            bs_hex(hex, e->digest, 4);
+            if (notes) {
+                g_ptr_array_add(notes,
+                                g_strdup_printf("%s: the writer's schema (digest %s...) differs "
+                                                "from this build's; its fields are checked "
+                                                "one by one",
+                                                what, hex->str));
+            }
+            break;
+        case VS_BER_SCHEMA_NO_DIGEST:
+            if (notes) {
+                g_ptr_array_add(notes, g_strdup_printf("%s: the writer sent no schema digest; "
+                                                       "its fields are checked one by one",
+                                                       what));
+            }
+            break;
+        case VS_BER_SCHEMA_UNKNOWN:
+            if (policy == VS_BER_STRICT) {
+                return vs_mig_fail(errp, VS_MIG_ERROR_SECTION, "%s: no schema here", what);
+            }
+            if (e->must_understand) {
+                return vs_mig_fail(errp, VS_MIG_ERROR_SECTION,
+                                   "%s is marked must-understand and has no schema here", what);
+            }
+            if (notes) {
+                g_ptr_array_add(notes, g_strdup_printf("%s: no schema here; skipped", what));
+            }
+            break;
+        }
+    }
+    return true;
+}
+
+void vs_ber_stream_info_render(const VsBerStreamInfo *info, GString *out)
+{
+    static const char *const match[] = {
+        [VS_BER_SCHEMA_SAME] = "same as this build's",
+        [VS_BER_SCHEMA_DIFFERS] = "differs from this build's",
+        [VS_BER_SCHEMA_NO_DIGEST] = "none sent; this build has one",
+        [VS_BER_SCHEMA_UNKNOWN] = "no schema in this build",
+    };
+
+    g_string_append_printf(out, "writer: vstate %s\n", info->writer ? info->writer : "?");
+    g_string_append_printf(out, "file version: %" PRIu32 "\n", info->file_version);
+    g_string_append_printf(out, "machine: %s\n",
+                           info->machine && *info->machine ? info->machine : "(none)");
+    g_string_append_printf(out, "page size: %" PRIu64 "\n", info->page_size);
+    for (size_t i = 0; i < info->n_sections; i++) {
+        const VsBerSectionSchema *e = &info->sections[i];
+
+        g_string_append_printf(out, "section %s instance %" PRIu32 " (%s): schema ", e->idstr,
+                               e->instance_id, e->wire_name);
+        if (e->has_digest) {
+            g_string_append(out, "sha256:");
+            bs_hex(out, e->digest, VS_BER_DIGEST_LEN);
+        } else {
+            g_string_append(out, "-");
+        }
+        g_string_append_printf(out, " (%s)%s\n", match[e->match],
+                               e->must_understand ? " must-understand" : "");
+    }
 }

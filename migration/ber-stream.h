@@ -33,8 +33,55 @@
 #define VSTATE_MIGRATION_BER_STREAM_H
 
 #include "migration/stream.h"
+#include "visitor/ber/ber-visitor.h"
 
 G_BEGIN_DECLS
+
+/*
+ * VsBerEncodeOptions: choices of a BER stream writer.
+ * @must_understand: idstrs of the sections to mark must-understand in the
+ *   header (NULL-terminated; NULL for none): a reader with no schema for
+ *   such a section refuses the stream instead of skipping it
+ */
+typedef struct VsBerEncodeOptions {
+    const char *const *must_understand;
+} VsBerEncodeOptions;
+
+/* How a section's schema digest compares with this build's schema. */
+typedef enum VsBerSchemaMatch {
+    VS_BER_SCHEMA_SAME,       /* equal digests */
+    VS_BER_SCHEMA_DIFFERS,    /* different digests: the field checks decide */
+    VS_BER_SCHEMA_NO_DIGEST,  /* the writer had no schema; this build has one */
+    VS_BER_SCHEMA_UNKNOWN,    /* this build has no schema for the wire name */
+} VsBerSchemaMatch;
+
+/*
+ * VsBerSectionSchema: one entry of the header's schema list.
+ * @idstr, @instance_id, @wire_name: the section
+ * @has_digest, @digest: the SHA-256 of the writer's schema for the wire
+ *   name (vs_ber_schema_digest()); absent when the writer had none
+ * @must_understand: the writer's mark
+ * @match: the digest against this build's registry, found on load
+ */
+typedef struct VsBerSectionSchema {
+    char *idstr;
+    uint32_t instance_id;
+    char *wire_name;
+    bool has_digest;
+    uint8_t digest[VS_BER_DIGEST_LEN];
+    bool must_understand;
+    VsBerSchemaMatch match;
+} VsBerSectionSchema;
+
+/* VsBerStreamInfo: the header of a BER stream: writer identity and schemas. */
+typedef struct VsBerStreamInfo {
+    char *writer;             /* the writer's vstate version */
+    uint32_t file_version;
+    char *machine;            /* "" when none */
+    uint64_t page_size;
+    VsBerSectionSchema *sections;
+    size_t n_sections;
+} VsBerStreamInfo;
 
 /*
  * vs_stream_encode_ber: append @s in BER form to @out.
@@ -63,6 +110,45 @@ bool vs_stream_encode_ber(const VsStream *s, GByteArray *out, GError **errp);
  */
 bool vs_stream_load_ber(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                         VsStream **ret_stream, GError **errp);
+
+/*
+ * vs_stream_encode_ber_opts: vs_stream_encode_ber() with @opts (NULL for
+ * the defaults, which vs_stream_encode_ber() uses).
+ */
+bool vs_stream_encode_ber_opts(const VsStream *s, GByteArray *out,
+                               const VsBerEncodeOptions *opts, GError **errp);
+
+/*
+ * vs_stream_load_ber_info: vs_stream_load_ber(), also returning the
+ * header in *@ret_info (a talloc child of @mem_ctx; NULL on failure), each
+ * section's schema digest compared with this build's registry.  A digest
+ * that differs does not fail the load: device states are self-describing,
+ * and whatever loads them checks every field (vs_ber_stream_check() lists
+ * the differences).
+ */
+bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                             VsStream **ret_stream, VsBerStreamInfo **ret_info,
+                             GError **errp);
+
+/*
+ * vs_ber_stream_check: what a loader that restores sections into this
+ * build's devices makes of @info's schema list.  Sections whose digests
+ * differ, or come without one, are noted (the field-level checks of the
+ * BER load visitor decide); a section with no schema here fails a strict
+ * check (VS_MIG_ERROR_SECTION), and a lenient one notes it as skipped
+ * unless the writer marked it must-understand (then it fails too).
+ * @notes: receives one g_malloc()ed line per note; may be NULL
+ * Returns: true when the stream may be loaded under @policy.
+ */
+bool vs_ber_stream_check(const VsBerStreamInfo *info, VsBerPolicy policy, GPtrArray *notes,
+                         GError **errp);
+
+/*
+ * vs_ber_stream_info_render: @info as text, one line per item: the writer
+ * identity, then per section its digest in hex (`sha256:...`), how it
+ * compares with this build's, and its must-understand mark.
+ */
+void vs_ber_stream_info_render(const VsBerStreamInfo *info, GString *out);
 
 G_END_DECLS
 

@@ -30,6 +30,8 @@
 #include "tests/unit/test-helpers.h"
 #include "visitor/ber/ber-tlv.h"
 #include "visitor/qemufile/qemufile.h"
+#include "visitor/registry.h"
+#include "vs-version.h"
 
 /* Cut points tried per corpus stream in the truncation test. */
 #define TEST_CORPUS_CUTS 300
@@ -342,6 +344,143 @@ static void test_ber_stream_synthetic(void **state)
     assert_gerror_contains(err, "follow its end");
 }
 
+/* ---- schema digests and must-understand sections ------------------------ */
+
+/* A schema for the synthetic device section's wire name, "dev". */
+static const VsFieldInfo dev_fields[] = {
+    { .name = "id", .kind = VS_FIELD_UINT, .width = 2, .elem_size = 2, .count = 1,
+      .multiply = 1 },
+    { .name = NULL },
+};
+static const VsTypeInfo dev_type = {
+    .name = "Dev", .wire_name = "dev", .version = 2, .minimum_version = 1,
+    .fields = dev_fields, .n_fields = 1,
+};
+
+static bool walk_dev_unused(VsVisitor *v, const char *name, void *obj, GError **errp)
+{
+    return vs_visit_report(v, NULL, errp, VS_VISIT_ERROR_UNSUPPORTED, "not for loading");
+}
+
+static const VsRegistryEntry dev_entry = { &dev_type, walk_dev_unused, NULL };
+
+/* Encodes @s with @opts, loads it back, and returns its header (a child of @ctx). */
+static VsBerStreamInfo *info_of(TALLOC_CTX *ctx, const VsStream *s,
+                                const VsBerEncodeOptions *opts, GByteArray *ber)
+{
+    g_autoptr(GError) err = NULL;
+    VsBerStreamInfo *info = NULL;
+    VsStream *copy = NULL;
+
+    g_byte_array_set_size(ber, 0);
+    if (!vs_stream_encode_ber_opts(s, ber, opts, &err) ||
+        !vs_stream_load_ber_info(ctx, ber->data, ber->len, &copy, &info, &err)) {
+        print_error("BER: %s\n", err->message);
+        fail();
+    }
+    assert_non_null(info);
+    talloc_free(copy);
+    return info;
+}
+
+/* The notes of vs_ber_stream_check(), one per line; whether it passed in *@ok. */
+static char *check_notes(TALLOC_CTX *ctx, const VsBerStreamInfo *info, VsBerPolicy policy,
+                         bool *ok, GError **errp)
+{
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+    char *all = talloc_strdup(ctx, "");
+
+    *ok = vs_ber_stream_check(info, policy, notes, errp);
+    for (guint i = 0; i < notes->len; i++) {
+        all = talloc_asprintf_append(all, "%s\n", (const char *)notes->pdata[i]);
+    }
+    return all;
+}
+
+static void test_ber_stream_schemas(void **state)
+{
+    static const char *const mark_dev[] = { "0000:00:02.0/dev", NULL };
+    const VsBerEncodeOptions marked = { .must_understand = mark_dev };
+    g_autoptr(GByteArray) legacy = synth_stream(false);
+    g_autoptr(GByteArray) ber = g_byte_array_new();
+    g_autoptr(GString) text = g_string_new(NULL);
+    VsLoadOptions desc_only = { .no_schemas = true };
+    uint8_t digest[VS_BER_DIGEST_LEN];
+    g_autoptr(GError) err = NULL;
+    VsBerStreamInfo *info;
+    VsStream *s = NULL, *copy = NULL;
+    uint8_t *at;
+    char *notes;
+    TALLOC_CTX *tmp = talloc_new(*state);
+    bool ok;
+
+    assert_true(vs_stream_load(tmp, legacy->data, legacy->len, &desc_only, &s, &err));
+
+    /* No schema here for "dev": the header says so, and the check decides. */
+    info = info_of(tmp, s, NULL, ber);
+    assert_string_equal(info->writer, VS_VERSION_STRING);
+    assert_string_equal(info->machine, "pc-test");
+    assert_int_equal(info->n_sections, 1);     /* the RAM sections have no schema */
+    assert_string_equal(info->sections[0].idstr, "0000:00:02.0/dev");
+    assert_string_equal(info->sections[0].wire_name, "dev");
+    assert_false(info->sections[0].has_digest);
+    assert_false(info->sections[0].must_understand);
+    assert_int_equal(info->sections[0].match, VS_BER_SCHEMA_UNKNOWN);
+    notes = check_notes(tmp, info, VS_BER_STRICT, &ok, &err);
+    assert_false(ok);
+    assert_gerror(err, VS_MIG_ERROR, VS_MIG_ERROR_SECTION,
+                  "section '0000:00:02.0/dev' instance 0 (wire name 'dev'): no schema here");
+    g_clear_error(&err);
+    notes = check_notes(tmp, info, VS_BER_LENIENT, &ok, &err);
+    assert_true(ok);
+    assert_non_null(strstr(notes, "(wire name 'dev'): no schema here; skipped"));
+
+    /* Marked must-understand, the lenient check refuses it too. */
+    info = info_of(tmp, s, &marked, ber);
+    assert_true(info->sections[0].must_understand);
+    notes = check_notes(tmp, info, VS_BER_LENIENT, &ok, &err);
+    assert_false(ok);
+    assert_gerror_contains(err, "is marked must-understand and has no schema here");
+    g_clear_error(&err);
+    vs_ber_stream_info_render(info, text);
+    assert_non_null(strstr(text->str, "section 0000:00:02.0/dev instance 0 (dev): schema - "
+                                      "(no schema in this build) must-understand\n"));
+
+    /* With a schema for "dev", the writer sends its digest and the reader matches it. */
+    vs_registry_add(&dev_entry);
+    vs_ber_schema_digest(&dev_type, digest);
+    info = info_of(tmp, s, NULL, ber);
+    assert_true(info->sections[0].has_digest);
+    assert_memory_equal(info->sections[0].digest, digest, sizeof(digest));
+    assert_int_equal(info->sections[0].match, VS_BER_SCHEMA_SAME);
+    notes = check_notes(tmp, info, VS_BER_STRICT, &ok, &err);
+    assert_true(ok);
+    assert_string_equal(notes, "");
+
+    /* A writer with another schema: the load goes on, the check notes it. */
+    at = memmem(ber->data, ber->len, digest, sizeof(digest));
+    assert_non_null(at);
+    at[0] ^= 0xff;
+    assert_true(vs_stream_load_ber_info(tmp, ber->data, ber->len, &copy, &info, &err));
+    assert_int_equal(info->sections[0].match, VS_BER_SCHEMA_DIFFERS);
+    notes = check_notes(tmp, info, VS_BER_STRICT, &ok, &err);
+    assert_true(ok);
+    assert_non_null(strstr(notes, "(wire name 'dev'): the writer's schema (digest "));
+    assert_non_null(strstr(notes, "differs from this build's"));
+    g_string_truncate(text, 0);
+    vs_ber_stream_info_render(info, text);
+    assert_non_null(strstr(text->str, "(differs from this build's)"));
+    talloc_free(copy);
+
+    /* A digest of another length is refused. */
+    at[-1] = 31;
+    assert_false(vs_stream_load_ber_info(tmp, ber->data, ber->len, &copy, &info, &err));
+    assert_null(copy);
+    assert_null(info);
+    g_clear_error(&err);
+    talloc_free(tmp);
+}
+
 static void test_ber_stream_corpus(void **state)
 {
     g_autofree char *dir = vs_test_corpus_dir();
@@ -384,6 +523,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ber_stream_synthetic, vs_test_ctx_setup,
+                                        vs_test_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_ber_stream_schemas, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_ber_stream_corpus, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),

@@ -737,6 +737,70 @@ static void test_ber_must_understand_malformed(void **state)
     talloc_free(bytes);
 }
 
+/* ---- schema digests ------------------------------------------------------- */
+
+static void digest_of_fields(const VsFieldInfo *fields, uint32_t version,
+                             uint8_t out[VS_BER_DIGEST_LEN])
+{
+    const VsTypeInfo t = { .name = "T", .wire_name = "t", .version = version,
+                           .minimum_version = 1, .fields = fields, .n_fields = 1 };
+
+    vs_ber_schema_digest(&t, out);
+}
+
+/* The canonical text (docs/ber-format.md), its SHA-256, and what changes it. */
+static void test_ber_schema_digest(void **state)
+{
+    static const VsTypeInfo sub = { .name = "T__s", .wire_name = "t/s", .version = 1,
+                                    .minimum_version = 1, .needed = "(a != 0)" };
+    static const VsFieldInfo fields[] = {
+        { .name = "a", .kind = VS_FIELD_UINT, .width = 1, .elem_size = 1, .count = 1,
+          .multiply = 1, .offset = 4 },
+        { .name = "t/s", .kind = VS_FIELD_SUBSECTION, .count = 1, .multiply = 1,
+          .offset = SIZE_MAX, .type = &sub },
+    };
+    const VsTypeInfo t = { .name = "T", .wire_name = "t", .version = 2, .minimum_version = 1,
+                           .fields = fields, .n_fields = 2 };
+    VsFieldInfo moved[1] = { fields[0] }, widened[1] = { fields[0] },
+                renamed[1] = { fields[0] }, later[1] = { fields[0] };
+    uint8_t d[VS_BER_DIGEST_LEN], e[VS_BER_DIGEST_LEN], want[VS_BER_DIGEST_LEN];
+    g_autofree char *text = vs_ber_schema_text(&t);
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    gsize n = sizeof(want);
+
+    assert_string_equal(text,
+                        "vstate schema 1\n"
+                        "type T wire t version 2 minimum 1 needed - fields 2\n"
+                        "field a uint width 1 flags 0x0 elem 1 count 1 max 0 count-field - "
+                        "multiply 1 since 0 test - default 0 codec -\n"
+                        "field t/s subsection width 0 flags 0x0 elem 0 count 1 max 0 "
+                        "count-field - multiply 1 since 0 test - default 0 codec -\n"
+                        "{\n"
+                        "type T__s wire t/s version 1 minimum 1 needed (a != 0) fields 0\n"
+                        "}\n");
+    vs_ber_schema_digest(&t, d);
+    g_checksum_update(sum, (const guchar *)text, -1);
+    g_checksum_get_digest(sum, want, &n);
+    assert_memory_equal(d, want, sizeof(d));
+
+    /* The C layout is not part of it; the wire's shape is. */
+    digest_of_fields(fields, 2, d);
+    moved[0].offset = 12;
+    digest_of_fields(moved, 2, e);
+    assert_memory_equal(d, e, sizeof(d));
+    widened[0].width = 2;
+    digest_of_fields(widened, 2, e);
+    assert_memory_not_equal(d, e, sizeof(d));
+    renamed[0].name = "b";
+    digest_of_fields(renamed, 2, e);
+    assert_memory_not_equal(d, e, sizeof(d));
+    later[0].since = 2;
+    digest_of_fields(later, 2, e);
+    assert_memory_not_equal(d, e, sizeof(d));
+    digest_of_fields(fields, 3, e);
+    assert_memory_not_equal(d, e, sizeof(d));
+}
+
 /* A widened value that does not fit fails even when lenient. */
 static void test_ber_fail_widened_too_big(void **state)
 {
@@ -900,6 +964,7 @@ int main(void)
         T(test_ber_must_understand_unknown_subsection),
         T(test_ber_must_understand_known),
         T(test_ber_must_understand_malformed),
+        T(test_ber_schema_digest),
         T(test_ber_fail_truncation),
         T(test_ber_fail_trailing_bytes),
         T(test_ber_indefinite_and_depth),

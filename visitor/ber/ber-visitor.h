@@ -138,6 +138,21 @@ const char *const *vs_ber_load_visitor_warnings(VsVisitor *v, size_t *ret_n);
 VsNode *vs_ber_decode_tree(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                            GError **errp);
 
+/* Length of a schema digest (SHA-256). */
+#define VS_BER_DIGEST_LEN 32
+
+/*
+ * vs_ber_schema_text: the canonical text of @type's description that its
+ * digest is taken of (docs/ber-format.md, "Schema digests"): the type's
+ * names, versions and `needed` text, then one line per member with every
+ * attribute that shapes the wire (not the C offsets), nested types inline.
+ * Ownership: a new string; g_free() it.
+ */
+char *vs_ber_schema_text(const VsTypeInfo *type);
+
+/* vs_ber_schema_digest: the SHA-256 of vs_ber_schema_text(@type). */
+void vs_ber_schema_digest(const VsTypeInfo *type, uint8_t out[VS_BER_DIGEST_LEN]);
+
 G_END_DECLS
 
 #endif /* VSTATE_BER_VISITOR_H */
