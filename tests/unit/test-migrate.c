@@ -1,0 +1,607 @@
+/*
+ * test-migrate.c: live migration between two demo VMs in one process,
+ * over real transports: every channel kind, with and without a workload,
+ * cancel in setup/active/device, a destination that goes away, a source
+ * that goes away, the bandwidth cap, the downtime limit, migrating again.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * After every completed migration the destination's RAM (a digest per
+ * block) and device state equal the source's, which stays stopped at the
+ * switchover point.  RAM is kept small (64 MiB) for the default suite.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "test-helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/channel.h"
+#include "vm/vm.h"
+
+#define MiB (1024ull * 1024)
+#define RAM_SIZE (64 * MiB)
+#define WAIT_US (60ll * 1000 * 1000)
+
+static char *tmpdir;
+
+static int group_setup(void **state)
+{
+    tmpdir = g_dir_make_tmp("vs-migrate-XXXXXX", NULL);
+    return tmpdir ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+    int rc = system(cmd);
+
+    g_free(tmpdir);
+    return rc == 0 ? 0 : -1;
+}
+
+static VsVm *new_vm(void **state, bool incoming, VsVmFill fill, uint64_t dirty_rate,
+                    VsVmDirty dirty)
+{
+    VsVmConfig cfg = VS_VM_CONFIG_INIT;
+    GError *err = NULL;
+    VsVm *vm;
+
+    cfg.ram_size = RAM_SIZE;
+    cfg.fill = fill;
+    cfg.dirty_rate = dirty_rate;
+    cfg.incoming = incoming;
+    cfg.dirty = dirty;
+    /* A destination stays stopped, so its state is the switchover state. */
+    cfg.paused = incoming;
+    cfg.seed = incoming ? 99 : 7;
+    vm = vs_vm_new(*state, &cfg, &err);
+    if (!vm) {
+        print_error("%s\n", err->message);
+    }
+    assert_non_null(vm);
+    if (!incoming) {
+        assert_true(vs_vm_cont(vm, &err));
+    }
+    return vm;
+}
+
+static void set_params(VsVm *vm, uint64_t bw, uint64_t downtime)
+{
+    VsMigParams p = { .max_bandwidth = bw, .downtime_limit = downtime };
+    GError *err = NULL;
+
+    assert_true(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
+}
+
+/* RAM blocks and devices of @a and @b are the same. */
+static void assert_vms_equal(VsVm *a, VsVm *b)
+{
+    VsRamList *la = vs_vm_ram(a);
+
+    assert_int_equal(vs_ram_list_count(la), vs_ram_list_count(vs_vm_ram(b)));
+    for (size_t i = 0; i < vs_ram_list_count(la); i++) {
+        if (vs_vm_block_digest(a, i) != vs_vm_block_digest(b, i)) {
+            print_error("RAM block %s differs\n", vs_ram_list_get(la, i)->save.name);
+            fail();
+        }
+    }
+    assert_true(vs_vm_device_digest(a) == vs_vm_device_digest(b));
+}
+
+static VsMigInfo wait_done(VsVm *vm)
+{
+    VsMigInfo info;
+
+    vs_migration_wait(vs_vm_migration(vm), WAIT_US);
+    vs_migration_query(vs_vm_migration(vm), &info);
+    return info;
+}
+
+/* Source to destination over @dst_uri/@src_uri (src_uri NULL: the listener's address). */
+static void migrate_pair(void **state, const char *dst_uri, const char *src_uri,
+                         uint64_t dirty_rate, VsVmDirty dirty)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, dirty_rate, dirty);
+    VsVm *dst = new_vm(state, true, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    VsMigInfo si, di;
+
+    set_params(src, 0, 300);
+    assert_true(vs_vm_incoming(dst, dst_uri, &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), src_uri ? src_uri : addr, &err));
+    si = wait_done(src);
+    di = wait_done(dst);
+    if (si.status != VS_MIG_STATUS_COMPLETED || di.status != VS_MIG_STATUS_COMPLETED) {
+        print_error("source %s (%s), destination %s (%s)\n", vs_mig_status_name(si.status),
+                    si.error_desc, vs_mig_status_name(di.status), di.error_desc);
+        fail();
+    }
+    /* QEMU's completed figures. */
+    assert_true(si.has_ram && si.has_downtime && si.has_total_time && si.has_setup_time);
+    assert_int_equal(si.ram.remaining, 0);
+    assert_int_equal(si.ram.total, vs_ram_list_total(vs_vm_ram(src)));
+    assert_true(si.ram.normal >= RAM_SIZE / VS_RAM_PAGE_SIZE);   /* random pc.ram */
+    assert_true(si.ram.duplicate >= 16 * MiB / VS_RAM_PAGE_SIZE);  /* blank vga.vram */
+    assert_true(si.ram.dirty_sync_count >= 1);
+    assert_int_equal(vs_vm_run_state(src), VS_VM_POSTMIGRATE);
+    assert_int_equal(vs_vm_run_state(dst), VS_VM_PAUSED);
+    assert_vms_equal(src, dst);
+    talloc_free(dst);
+    talloc_free(src);
+}
+
+static void test_migrate_tcp(void **state)
+{
+    migrate_pair(state, "tcp:127.0.0.1:0", NULL, 0, VS_VM_DIRTY_AUTO);
+}
+
+static void test_migrate_tcp_workload(void **state)
+{
+    migrate_pair(state, "tcp:127.0.0.1:0", NULL, 100 * MiB, VS_VM_DIRTY_AUTO);
+}
+
+static void test_migrate_tcp_workload_explicit(void **state)
+{
+    migrate_pair(state, "tcp:127.0.0.1:0", NULL, 100 * MiB, VS_VM_DIRTY_EXPLICIT);
+}
+
+static void test_migrate_unix_workload(void **state)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig.sock", tmpdir);
+
+    migrate_pair(state, uri, NULL, 50 * MiB, VS_VM_DIRTY_AUTO);
+}
+
+/* fd: both ends of a socketpair, as a management layer passes them. */
+static void test_migrate_fd(void **state)
+{
+    int sv[2];
+    g_autofree char *src_uri = NULL, *dst_uri = NULL;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    src_uri = g_strdup_printf("fd:%d", sv[0]);
+    dst_uri = g_strdup_printf("fd:%d", sv[1]);
+    migrate_pair(state, dst_uri, src_uri, 20 * MiB, VS_VM_DIRTY_AUTO);
+}
+
+/* file: and exec: run one after the other: save to a file, then load it. */
+static void migrate_via_file(void **state, const char *save_uri, const char *load_uri)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_PATTERN, 30 * MiB, VS_VM_DIRTY_AUTO);
+    VsVm *dst;
+    GError *err = NULL;
+    VsMigInfo si, di;
+
+    set_params(src, 0, 300);
+    assert_true(vs_migration_start(vs_vm_migration(src), save_uri, &err));
+    si = wait_done(src);
+    assert_int_equal(si.status, VS_MIG_STATUS_COMPLETED);
+    dst = new_vm(state, true, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    assert_true(vs_vm_incoming(dst, load_uri, &err));
+    di = wait_done(dst);
+    if (di.status != VS_MIG_STATUS_COMPLETED) {
+        print_error("destination: %s\n", di.error_desc);
+        fail();
+    }
+    assert_vms_equal(src, dst);
+    talloc_free(dst);
+    talloc_free(src);
+}
+
+static void test_migrate_file(void **state)
+{
+    g_autofree char *uri = g_strdup_printf("file:%s/vm.bin", tmpdir);
+
+    migrate_via_file(state, uri, uri);
+}
+
+static void test_migrate_exec(void **state)
+{
+    g_autofree char *save = g_strdup_printf("exec:cat > '%s/exec.bin'", tmpdir);
+    g_autofree char *load = g_strdup_printf("exec:cat '%s/exec.bin'", tmpdir);
+
+    migrate_via_file(state, save, load);
+}
+
+/* After a completed migration the stopped VM migrates again; migrate shows setup at once. */
+static void test_migrate_again(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 0, VS_VM_DIRTY_AUTO);
+    g_autofree char *f1 = g_strdup_printf("file:%s/a.bin", tmpdir);
+    g_autofree char *f2 = g_strdup_printf("file:%s/b.bin", tmpdir);
+    GError *err = NULL;
+    VsMigInfo info;
+
+    set_params(src, 0, 300);
+    assert_true(vs_migration_start(vs_vm_migration(src), f1, &err));
+    assert_int_equal(wait_done(src).status, VS_MIG_STATUS_COMPLETED);
+    assert_true(vs_migration_start(vs_vm_migration(src), f2, &err));
+    vs_migration_query(vs_vm_migration(src), &info);
+    /* Never the previous migration's "completed". */
+    assert_true(info.status != VS_MIG_STATUS_COMPLETED || info.total_time < 1000);
+    assert_int_equal(wait_done(src).status, VS_MIG_STATUS_COMPLETED);
+    talloc_free(src);
+}
+
+/* ---- cancel ---------------------------------------------------------------------- */
+
+/* A destination that reads at about @rate bytes/s, then (at @limit) stops. */
+typedef struct SlowSink {
+    VsChannelListener *l;
+    uint64_t rate;
+    uint64_t limit;            /* close after this many bytes; 0: read to the end */
+    uint64_t got;
+    GThread *thread;
+} SlowSink;
+
+static gpointer sink_main(gpointer opaque)
+{
+    SlowSink *s = opaque;
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    VsChannel *ch = vs_channel_accept(s->l, ctx, NULL);
+    uint8_t buf[64 * 1024];
+
+    while (ch) {
+        size_t n = vs_qemufile_get_buffer(vs_channel_file(ch), buf, sizeof(buf));
+
+        s->got += n;
+        if (n < sizeof(buf) || (s->limit && s->got >= s->limit)) {
+            break;
+        }
+        if (s->rate) {
+            g_usleep((gulong)(sizeof(buf) * 1000000ull / s->rate));
+        }
+    }
+    talloc_free(ctx);   /* closes the connection */
+    return NULL;
+}
+
+static SlowSink *sink_new(void **state, uint64_t rate, uint64_t limit)
+{
+    SlowSink *s = talloc_zero(*state, SlowSink);
+    GError *err = NULL;
+
+    s->rate = rate;
+    s->limit = limit;
+    s->l = vs_channel_listen(s, "tcp:127.0.0.1:0", &err);
+    assert_non_null(s->l);
+    s->thread = g_thread_new("sink", sink_main, s);
+    return s;
+}
+
+static void sink_free(SlowSink *s)
+{
+    vs_channel_listener_abort(s->l);
+    g_thread_join(s->thread);
+    talloc_free(s);
+}
+
+static bool wait_status(VsVm *vm, VsMigStatus want)
+{
+    for (int i = 0; i < 3000; i++) {
+        VsMigInfo info;
+
+        vs_migration_query(vs_vm_migration(vm), &info);
+        if (info.status == want) {
+            return true;
+        }
+        g_usleep(2000);
+    }
+    return false;
+}
+
+/* Cancelled: the source runs on and its workload keeps writing. */
+static void assert_cancelled_and_running(VsVm *src)
+{
+    VsMigInfo info = wait_done(src);
+    uint64_t before;
+
+    assert_int_equal(info.status, VS_MIG_STATUS_CANCELLED);
+    assert_false(info.has_ram);
+    assert_int_equal(vs_vm_run_state(src), VS_VM_RUNNING);
+    before = vs_vm_pages_written(src);
+    g_usleep(100 * 1000);
+    assert_true(vs_vm_pages_written(src) > before);
+}
+
+static void test_migrate_cancel_setup(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_ZERO, 20 * MiB, VS_VM_DIRTY_AUTO);
+    SlowSink *sink = sink_new(state, 1 * MiB, 0);
+    GError *err = NULL;
+    VsMigInfo info;
+
+    assert_true(vs_migration_start(vs_vm_migration(src), vs_channel_listener_address(sink->l),
+                                   &err));
+    vs_migration_query(vs_vm_migration(src), &info);
+    assert_true(info.status == VS_MIG_STATUS_SETUP || info.status == VS_MIG_STATUS_ACTIVE);
+    vs_migration_cancel(vs_vm_migration(src));
+    assert_cancelled_and_running(src);
+    sink_free(sink);
+    talloc_free(src);
+}
+
+static void test_migrate_cancel_active(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 20 * MiB, VS_VM_DIRTY_AUTO);
+    SlowSink *sink = sink_new(state, 0, 0);
+    GError *err = NULL;
+    VsMigInfo info;
+
+    set_params(src, 16 * MiB, 300);   /* 64 MiB take seconds: still active below */
+    assert_true(vs_migration_start(vs_vm_migration(src), vs_channel_listener_address(sink->l),
+                                   &err));
+    assert_true(wait_status(src, VS_MIG_STATUS_ACTIVE));
+    g_usleep(200 * 1000);
+    vs_migration_query(vs_vm_migration(src), &info);
+    assert_int_equal(info.status, VS_MIG_STATUS_ACTIVE);
+    assert_true(info.has_ram && info.ram.transferred > 0 && info.ram.remaining > 0);
+    vs_migration_cancel(vs_vm_migration(src));
+    assert_cancelled_and_running(src);
+    sink_free(sink);
+    talloc_free(src);
+}
+
+/*
+ * The device phase lasts while the rest of RAM goes to a slow reader: a
+ * huge downtime-limit makes the source stop the guest after the first
+ * bandwidth measurement, with most of RAM still to send.
+ */
+static void test_migrate_cancel_device(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 20 * MiB, VS_VM_DIRTY_AUTO);
+    SlowSink *sink = sink_new(state, 32 * MiB, 0);
+    GError *err = NULL;
+
+    set_params(src, 0, 2000000);
+    assert_true(vs_migration_start(vs_vm_migration(src), vs_channel_listener_address(sink->l),
+                                   &err));
+    assert_true(wait_status(src, VS_MIG_STATUS_DEVICE));
+    assert_int_equal(vs_vm_run_state(src), VS_VM_POSTMIGRATE);
+    vs_migration_cancel(vs_vm_migration(src));
+    assert_cancelled_and_running(src);
+    sink_free(sink);
+    talloc_free(src);
+}
+
+/* ---- peers that go away -------------------------------------------------------------- */
+
+static void test_migrate_fail_destination_gone(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 20 * MiB, VS_VM_DIRTY_AUTO);
+    SlowSink *sink = sink_new(state, 0, 2 * MiB);   /* hangs up after 2 MiB */
+    GError *err = NULL;
+    VsMigInfo info;
+
+    set_params(src, 64 * MiB, 300);
+    assert_true(vs_migration_start(vs_vm_migration(src), vs_channel_listener_address(sink->l),
+                                   &err));
+    info = wait_done(src);
+    assert_int_equal(info.status, VS_MIG_STATUS_FAILED);
+    assert_true(info.has_error_desc);
+    if (!strstr(info.error_desc, "Broken pipe") && !strstr(info.error_desc, "reset")) {
+        print_error("error-desc: %s\n", info.error_desc);
+        fail();
+    }
+    /* Nothing lost on the source. */
+    assert_int_equal(vs_vm_run_state(src), VS_VM_RUNNING);
+    sink_free(sink);
+    talloc_free(src);
+}
+
+static void test_migrate_fail_source_gone(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 0, VS_VM_DIRTY_AUTO);
+    VsVm *dst = new_vm(state, true, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    VsMigInfo di;
+
+    set_params(src, 16 * MiB, 300);
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
+    assert_true(wait_status(dst, VS_MIG_STATUS_ACTIVE));
+    g_usleep(200 * 1000);
+    /* The source process is gone: its end of the connection closes. */
+    talloc_free(src);
+    di = wait_done(dst);
+    assert_int_equal(di.status, VS_MIG_STATUS_FAILED);
+    assert_true(di.has_error_desc);
+    if (!strstr(di.error_desc, "load of migration failed: ") ||
+        !strstr(di.error_desc, "unexpected end of stream")) {
+        print_error("error-desc: %s\n", di.error_desc);
+        fail();
+    }
+    talloc_free(dst);
+}
+
+static void test_migrate_fail_wrong_machine(void **state)
+{
+    VsVm *dst = new_vm(state, true, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    VsChannel *ch;
+    VsQemuFile *f;
+    VsMigInfo di;
+
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    ch = vs_channel_connect(ctx, addr, &err);
+    assert_non_null(ch);
+    f = vs_channel_file(ch);
+    vs_qemufile_put_be32(f, 0x5145564d);
+    vs_qemufile_put_be32(f, 3);
+    vs_qemufile_put_byte(f, 0x07);
+    vs_qemufile_put_be32(f, 10);
+    vs_qemufile_put_buffer(f, (const uint8_t *)"pc-q35-7.2", 10);
+    assert_true(vs_channel_close(ch, &err));
+    di = wait_done(dst);
+    assert_int_equal(di.status, VS_MIG_STATUS_FAILED);
+    assert_non_null(strstr(di.error_desc,
+                           "Machine type received is 'pc-q35-7.2' and local is 'pc-i440fx-7.2'"));
+    talloc_free(ctx);
+    talloc_free(dst);
+}
+
+/* ---- limits ---------------------------------------------------------------------------- */
+
+static void test_migrate_bandwidth_limit(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 0, VS_VM_DIRTY_AUTO);
+    SlowSink *sink = sink_new(state, 0, 0);
+    const uint64_t bw = 48 * MiB;
+    GError *err = NULL;
+    VsMigInfo info;
+    double bytes_per_s;
+
+    set_params(src, bw, 300);
+    assert_true(vs_migration_start(vs_vm_migration(src), vs_channel_listener_address(sink->l),
+                                   &err));
+    info = wait_done(src);
+    assert_int_equal(info.status, VS_MIG_STATUS_COMPLETED);
+    /* The final stage is not capped (as QEMU): count the precopy part only. */
+    bytes_per_s = (double)info.ram.precopy_bytes / ((double)(info.total_time - info.downtime) / 1e3);
+    print_message("precopy %.1f MiB/s against a cap of %.1f MiB/s\n", bytes_per_s / MiB,
+                  (double)bw / MiB);
+    assert_true(bytes_per_s <= (double)bw * 1.10);
+    assert_true(bytes_per_s >= (double)bw * 0.5);
+    sink_free(sink);
+    talloc_free(src);
+}
+
+static void test_migrate_downtime_limit(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 100 * MiB, VS_VM_DIRTY_AUTO);
+    VsVm *dst = new_vm(state, true, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    VsMigInfo si;
+
+    set_params(src, 0, 100);
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
+    si = wait_done(src);
+    assert_int_equal(si.status, VS_MIG_STATUS_COMPLETED);
+    print_message("downtime %" PRId64 " ms, limit 100 ms, %" PRIu64 " syncs\n", si.downtime,
+                  si.ram.dirty_sync_count);
+    /* The stated margin: 150 ms over the limit for scheduling on a shared 2-CPU machine. */
+    assert_true(si.downtime <= 100 + 150);
+    assert_int_equal(wait_done(dst).status, VS_MIG_STATUS_COMPLETED);
+    assert_vms_equal(src, dst);
+    talloc_free(dst);
+    talloc_free(src);
+}
+
+/* ---- status snapshots -------------------------------------------------------------------- */
+
+typedef struct Poller {
+    VsVm *vm;
+    gint stop;
+    uint64_t replies;
+    uint64_t bad;
+    bool saw_active;
+} Poller;
+
+/* Every reply is one consistent snapshot of its state. */
+static gpointer poller_main(gpointer opaque)
+{
+    Poller *p = opaque;
+
+    while (!g_atomic_int_get(&p->stop)) {
+        VsMigInfo i;
+
+        vs_migration_query(vs_vm_migration(p->vm), &i);
+        p->replies++;
+        switch (i.status) {
+        case VS_MIG_STATUS_ACTIVE:
+        case VS_MIG_STATUS_DEVICE:
+            p->saw_active = true;
+            p->bad += !i.has_ram || !i.has_total_time || !i.has_expected_downtime ||
+                      i.ram.total == 0 || i.has_downtime;
+            break;
+        case VS_MIG_STATUS_COMPLETED:
+            p->bad += !i.has_ram || !i.has_downtime || i.ram.remaining != 0;
+            break;
+        case VS_MIG_STATUS_SETUP:
+        case VS_MIG_STATUS_CANCELLED:
+            p->bad += i.has_ram || i.has_downtime;
+            break;
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void test_migrate_query_snapshots(void **state)
+{
+    VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 50 * MiB, VS_VM_DIRTY_AUTO);
+    Poller p = { .vm = src };
+    GThread *t[2];
+    GError *err = NULL;
+
+    set_params(src, 0, 300);
+    t[0] = g_thread_new("poll0", poller_main, &p);
+    t[1] = g_thread_new("poll1", poller_main, &p);
+    for (int round = 0; round < 4; round++) {
+        g_autofree char *uri = g_strdup_printf("exec:cat > /dev/null");
+
+        assert_true(vs_migration_start(vs_vm_migration(src), uri, &err));
+        if (round % 2) {
+            g_usleep(20 * 1000);
+            vs_migration_cancel(vs_vm_migration(src));
+        }
+        wait_done(src);
+        if (vs_vm_run_state(src) != VS_VM_RUNNING) {
+            assert_true(vs_vm_cont(src, &err));
+        }
+    }
+    g_atomic_int_set(&p.stop, 1);
+    g_thread_join(t[0]);
+    g_thread_join(t[1]);
+    print_message("%" PRIu64 " replies checked\n", p.replies);
+    assert_true(p.saw_active);
+    assert_int_equal(p.bad, 0);
+    talloc_free(src);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, vs_test_ctx_setup, vs_test_ctx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_migrate_tcp),
+        T(test_migrate_tcp_workload),
+        T(test_migrate_tcp_workload_explicit),
+        T(test_migrate_unix_workload),
+        T(test_migrate_fd),
+        T(test_migrate_file),
+        T(test_migrate_exec),
+        T(test_migrate_again),
+        T(test_migrate_cancel_setup),
+        T(test_migrate_cancel_active),
+        T(test_migrate_cancel_device),
+        T(test_migrate_fail_destination_gone),
+        T(test_migrate_fail_source_gone),
+        T(test_migrate_fail_wrong_machine),
+        T(test_migrate_bandwidth_limit),
+        T(test_migrate_downtime_limit),
+        T(test_migrate_query_snapshots),
+    };
+#undef T
+    return cmocka_run_group_tests_name("migrate", tests, group_setup, group_teardown);
+}
