@@ -16,7 +16,9 @@
  */
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/commands.h"
 #include "tools/page-digest.h"
@@ -353,7 +355,39 @@ typedef struct DiffSide {
     GHashTable *by_key;      /* key -> DiffSection * */
     GHashTable *seen;        /* "idstr instance" -> occurrences so far */
     VsPageDigests *ram;
+    bool progress;           /* show a progress line on stderr (a terminal) */
+    uint64_t n_ram_records;
 } DiffSide;
+
+/* RAM records between two progress reports. */
+#define DIFF_PROGRESS_STEP (1u << 16)
+
+/* One line on stderr, rewritten in place; NULL clears it. */
+static void diff_progress(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void diff_progress(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("\r\033[K", stderr);
+    if (fmt) {
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
+    fflush(stderr);
+}
+
+static void diff_digest_section(DiffSide *side, const VsSection *sec)
+{
+    for (size_t i = 0; i < sec->n_ram; i++) {
+        vs_page_digests_add_record(side->ram, &sec->ram[i]);
+        if (side->progress && ++side->n_ram_records % DIFF_PROGRESS_STEP == 0) {
+            diff_progress("%s: page digests of %s: %" PRIu64 " RAM records", side->name,
+                          side->ts->path, side->n_ram_records);
+        }
+    }
+}
 
 static void diff_collect(const VsSection *sec, void *opaque)
 {
@@ -363,7 +397,7 @@ static void diff_collect(const VsSection *sec, void *opaque)
     guint nth;
 
     if (sec->decoded_by == VS_DECODED_RAM) {
-        vs_page_digests_add_section(side->ram, sec);
+        diff_digest_section(side, sec);
         return;
     }
     if (!sec->state) {
@@ -380,9 +414,11 @@ static void diff_collect(const VsSection *sec, void *opaque)
     g_hash_table_insert(side->by_key, ds->key, ds);
 }
 
-static void diff_side_init(DiffSide *side, TALLOC_CTX *ctx, const char *name, VsToolStream *ts)
+static void diff_side_init(DiffSide *side, TALLOC_CTX *ctx, const char *name, VsToolStream *ts,
+                           bool progress)
 {
     side->name = name;
+    side->progress = progress;
     side->ctx = ctx;
     side->ts = ts;
     side->devices = g_ptr_array_new();
@@ -390,6 +426,9 @@ static void diff_side_init(DiffSide *side, TALLOC_CTX *ctx, const char *name, Vs
     side->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     side->ram = vs_page_digests_new(ctx, ts->stream ? ts->stream->page_size : 4096);
     vs_tool_foreach_section(ts->stream, diff_collect, side);
+    if (side->n_ram_records >= DIFF_PROGRESS_STEP) {
+        diff_progress(NULL);
+    }
 }
 
 static void diff_side_clear(DiffSide *side)
@@ -619,9 +658,10 @@ static int diff_streams(DiffRun *d, VsToolStream *ta, VsToolStream *tb, bool qui
 {
     TALLOC_CTX *ctx = talloc_new(NULL);
     DiffSide a = { 0 }, b = { 0 };
+    bool progress = isatty(STDERR_FILENO);
 
-    diff_side_init(&a, ctx, "A", ta);
-    diff_side_init(&b, ctx, "B", tb);
+    diff_side_init(&a, ctx, "A", ta, progress);
+    diff_side_init(&b, ctx, "B", tb, progress);
     d->lines = g_string_new(NULL);
     d->sa = ta->stream;
     d->sb = tb->stream;

@@ -92,17 +92,27 @@ static int tool_stream_destroy(VsToolStream *ts)
     return 0;
 }
 
+/* Inputs from this size on get a "loading" line on a terminal. */
+#define TOOL_LOADING_NOTICE ((size_t)64 << 20)
+
+/* The progress line of one load. */
+typedef struct ToolProgress {
+    const char *path;
+    bool shown;              /* a line is on the terminal and needs clearing */
+} ToolProgress;
+
 /* One line on stderr, rewritten in place: only when stderr is a terminal. */
 static void tool_progress(void *opaque, const char *what, uint64_t done, uint64_t total)
 {
-    const char *path = opaque;
+    ToolProgress *p = opaque;
 
     if (total) {
-        fprintf(stderr, "\r\033[K%s: %s %3u%%", path, what, (unsigned)(done * 100 / total));
+        fprintf(stderr, "\r\033[K%s: %s %3u%%", p->path, what, (unsigned)(done * 100 / total));
     } else {
-        fprintf(stderr, "\r\033[K%s: %s", path, what);
+        fprintf(stderr, "\r\033[K%s: %s", p->path, what);
     }
     fflush(stderr);
+    p->shown = true;
 }
 
 VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
@@ -110,7 +120,7 @@ VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
 {
     VsToolStream *ts = talloc_zero(mem_ctx, VsToolStream);
     VsInputOptions io = { .ram = VS_INPUT_RAM_NONE };
-    bool progress = isatty(STDERR_FILENO);
+    ToolProgress progress = { .path = path };
 
     g_assert(ts != NULL);
     talloc_set_destructor(ts, tool_stream_destroy);
@@ -124,12 +134,16 @@ VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
     if (opts) {
         io.load = *opts;
     }
-    if (progress) {
+    if (isatty(STDERR_FILENO)) {
         io.progress = tool_progress;
-        io.progress_opaque = (void *)ts->path;
+        io.progress_opaque = &progress;
+        /* Parsing a stream of GiBs takes seconds: say what is going on. */
+        if (ts->input->len >= TOOL_LOADING_NOTICE) {
+            tool_progress(&progress, "loading", 0, 0);
+        }
     }
     ts->complete = vs_input_load(ts->input, &io, &ts->error);
-    if (progress) {
+    if (progress.shown) {
         fputs("\r\033[K", stderr);
     }
     ts->stream = ts->input->stream;

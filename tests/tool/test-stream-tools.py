@@ -266,6 +266,19 @@ def test_diff_equal_and_forms(tmp):
     p = run("diff", "--color=always", b, a)
     check(b"\033[31m" in p.stdout and b"\033[32m" in p.stdout,
           "--color=always colours A's and B's values")
+    if shutil.which("script"):
+        # script(1) gives the command a terminal, as a person has.
+        cmd = "%s diff %s %s" % (VSTATE, b, a)
+        tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                             timeout=120, env=dict(os.environ, TERM="xterm"))
+        check(b"\033[31m" in tty.stdout, "colour by default on a terminal")
+        env = dict(os.environ, TERM="xterm", NO_COLOR="1")
+        tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                             timeout=120, env=env)
+        check(b"\033[31m" not in tty.stdout and b"section i8259" in tty.stdout,
+              "no colour on a terminal under NO_COLOR")
+    else:
+        skip("colour on a terminal", "script(1) is not installed")
     return p1
 
 
