@@ -750,9 +750,22 @@ def wire_shape(f: Field) -> tuple:
     return (f.kind, f.elem, f.size, f.array, f.pointer, f.max, nested, f.since)
 
 
+def same_shape(a: Field, b: Field) -> bool:
+    """Whether two fields look alike on the wire.  A dump's field says only
+    its size, version and whether it is a struct, so only those count then."""
+    if "blob" in (a.kind, b.kind) and "unused" not in (a.kind, b.kind):
+        if a.nested is not None and b.nested is not None:
+            return a.since == b.since       # a dump gives a struct's C size, not its bytes
+        return (a.size, a.since, a.nested is None) == (b.size, b.since, b.nested is None)
+    return wire_shape(a) == wire_shape(b)
+
+
 class Comparer:
-    def __init__(self, old: SchemaSet, new: SchemaSet) -> None:
+    def __init__(self, old: SchemaSet, new: SchemaSet, legacy_only: bool = False) -> None:
         self.old, self.new = old, new
+        # Only QEMU's byte stream matters (as with QEMU itself): names of
+        # fields and nested structs are not on that wire.
+        self.legacy_only = legacy_only
         self.report = Report()
         self.visiting: Set[Tuple[int, int]] = set()
 
@@ -800,8 +813,9 @@ class Comparer:
         what = {"section": "", "nested": "struct ", "sub": "subsection "}[level]
         if od.name != nd.name:
             # Sections are named by it in every stream; nested structs in BER's.
+            sev = WARNING if self.legacy_only and level == "nested" else ERROR
             for d in sorted(dirs):
-                self.add(ERROR, path, f"{what or 'section '}description renamed", od.name,
+                self.add(sev, path, f"{what or 'section '}description renamed", od.name,
                          nd.name, d)
         ok = set()
         if OLD_NEW in dirs:
@@ -924,8 +938,7 @@ class Comparer:
         common = {f.key for f in od.fields} & {f.key for f in nd.fields}
         for o in list(removed):
             for n in added:
-                if (n.kind == "unused") != (o.kind == "unused") or \
-                        wire_shape(o) != wire_shape(n):
+                if (n.kind == "unused") != (o.kind == "unused") or not same_shape(o, n):
                     continue
                 if slot(od.fields, o, common) != slot(nd.fields, n, common):
                     continue
@@ -1051,8 +1064,9 @@ class Comparer:
         if not on_wire:
             return
         if renamed:
+            sev = WARNING if self.legacy_only else ERROR
             for d in sorted(on_wire):
-                self.add(ERROR, fpath, f"field renamed '{o.name}' -> '{n.name}' (the legacy "
+                self.add(sev, fpath, f"field renamed '{o.name}' -> '{n.name}' (the legacy "
                          "bytes are the same; the BER form names fields)", o.decl, n.decl, d)
         if moved:
             for d in sorted(on_wire):
@@ -1071,7 +1085,11 @@ class Comparer:
             return
         if blob:
             # QEMU's dumps give only sizes (struct sizes are not compared, as QEMU does).
-            if o.nested is None and o.size != n.size:
+            typed = n if o.kind == "blob" else o
+            # QEMU dumps a variable buffer's size as 0 or as its multiplier.
+            vbuffer = typed.kind != "blob" and typed.array is not None and \
+                typed.array[0] == "var" and {o.size, n.size} <= {0, typed.size}
+            if o.nested is None and o.size != n.size and not vbuffer:
                 err(f"size changed ({o.size} -> {n.size})")
         elif o.kind != n.kind:
             err(f"field retyped ({o.kind} -> {n.kind})")
@@ -1213,10 +1231,11 @@ def parse_direction(text: str) -> List[str]:
     return table[text]
 
 
-def check(old_path: str, new_path: str, include_dirs: List[str]) -> Report:
+def check(old_path: str, new_path: str, include_dirs: List[str],
+          legacy_only: bool = False) -> Report:
     old = read_set(old_path, include_dirs, "OLD")
     new = read_set(new_path, include_dirs, "NEW")
-    return Comparer(old, new).run()
+    return Comparer(old, new, legacy_only).run()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -1230,6 +1249,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--format", choices=("text", "json"), default="text")
     ap.add_argument("--direction", type=parse_direction, default=list(DIRECTIONS),
                     help="old->new, new->old or both (default)")
+    ap.add_argument("--form", choices=("all", "legacy"), default="all",
+                    help="the stream forms that must stay compatible: all (default; BER names "
+                    "fields and structs) or legacy (QEMU's bytes only: renames are warnings)")
     ap.add_argument("-I", "--include-dir", action="append", default=[],
                     help="also look for included schemas here")
     try:
@@ -1237,7 +1259,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except SystemExit as e:
         return 0 if e.code == 0 else 2
     try:
-        report = check(args.old, args.new, args.include_dir)
+        report = check(args.old, args.new, args.include_dir, args.form == "legacy")
     except InputError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2

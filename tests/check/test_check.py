@@ -571,6 +571,15 @@ class CommandLine(unittest.TestCase):
                     self.assertEqual(self.run_cmd(cmd, old, raised).returncode, 1)
                     r = self.run_cmd(cmd, "--direction=old->new", old, raised)
                     self.assertEqual((r.returncode, r.stdout), (0, ""))
+                    # A rename keeps QEMU's bytes: only an error where BER counts.
+                    renamed = os.path.join(tmp, "renamed.vs")
+                    with open(renamed, "w") as f:
+                        f.write(edit("u16 b;", "u16 bee;"))
+                    self.assertEqual(self.run_cmd(cmd, old, renamed).returncode, 1)
+                    r = self.run_cmd(cmd, "--form=legacy", old, renamed)
+                    self.assertEqual(r.returncode, 0)
+                    self.assertTrue(r.stdout.startswith("WARNING dev/bee: field renamed"),
+                                    r.stdout)
                     for args, words in [((old, os.path.join(tmp, "missing.vs")), "missing.vs"),
                                         ((bad, old), "duplicate member 'a'"),
                                         ((old, badjson), "bad.json:1:"),
