@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""`vstate vm` as users and QMP scripts drive it: two processes migrating
+over real transports, one-shot from the shell and through the QMP monitor
+with QEMU's command names, reply shapes and semantics.  TAP output.
+
+usage: test_vm.py VSTATE
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from qmp import QMP, QMPError  # noqa: E402
+
+VSTATE = sys.argv[1]
+RAM = "64M"
+results = []
+
+
+def ok(cond, name, detail=""):
+    results.append(bool(cond))
+    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}")
+    if not cond and detail:
+        for line in str(detail).splitlines():
+            print(f"# {line}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def vm(*args, **kw):
+    return subprocess.Popen([VSTATE, "vm", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_status(q, want, timeout=60):
+    deadline = time.monotonic() + timeout
+    info = {}
+    while time.monotonic() < deadline:
+        info = q.command("query-migrate")
+        if info.get("status") in want:
+            return info
+        time.sleep(0.02)
+    return info
+
+
+def digests(out):
+    return [line for line in out.splitlines() if line.startswith(("ram ", "devices "))]
+
+
+def one_shot(tmp, name, dst_uri, src_uri, extra=()):
+    """A destination and a source process with --once --describe."""
+    dst = vm("--ram", RAM, "--incoming", dst_uri, "--once", "--describe")
+    if dst_uri.startswith(("tcp:", "unix:")):
+        # The destination prints where it listens once it does.
+        line = dst.stdout.readline()
+        ok(line.startswith("listening on "), f"{name}: destination listens", line)
+    src = vm("--ram", RAM, "--fill", "random", "--max-bandwidth", "0", "--migrate", src_uri,
+             "--once", "--describe", *extra)
+    sout, serr = src.communicate(timeout=120)
+    dout, derr = dst.communicate(timeout=120)
+    ok(src.returncode == 0 and dst.returncode == 0, f"{name}: both ends exit 0",
+       f"source {src.returncode}: {serr}\ndestination {dst.returncode}: {derr}")
+    ok("Migration status: completed" in sout and "downtime:" in sout,
+       f"{name}: the source prints the final figures", sout)
+    ok(digests(sout) and digests(sout) == digests(dout),
+       f"{name}: RAM blocks and devices equal at the switchover", sout + "\n---\n" + dout)
+
+
+def test_one_shot(tmp):
+    port = free_port()
+    one_shot(tmp, "tcp", f"tcp:127.0.0.1:{port}", f"tcp:127.0.0.1:{port}",
+             ("--dirty-rate", "100M", "--pattern", "hot"))
+    sock = os.path.join(tmp, "m.sock")
+    one_shot(tmp, "unix", f"unix:{sock}", f"unix:{sock}",
+             ("--dirty-rate", "50M", "--pattern", "sequential"))
+    # exec: has no peer process to wait for: save first, then load.
+    path = os.path.join(tmp, "exec.bin")
+    src = vm("--ram", RAM, "--fill", "pattern", "--migrate", f"exec:cat > {path}", "--once",
+             "--describe", "--max-bandwidth", "0")
+    sout, serr = src.communicate(timeout=120)
+    dst = vm("--ram", RAM, "--incoming", f"exec:cat {path}", "--once", "--describe")
+    dout, derr = dst.communicate(timeout=120)
+    ok(src.returncode == 0 and dst.returncode == 0 and digests(sout) == digests(dout),
+       "exec: save with cat, load with cat: equal", serr + derr)
+    # A destination whose source sends garbage fails and says why.
+    garbage = os.path.join(tmp, "garbage.bin")
+    with open(garbage, "wb") as f:
+        f.write(b"QEVN\0\0\0\3")
+    dst = vm("--ram", RAM, "--incoming", f"file:{garbage}")
+    dout, derr = dst.communicate(timeout=60)
+    ok(dst.returncode == 1 and "load of migration failed: Not a migration stream" in derr,
+       "a bad stream: the destination exits 1 naming the problem", derr)
+
+
+def test_qmp(tmp):
+    dsock, ssock = os.path.join(tmp, "d.qmp"), os.path.join(tmp, "s.qmp")
+    # QEMU's own spellings.
+    dst = vm("-m", "64", "-qmp", f"unix:{dsock},server=on,wait=off", "-incoming", "defer", "-S")
+    src = vm("-m", RAM, "--fill", "random", "--dirty-rate", "50M",
+             "-qmp", f"unix:{ssock},server=on,wait=off")
+    try:
+        d, s = QMP(dsock), QMP(ssock)
+        st = d.command("query-status")
+        ok(st == {"status": "inmigrate", "singlestep": False, "running": False},
+           "destination: query-status inmigrate", st)
+        ok(d.command("query-migrate") == {}, "destination: query-migrate before any is {}")
+        ok(s.command("query-status")["status"] == "running", "source runs")
+        try:
+            s.command("no-such-command")
+            ok(False, "unknown command is an error")
+        except QMPError as e:
+            ok("The command no-such-command has not been found" in str(e),
+               "unknown command: QEMU's words", e)
+        try:
+            s.command("migrate-incoming", uri="tcp:127.0.0.1:1")
+            ok(False, "migrate-incoming on a source fails")
+        except QMPError as e:
+            ok("'-incoming' was not specified on the command line" in str(e),
+               "migrate-incoming without -incoming: QEMU's words", e)
+
+        port = free_port()
+        ok(d.command("migrate-incoming", uri=f"tcp:127.0.0.1:{port}") == {},
+           "migrate-incoming returns {}")
+        # It returned once listening: a connection succeeds at once.
+        c = socket.create_connection(("127.0.0.1", port), timeout=1)
+        c.close()
+        ok(True, "the destination listens when migrate-incoming returns")
+        dst.wait(timeout=30)
+        ok(dst.returncode == 1, "a source that connects and hangs up fails the destination",
+           dst.stderr.read())
+
+        dst = vm("-m", "64", "-qmp", f"unix:{dsock},server=on,wait=off", "-incoming", "defer",
+                 "-S")
+        d = QMP(dsock)
+        port = free_port()
+        d.command("migrate-incoming", uri=f"tcp:127.0.0.1:{port}")
+        ok(s.command("migrate-set-parameters", **{"downtime-limit": 300,
+                                                  "max-bandwidth": 1 << 30}) == {},
+           "migrate-set-parameters")
+        p = s.command("query-migrate-parameters")
+        ok(p["downtime-limit"] == 300 and p["max-bandwidth"] == 1 << 30,
+           "query-migrate-parameters reads them back", p)
+        ok(s.command("migrate-set-capabilities",
+                     capabilities=[{"capability": "xbzrle", "state": False}]) == {},
+           "migrate-set-capabilities (off)")
+        caps = s.command("query-migrate-capabilities")
+        ok(len(caps) == 21 and caps[0] == {"state": False, "capability": "xbzrle"},
+           "query-migrate-capabilities lists QEMU 7.2's 21", caps[:2])
+        ok(s.command("migrate", uri=f"tcp:127.0.0.1:{port}") == {}, "migrate returns {}")
+        first = s.command("query-migrate")["status"]
+        ok(first in ("setup", "active", "device", "completed"), "status right after migrate",
+           first)
+        info = wait_status(s, ("completed", "failed"))
+        ok(info.get("status") == "completed", "source completes", info)
+        ram = info.get("ram", {})
+        keys = ["transferred", "remaining", "total", "duplicate", "skipped", "normal",
+                "normal-bytes", "dirty-pages-rate", "mbps", "dirty-sync-count",
+                "postcopy-requests", "page-size", "multifd-bytes", "pages-per-second",
+                "precopy-bytes", "downtime-bytes", "postcopy-bytes",
+                "dirty-sync-missed-zero-copy"]
+        ok(list(ram.keys()) == keys and ram["remaining"] == 0 and ram["page-size"] == 4096,
+           "completed: MigrationStats members in QEMU's order", list(ram.keys()))
+        ok(list(info.keys()) == ["status", "ram", "total-time", "downtime", "setup-time"],
+           "completed: MigrationInfo members", list(info.keys()))
+        ok(s.command("query-status")["status"] == "postmigrate", "source is postmigrate")
+        dinfo = wait_status(d, ("completed", "failed"))
+        ok(dinfo == {"status": "completed"}, "destination reports completed only", dinfo)
+        ok(d.command("query-status")["status"] == "paused", "-S: destination stays paused")
+        d.command("cont")
+        ok(d.command("query-status")["status"] == "running", "cont runs the destination")
+
+        # Again, running, to a slow file: migrate resets the status to setup first.
+        s.command("cont")
+        ok(s.command("query-status")["status"] == "running", "cont after postmigrate")
+        s.command("migrate-set-parameters", **{"max-bandwidth": 8 << 20})
+        s.command("migrate", uri=f"file:{os.path.join(tmp, 'again.bin')}")
+        st = s.command("query-migrate")["status"]
+        ok(st in ("setup", "active"), "a second migrate never shows the last completed", st)
+        try:
+            s.command("migrate", uri="exec:cat > /dev/null")
+            ok(False, "migrate while one runs fails")
+        except QMPError as e:
+            ok("There's a migration process in progress" in str(e), "busy: QEMU's words", e)
+        active = wait_status(s, ("active",))
+        ok("ram" in active and "expected-downtime" in active and "total-time" in active,
+           "active: figures present", active)
+        s.command("migrate_cancel")
+        info = wait_status(s, ("cancelled",))
+        ok(info == {"status": "cancelled"}, "migrate_cancel: cancelled", info)
+        ok(s.command("query-status")["status"] == "running", "cancelled: the source runs")
+        ok(s.command("quit") == {}, "quit")
+        ok(src.wait(timeout=30) == 0, "source exits 0 after quit")
+        d.command("quit")
+        ok(dst.wait(timeout=30) == 0, "destination exits 0 after quit")
+    finally:
+        for p in (src, dst):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="vs-vm-") as tmp:
+        test_one_shot(tmp)
+        test_qmp(tmp)
+    print(f"1..{len(results)}")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
