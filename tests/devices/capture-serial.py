@@ -11,9 +11,14 @@ migrates to OUTDIR/<name>.bin:
   fifo     115200 8N1, FIFOs on with trigger level 1, all interrupts
            enabled, scratch 0x5a, loopback on, "hi!" sent (so received):
            receive FIFO, armed character timeout, pending THRE;
-  timeout  as fifo with trigger level 14, then the guest runs 0.3 s so the
-           character timeout fires (the BIOS probes COM1 meanwhile and
-           leaves IER at 0: the timeout is pending, masked).
+  timeout  as fifo with trigger level 14, then the machine runs 0.3 s so
+           the character timeout fires; its firmware is a 64 KiB image
+           whose reset vector halts the CPU, so nothing but time touches
+           the UART;
+  modem    COM1 on a tty backend (a pseudo-terminal, whose modem lines all
+           read low) instead of null, so QEMU polls the modem lines: IER.MSI
+           on, then MCR = OUT2|RTS|DTR: the poll subsection with its timer
+           armed one character time ahead.
 
 Without QEMU, or when a step fails, it writes the reason to OUTDIR/why and
 exits 0: the C test then skips the QEMU cases and prints that reason.
@@ -44,10 +49,15 @@ SETUP = [
 ]
 SEND = [(0, ord("h")), (0, ord("i")), (0, ord("!"))]
 
+# A firmware image that only halts: reset vector (top 16 bytes) = cli; hlt; jmp $-1.
+HALT_BIOS = bytes(0xFFF0) + bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(12)
+
+# name: (writes, seconds to run, backend: "null" or "tty")
 CAPTURES = {
-    "idle": ([], 0.0),
-    "fifo": (SETUP + [(2, 0x07)] + SEND, 0.0),    # FCR: FIFOs on, both reset, trigger 1
-    "timeout": (SETUP + [(2, 0xC7)] + SEND, 0.3),  # trigger 14; then run
+    "idle": ([], 0.0, "null"),
+    "fifo": (SETUP + [(2, 0x07)] + SEND, 0.0, "null"),    # FCR: FIFOs on, both reset, trigger 1
+    "timeout": (SETUP + [(2, 0xC7)] + SEND, 0.3, "null"),  # trigger 14; then run
+    "modem": ([(1, 0x08), (4, 0x0B)], 0.0, "tty"),
 }
 
 
@@ -57,11 +67,22 @@ def give_up(outdir: str, why: str) -> int:
     return 0
 
 
-def capture(outdir: str, name: str, writes, run_for: float) -> None:
+def capture(outdir: str, name: str, writes, run_for: float, backend: str) -> None:
     sock = os.path.join(outdir, f"{name}.qmp")
     argv = [QEMU, "-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
-            "-m", "32M", "-serial", "null", "-S",
-            "-qmp", f"unix:{sock},server=on,wait=off"]
+            "-m", "32M", "-S", "-qmp", f"unix:{sock},server=on,wait=off"]
+    pty = None
+    if run_for:
+        bios = os.path.join(outdir, "halt.bin")
+        with open(bios, "wb") as f:
+            f.write(HALT_BIOS)
+        argv += ["-bios", bios]
+    if backend == "tty":
+        pty = os.openpty()
+        argv += ["-chardev", f"serial,id=com1,path={os.ttyname(pty[1])}",
+                 "-serial", "chardev:com1"]
+    else:
+        argv += ["-serial", "null"]
     log = open(os.path.join(outdir, f"{name}.log"), "w")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     qmp = None
@@ -89,6 +110,9 @@ def capture(outdir: str, name: str, writes, run_for: float) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        if pty:
+            os.close(pty[0])
+            os.close(pty[1])
         for leftover in (sock, os.path.join(outdir, f"{name}.log")):
             if os.path.exists(leftover):
                 os.remove(leftover)
@@ -98,9 +122,9 @@ def main() -> int:
     outdir = sys.argv[1]
     if not shutil.which(QEMU):
         return give_up(outdir, f"{QEMU} is not installed (Debian: qemu-system-x86)")
-    for name, (writes, run_for) in CAPTURES.items():
+    for name, (writes, run_for, backend) in CAPTURES.items():
         try:
-            capture(outdir, name, writes, run_for)
+            capture(outdir, name, writes, run_for, backend)
         except (QMPError, OSError, subprocess.SubprocessError) as e:
             return give_up(outdir, f"capturing '{name}' with {QEMU} failed: {e}")
     return 0

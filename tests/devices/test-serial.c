@@ -441,14 +441,17 @@ static void test_inconsistent_tsr_refused(void **state)
 
 typedef struct Capture {
     const char *name;
+    bool modem_lines;             /* QEMU's backend had modem lines */
     const char *expect_sub[4];    /* subsections this capture must hold */
 } Capture;
 
 /* What capture-serial.py writes (see it for how each state is reached). */
 static const Capture captures[] = {
-    { "idle", { NULL } },
-    { "fifo", { "serial/recv_fifo", "serial/fifo_timeout_timer", "serial/thr_ipending", NULL } },
-    { "timeout", { "serial/recv_fifo", "serial/timeout_ipending", NULL } },
+    { "idle", false, { NULL } },
+    { "fifo", false,
+      { "serial/recv_fifo", "serial/fifo_timeout_timer", "serial/thr_ipending", NULL } },
+    { "timeout", false, { "serial/recv_fifo", "serial/timeout_ipending", NULL } },
+    { "modem", true, { "serial/poll", NULL } },
 };
 
 static char *capture_dir;
@@ -541,7 +544,7 @@ static void qemu_capture(void **state, const Capture *cap, Rig *r)
         }
     }
 
-    rig_init(r, false);
+    rig_init(r, cap->modem_lines);
     assert_true(serial_pre_load(&r->uart.regs.state, NULL));
     vs_test_load_ok(ctx, VS_TEST_LEGACY, walk_serial, &r->uart, sec.body, sec.len, sec.version,
                     false, ctx);
@@ -550,7 +553,7 @@ static void qemu_capture(void **state, const Capture *cap, Rig *r)
     talloc_free(again);
 
     /* With hooks on, the load derives the live state and the save gives it back. */
-    rig_init(r, false);
+    rig_init(r, cap->modem_lines);
     vs_test_load_ok(ctx, VS_TEST_LEGACY, walk_serial, &r->uart, sec.body, sec.len, sec.version,
                     true, ctx);
     again = vs_test_save(ctx, VS_TEST_LEGACY, walk_serial, &r->uart, true, &len);
@@ -596,30 +599,55 @@ static void test_qemu_fifo(void **state)
     assert_int_equal(rd(&r, VS_UART_RBR), '?');
 }
 
-/*
- * The capture let the character timeout fire while the BIOS ran; the BIOS
- * probed COM1 and left IER at 0, so the timeout is pending but masked.
- */
+/* The capture let the character timeout fire: CTI outranks data and THRE. */
 static void test_qemu_timeout(void **state)
 {
     Rig r;
 
     qemu_capture(state, &captures[2], &r);
-    assert_int_equal(r.uart.regs.state.ier, 0);
-    assert_int_equal(r.irq_level, 0);
-    assert_int_equal(rd(&r, VS_UART_IIR), 0xc0 | VS_UART_IIR_NO_INT);
-    /* Unmasking received-data interrupts shows the timeout at once. */
-    wr(&r, VS_UART_IER, VS_UART_IER_RDI);
+    assert_int_equal(r.uart.regs.state.ier, 0x0f);
     assert_int_equal(r.irq_level, 1);
     assert_int_equal(rd(&r, VS_UART_IIR), 0xc0 | VS_UART_IIR_CTI);
     /* A read clears it; two bytes stay, below the trigger level of 14. */
     assert_int_equal(rd(&r, VS_UART_RBR), 'h');
-    assert_int_equal(r.irq_level, 0);
     assert_int_equal(r.uart.regs.state.recv_fifo.num, 2);
+    assert_int_equal(rd(&r, VS_UART_IIR), 0xc0 | VS_UART_IIR_THRI);
+    assert_int_equal(rd(&r, VS_UART_IIR), 0xc0 | VS_UART_IIR_NO_INT);
+    assert_int_equal(r.irq_level, 0);
     /* Four character times later it fires again, from the re-armed timer. */
     vs_clock_advance(&r.clock, r.uart.regs.state.char_transmit_time * 4);
     vs_serial_run_timers(&r.uart);
+    assert_int_equal(r.irq_level, 1);
     assert_int_equal(rd(&r, VS_UART_IIR), 0xc0 | VS_UART_IIR_CTI);
+}
+
+/*
+ * The capture polled a pseudo-terminal's modem lines (all low) with MSI
+ * enabled: the poll timer comes due at the stored time, then polls every
+ * 10 ms; a line that changes raises the modem-status interrupt.
+ */
+static void test_qemu_modem(void **state)
+{
+    Rig r;
+    int64_t due;
+
+    qemu_capture(state, &captures[3], &r);
+    r.uart.modem_in = 0;
+    assert_int_equal(r.uart.regs.state.poll_msl, 1);
+    assert_int_equal(r.uart.regs.state.msr, 0);
+    due = r.uart.regs.state.modem_status_poll;
+    assert_true(due > 0);
+    assert_int_equal(vs_serial_next_deadline(&r.uart), due);
+    r.clock.manual_ns = due;
+    vs_serial_run_timers(&r.uart);
+    assert_int_equal(vs_serial_next_deadline(&r.uart), due + 10000000);
+    assert_int_equal(r.irq_level, 0);
+    vs_serial_set_modem_lines(&r.uart, VS_UART_MSR_CTS | VS_UART_MSR_DSR);
+    assert_int_equal(r.irq_level, 1);
+    assert_int_equal(rd(&r, VS_UART_IIR), VS_UART_IIR_MSI);
+    assert_int_equal(rd(&r, VS_UART_MSR),
+                     VS_UART_MSR_CTS | VS_UART_MSR_DSR | VS_UART_MSR_DCTS | VS_UART_MSR_DDSR);
+    assert_int_equal(r.irq_level, 0);
 }
 
 int main(void)
@@ -649,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qemu_fifo, vs_test_ctx_setup, vs_test_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_qemu_timeout, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_qemu_modem, vs_test_ctx_setup, vs_test_ctx_teardown),
     };
     int failed;
 
