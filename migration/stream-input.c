@@ -13,6 +13,11 @@
 #include "migration/stream-input.h"
 
 #include "migration/ber-stream.h"
+#include "migration/stream-internal.h"
+#include "visitor/pretty/pretty.h"
+#include "visitor/pretty/tee-visitor.h"
+#include "visitor/qemufile/legacy-visitor.h"
+#include "visitor/registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +485,7 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     talloc_free(in->stream);
     in->stream = NULL;
     load.max_input = 0;
+    in->load = load;
     if (in->format == VS_INPUT_BER) {
         ok = vs_stream_load_ber(in, in->data, in->len, &in->stream, errp);
     } else {
@@ -503,4 +509,166 @@ uint64_t vs_input_decoded_end(const VsInput *in)
     }
     last = &in->stream->records[in->stream->n_records - 1];
     return last->offset + last->length;
+}
+
+/* ---- the section a load failed in ------------------------------------------------ */
+
+/* Trailer candidates tried, and how far from the end one may start. */
+#define INPUT_TRAILER_TRIES 4
+#define INPUT_TRAILER_WINDOW ((size_t)64 << 20)
+
+static uint32_t input_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The description trailer still at the end of the input, parsed, or NULL. */
+static VsJson *input_trailer(TALLOC_CTX *ctx, const uint8_t *data, size_t len)
+{
+    size_t low = len > INPUT_TRAILER_WINDOW ? len - INPUT_TRAILER_WINDOW : 9;
+    unsigned tries = 0;
+
+    for (size_t p = len >= 5 ? len - 5 : 0; p >= low && p > 8 && tries < INPUT_TRAILER_TRIES;
+         p--) {
+        VsJsonLimits limits = { 0 };
+        VsJson *json;
+
+        if (data[p] != VS_MIG_VMDESCRIPTION || data[p - 1] != VS_MIG_EOF ||
+            input_be32(data + p + 1) != len - p - 5) {
+            continue;
+        }
+        tries++;
+        limits.max_nodes = (len - p - 5) / 6 + 1024;
+        json = vs_json_parse(ctx, data + p + 5, len - p - 5, &limits, NULL);
+        if (json) {
+            return json;
+        }
+    }
+    return NULL;
+}
+
+static const VsJson *input_desc_device(const VsJson *vmdesc, const char *idstr,
+                                       uint32_t instance_id)
+{
+    const VsJson *devices = vs_json_object_get(vmdesc, "devices");
+
+    for (size_t i = 0; i < vs_json_length(devices); i++) {
+        const VsJson *d = vs_json_array_get(devices, i);
+        const char *name = vs_json_get_string(vs_json_object_get(d, "name"), NULL, NULL);
+        uint64_t inst;
+
+        if (name && strcmp(name, idstr) == 0 &&
+            vs_json_get_uint64(vs_json_object_get(d, "instance_id"), &inst, NULL) &&
+            inst == instance_id) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* The header at @at into @sec; false when it is not a whole section header. */
+static bool input_section_header(const VsInput *in, TALLOC_CTX *ctx, size_t at,
+                                 VsSection *sec)
+{
+    const uint8_t *p = in->data;
+    size_t len = in->len;
+
+    memset(sec, 0, sizeof(*sec));
+    if (at + 5 > len) {
+        return false;
+    }
+    sec->type = p[at];
+    sec->section_id = input_be32(p + at + 1);
+    if (sec->type == VS_MIG_SECTION_START || sec->type == VS_MIG_SECTION_FULL) {
+        size_t n = at + 5 < len ? p[at + 5] : 0;
+
+        if (n == 0 || at + 6 + n + 8 > len || memchr(p + at + 6, '\0', n)) {
+            return false;
+        }
+        sec->idstr = talloc_strndup(ctx, (const char *)p + at + 6, n);
+        sec->instance_id = input_be32(p + at + 6 + n);
+        sec->version_id = input_be32(p + at + 10 + n);
+        sec->body_offset = at + 14 + n;
+        return true;
+    }
+    if (sec->type != VS_MIG_SECTION_PART && sec->type != VS_MIG_SECTION_END) {
+        return false;
+    }
+    /* PART/END: the START that introduced the id names the section. */
+    for (size_t i = in->stream->n_records; i-- > 0;) {
+        const VsRecord *r = &in->stream->records[i];
+
+        if (r->kind == VS_REC_SECTION && r->section.section_id == sec->section_id &&
+            (r->section.type == VS_MIG_SECTION_START || r->section.type == VS_MIG_SECTION_FULL)) {
+            sec->idstr = talloc_strdup(ctx, r->section.idstr);
+            sec->instance_id = r->section.instance_id;
+            sec->version_id = r->section.version_id;
+            sec->body_offset = at + 5;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Decodes the body as the loader does, keeping the tree of what was read. */
+static void input_partial_body(const VsInput *in, TALLOC_CTX *mem_ctx, VsSection *sec,
+                               const VsRegistryEntry *schema, const VsJson *desc)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsQemuFile *f = vs_qemufile_new_memory_reader(tmp, in->data, in->len);
+    VsVisitor *load = vs_legacy_load_visitor_new(tmp, f, tmp);
+    VsVisitor *builder = vs_tree_builder_new(tmp, mem_ctx);
+    VsVisitor *tee = vs_tee_visitor_new(tmp, load, builder);
+    uint64_t budget = (uint64_t)in->len + 65536;
+    GError *ignored = NULL;
+
+    g_assert(tmp && f && load && builder && tee);
+    vs_qemufile_skip(f, sec->body_offset);
+    vs_visitor_set_root_version(load, sec->version_id);
+    if (schema) {
+        schema->walker(tee, sec->wire_name, vs_registry_new_object(tmp, schema), &ignored);
+    } else {
+        vs_desc_walk(tee, f, in->len, desc, sec->wire_name, sec->version_id, &budget, &ignored);
+    }
+    g_clear_error(&ignored);
+    sec->state = vs_tree_builder_root(builder);
+    talloc_free(tmp);
+}
+
+bool vs_input_failed_section(const VsInput *in, TALLOC_CTX *mem_ctx, VsSection *ret_sec)
+{
+    TALLOC_CTX *tmp;
+    const VsRegistryEntry *e;
+    const VsJson *vmdesc, *desc;
+    const char *vmsd, *slash;
+    uint64_t at = vs_input_decoded_end(in);
+
+    if (in->format != VS_INPUT_LEGACY || !in->stream || !at || at >= in->len ||
+        !input_section_header(in, mem_ctx, (size_t)at, ret_sec)) {
+        return false;
+    }
+    if (strcmp(ret_sec->idstr, "ram") == 0 && ret_sec->instance_id == 0) {
+        ret_sec->decoded_by = VS_DECODED_RAM;
+        ret_sec->wire_name = talloc_strdup(mem_ctx, "ram");
+        return true;
+    }
+    tmp = talloc_new(NULL);
+    vmdesc = in->load.no_description ? NULL : input_trailer(tmp, in->data, in->len);
+    desc = input_desc_device(vmdesc, ret_sec->idstr, ret_sec->instance_id);
+    vmsd = vs_json_get_string(vs_json_object_get(desc, "vmsd_name"), NULL, NULL);
+    slash = strrchr(ret_sec->idstr, '/');
+    ret_sec->wire_name = talloc_strdup(mem_ctx, vmsd ? vmsd : slash ? slash + 1 : ret_sec->idstr);
+    e = in->load.no_schemas ? NULL : vs_registry_lookup(ret_sec->wire_name);
+    if (e && e->walker && ret_sec->version_id >= e->type->minimum_version &&
+        ret_sec->version_id <= e->type->version) {
+        ret_sec->decoded_by = VS_DECODED_SCHEMA;
+        input_partial_body(in, mem_ctx, ret_sec, e, NULL);
+    } else if (desc) {
+        ret_sec->decoded_by = VS_DECODED_DESCRIPTION;
+        input_partial_body(in, mem_ctx, ret_sec, NULL, desc);
+    } else {
+        ret_sec->decoded_by = VS_DECODED_OPAQUE;
+    }
+    talloc_free(tmp);
+    return true;
 }

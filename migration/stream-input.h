@@ -98,6 +98,7 @@ typedef struct VsInput {
     VsInputRamBlock *ram_blocks;
     size_t n_ram_blocks;
     /* Private. */
+    VsLoadOptions load;         /* what the last load used */
     void *map;
     size_t map_len;
 } VsInput;
@@ -133,6 +134,20 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp);
  * where a failed legacy load stopped, for messages.  0 when unknown.
  */
 uint64_t vs_input_decoded_end(const VsInput *in);
+
+/*
+ * vs_input_failed_section: after a legacy load that failed, the section
+ * record at vs_input_decoded_end() read again as far as it goes, for
+ * showing what was decoded before the failure: its header in @ret_sec
+ * (type, ids, idstr, version, wire name, decoded_by, body_offset), and the
+ * fields decoded before the error in @ret_sec->state (NULL when there are
+ * none, or for RAM and sections nothing can decode), a talloc child of
+ * @mem_ctx.  The trailer, when the input still ends with one, supplies
+ * descriptions as it did for the load.
+ * Returns: false when the load did not stop at a section header of the
+ * outer stream (a bad header, a command, a package).
+ */
+bool vs_input_failed_section(const VsInput *in, TALLOC_CTX *mem_ctx, VsSection *ret_sec);
 
 G_END_DECLS
 

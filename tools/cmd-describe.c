@@ -18,6 +18,7 @@ typedef struct Describe {
     DumpColors c;
     GString *out;
     size_t n_sections;
+    const VsRecord *failed; /* the section the load failed in */
 } Describe;
 
 static const DumpHelp describe_help = {
@@ -107,11 +108,16 @@ static void describe_record_text(const VsRecord *r, unsigned depth, void *opaque
     }
     g_autofree char *name = g_strconcat(indent, sec->idstr, NULL);
 
+    if (r == d->failed) {
+        g_free(size);
+        size = g_strdup("?");
+    }
     g_string_append_printf(d->out, "%s%-28s%s %8" PRIu32 " %7" PRIu32 " %4" PRIu32
-                           " %-5s %10s %8s  %s\n",
+                           " %-5s %10s %8s  %s%s%s%s\n",
                            d->c.section, name, d->c.reset, sec->instance_id, sec->version_id,
                            sec->section_id, dump_section_type(sec->type), offset, size,
-                           vs_decoded_by_name(sec->decoded_by));
+                           vs_decoded_by_name(sec->decoded_by), d->c.error,
+                           r == d->failed ? " (failed here)" : "", d->c.reset);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -149,6 +155,8 @@ static void describe_record_json(const VsRecord *r, unsigned depth, void *opaque
     }
     if (ber) {
         g_string_append(o, ", \"offset\": null, \"size\": null");
+    } else if (r == d->failed) {
+        g_string_append_printf(o, ", \"offset\": %" PRIu64 ", \"size\": null", r->offset);
     } else {
         g_string_append_printf(o, ", \"offset\": %" PRIu64 ", \"size\": %" PRIu64, r->offset,
                                r->length);
@@ -156,8 +164,9 @@ static void describe_record_json(const VsRecord *r, unsigned depth, void *opaque
     if (r->kind == VS_REC_SECTION) {
         g_string_append(o, ", \"wire_name\": ");
         describe_json_nullable(o, sec->wire_name);
-        g_string_append_printf(o, ", \"decoded_by\": \"%s\"",
-                               vs_decoded_by_name(sec->decoded_by));
+        g_string_append_printf(o, ", \"decoded_by\": \"%s\", \"complete\": %s",
+                               vs_decoded_by_name(sec->decoded_by),
+                               r == d->failed ? "false" : "true");
     }
     g_string_append_printf(o, ", \"in_package\": %s}", depth ? "true" : "false");
 }
@@ -185,6 +194,9 @@ static void describe_json(Describe *d, const GError *err)
     if (s) {
         dump_foreach_record(s, describe_record_json, d);
     }
+    if (d->failed) {
+        describe_record_json(d->failed, 0, d);
+    }
     g_string_append(o, d->n_sections ? "\n  ],\n  \"complete\": " : "],\n  \"complete\": ");
     g_string_append_printf(o, "%s,\n  \"error\": ", err ? "false" : "true");
     describe_json_nullable(o, err ? err->message : NULL);
@@ -195,9 +207,12 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
 {
     g_autofree char *format_name = NULL;
     g_autofree char *color_name = NULL;
+    gboolean no_schemas = FALSE, no_description = FALSE;
     GOptionEntry entries[] = {
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "text (the default) or json", "FORMAT" },
         { "color", 0, 0, G_OPTION_ARG_STRING, &color_name, "auto (the default: on a terminal), always or never", "WHEN" },
+        { "no-schemas", 0, 0, G_OPTION_ARG_NONE, &no_schemas, "decode device sections from the stream's description only", NULL },
+        { "no-description", 0, 0, G_OPTION_ARG_NONE, &no_description, "ignore the description trailer (decode with compiled schemas only)", NULL },
         { NULL },
     };
     TALLOC_CTX *ctx = talloc_new(NULL);
@@ -228,8 +243,19 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
     d.json = format_name && strcmp(format_name, "json") == 0;
     d.c = dump_colors(color && !d.json);
     o.progress_opaque = (void *)prog;
+    o.load.no_schemas = no_schemas;
+    o.load.no_description = no_description;
     if (!dump_open(prog, ctx, argv[1], &o, &d.in, &err, &status)) {
         goto out;
+    }
+    if (err) {
+        VsRecord *failed = talloc_zero(ctx, VsRecord);
+
+        failed->kind = VS_REC_SECTION;
+        failed->offset = vs_input_decoded_end(d.in);
+        if (vs_input_failed_section(d.in, ctx, &failed->section)) {
+            d.failed = failed;
+        }
     }
     if (d.json) {
         describe_json(&d, err);
@@ -237,6 +263,9 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
         describe_header_text(&d);
         if (d.in->stream) {
             dump_foreach_record(d.in->stream, describe_record_text, &d);
+        }
+        if (d.failed) {
+            describe_record_text(d.failed, 0, &d);
         }
     }
     fwrite(out->str, 1, out->len, stdout);

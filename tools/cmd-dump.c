@@ -39,11 +39,12 @@ typedef struct Dump {
     VsInput *in;
     DumpFormat format;
     DumpRam ram;
-    const char *glob;
+    const char *const *globs;  /* --section, NULL-terminated, or NULL */
     DumpColors c;
     GString *out;
     bool ram_listed;        /* the block summaries were printed */
     size_t n_json;          /* records written to the JSON list */
+    const VsRecord *failed; /* the section the load failed in, read as far as it goes */
 } Dump;
 
 static const DumpHelp dump_help = {
@@ -245,7 +246,7 @@ static void dump_ram_json(Dump *d, const VsSection *sec)
 
 static bool dump_wanted(const Dump *d, const VsSection *sec)
 {
-    return !d->glob || g_pattern_match_simple(d->glob, sec->idstr);
+    return vs_qemu_json_glob_match(d->globs, sec->idstr);
 }
 
 /* Indents every line of @text by @indent into @o. */
@@ -272,12 +273,16 @@ static void dump_section_tree(Dump *d, const VsSection *sec, const VsRecord *r,
                            " id %" PRIu32 " %s",
                            indent, d->c.section, sec->idstr, d->c.reset, sec->instance_id,
                            sec->version_id, sec->section_id, dump_section_type(sec->type));
-    if (!ber) {
+    if (!ber && r == d->failed) {
+        g_string_append_printf(d->out, " at 0x%" PRIx64, r->offset);
+    } else if (!ber) {
         g_string_append_printf(d->out, " at 0x%" PRIx64 " (%" PRIu64 " bytes)", r->offset,
                                r->length);
     }
-    g_string_append_printf(d->out, "%s, decoded by %s%s\n", d->c.dim,
-                           vs_decoded_by_name(sec->decoded_by), d->c.reset);
+    g_string_append_printf(d->out, "%s, decoded by %s%s%s\n", d->c.dim,
+                           vs_decoded_by_name(sec->decoded_by), d->c.reset,
+                           r == d->failed ? ": INCOMPLETE, the load failed in this section"
+                                          : "");
     if (sec->decoded_by == VS_DECODED_RAM) {
         g_autofree char *sub = g_strconcat(indent, "  ", NULL);
 
@@ -303,7 +308,7 @@ static void dump_record_tree(const VsRecord *r, unsigned depth, void *opaque)
         }
         break;
     case VS_REC_COMMAND:
-        if (!d->glob) {
+        if (!d->globs) {
             g_string_append_printf(d->out, "%s%scommand %s%s (%u payload bytes)", indent,
                                    d->c.bold, dump_command_name(r->command.cmd), d->c.reset,
                                    r->command.len);
@@ -315,7 +320,7 @@ static void dump_record_tree(const VsRecord *r, unsigned depth, void *opaque)
         }
         break;
     case VS_REC_CONFIG:
-        if (!d->glob) {
+        if (!d->globs) {
             g_string_append_printf(d->out, "%s%sconfiguration%s machine %s\n", indent,
                                    d->c.bold, d->c.reset, r->machine);
         }
@@ -335,9 +340,10 @@ static void dump_record_trace(const VsRecord *r, unsigned depth, void *opaque)
         return;
     }
     /* Headers carry no offsets or ids, so that traces of two streams diff well. */
-    g_string_append_printf(d->out, "# %s instance %" PRIu32 " version %" PRIu32 " %s (%s)\n",
+    g_string_append_printf(d->out, "# %s instance %" PRIu32 " version %" PRIu32 " %s (%s%s)\n",
                            sec->idstr, sec->instance_id, sec->version_id,
-                           dump_section_type(sec->type), vs_decoded_by_name(sec->decoded_by));
+                           dump_section_type(sec->type), vs_decoded_by_name(sec->decoded_by),
+                           r == d->failed ? ", incomplete: the load failed here" : "");
     if (sec->decoded_by == VS_DECODED_RAM) {
         dump_ram_trace(d, sec);
     } else if (sec->state) {
@@ -352,7 +358,7 @@ static void dump_record_json(const VsRecord *r, unsigned depth, void *opaque)
     bool ber = d->in->format == VS_INPUT_BER;
     const VsSection *sec = &r->section;
 
-    if (r->kind == VS_REC_SECTION ? !dump_wanted(d, sec) : d->glob != NULL) {
+    if (r->kind == VS_REC_SECTION ? !dump_wanted(d, sec) : d->globs != NULL) {
         return;
     }
     g_string_append_printf(o, "%s\n    {", d->n_json++ ? "," : "");
@@ -384,13 +390,16 @@ static void dump_record_json(const VsRecord *r, unsigned depth, void *opaque)
     g_string_append_printf(o, ", \"in_package\": %s", depth ? "true" : "false");
     if (ber) {
         g_string_append(o, ", \"offset\": null, \"size\": null");
+    } else if (r == d->failed) {
+        g_string_append_printf(o, ", \"offset\": %" PRIu64 ", \"size\": null", r->offset);
     } else {
         g_string_append_printf(o, ", \"offset\": %" PRIu64 ", \"size\": %" PRIu64, r->offset,
                                r->length);
     }
     if (r->kind == VS_REC_SECTION) {
-        g_string_append_printf(o, ", \"decoded_by\": \"%s\"",
-                               vs_decoded_by_name(sec->decoded_by));
+        g_string_append_printf(o, ", \"decoded_by\": \"%s\", \"complete\": %s",
+                               vs_decoded_by_name(sec->decoded_by),
+                               r == d->failed ? "false" : "true");
         if (sec->decoded_by == VS_DECODED_RAM) {
             dump_ram_json(d, sec);
         } else if (sec->state) {
@@ -456,6 +465,9 @@ static void dump_json(Dump *d, const GError *err)
     if (s) {
         dump_foreach_record(s, dump_record_json, d);
     }
+    if (d->failed) {
+        dump_record_json(d->failed, 0, d);
+    }
     g_string_append(o, d->n_json ? "\n  ],\n  \"error\": " : "],\n  \"error\": ");
     if (err) {
         g_string_append(o, "{\"message\": ");
@@ -475,7 +487,7 @@ static void dump_render(Dump *d, const GError *err)
     switch (d->format) {
     case DUMP_QEMU_JSON:
         if (s) {
-            vs_qemu_json_render(d->out, s, d->glob);
+            vs_qemu_json_render(d->out, s, d->globs);
         }
         break;
     case DUMP_JSON:
@@ -486,10 +498,16 @@ static void dump_render(Dump *d, const GError *err)
         if (s) {
             dump_foreach_record(s, dump_record_tree, d);
         }
+        if (d->failed) {
+            dump_record_tree(d->failed, 0, d);
+        }
         break;
     case DUMP_TRACE:
         if (s) {
             dump_foreach_record(s, dump_record_trace, d);
+        }
+        if (d->failed) {
+            dump_record_trace(d->failed, 0, d);
         }
         break;
     }
@@ -538,13 +556,13 @@ static bool dump_write(const GString *out)
 int vs_cmd_dump(const char *prog, int argc, char **argv)
 {
     g_autofree char *format_name = NULL;
-    g_autofree char *section = NULL;
+    g_auto(GStrv) sections = NULL;
     g_autofree char *ram_name = NULL;
     g_autofree char *color_name = NULL;
     gboolean no_schemas = FALSE, no_description = FALSE;
     GOptionEntry entries[] = {
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name, "tree, trace, json or qemu-json (default: tree on a terminal, else trace)", "FORMAT" },
-        { "section", 's', 0, G_OPTION_ARG_STRING, &section, "only sections whose idstr matches this shell glob (e.g. 'i8259' or '*PIIX*')", "PATTERN" },
+        { "section", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sections, "only sections whose idstr matches this shell glob (e.g. 'i8259' or '*PIIX*'); repeatable", "PATTERN" },
         { "ram", 'r', 0, G_OPTION_ARG_STRING, &ram_name, "none (page counts only, fastest), summary (counts and digests; the default) or pages (every page record)", "WHAT" },
         { "color", 0, 0, G_OPTION_ARG_STRING, &color_name, "auto (the default: on a terminal), always or never", "WHEN" },
         { "no-schemas", 0, 0, G_OPTION_ARG_NONE, &no_schemas, "decode device sections from the stream's description only", NULL },
@@ -581,7 +599,7 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
     }
     /* JSON stays JSON: colour only in the text forms. */
     d.c = dump_colors(color && d.format != DUMP_JSON && d.format != DUMP_QEMU_JSON);
-    d.glob = section;
+    d.globs = (const char *const *)sections;
     o.progress_opaque = (void *)prog;
     o.load.no_schemas = no_schemas;
     o.load.no_description = no_description;
@@ -590,6 +608,15 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
                                                                  : VS_INPUT_RAM_SUMMARY;
     if (!dump_open(prog, ctx, argv[1], &o, &d.in, &err, &status)) {
         goto out;
+    }
+    if (err) {
+        VsRecord *failed = talloc_zero(ctx, VsRecord);
+
+        failed->kind = VS_REC_SECTION;
+        failed->offset = vs_input_decoded_end(d.in);
+        if (vs_input_failed_section(d.in, ctx, &failed->section)) {
+            d.failed = failed;
+        }
     }
     dump_render(&d, err);
     if (!dump_write(out)) {

@@ -141,6 +141,12 @@ bool dump_open(const char *prog, TALLOC_CTX *ctx, const char *path, const VsInpu
     dump_progress_done();
     if (!ok) {
         *ret_error = g_steal_pointer(&err);
+    } else if (in->stream && in->stream->trailing_len && !in->stream->vmdesc_raw) {
+        /* QEMU only warns about bytes after EOF; so does this, saying what they may be. */
+        fflush(stdout);
+        fprintf(stderr, "%s: warning: %s: %" PRIu64 " bytes after the EOF item are not a "
+                        "description trailer (one cut short?); they were ignored\n",
+                prog, in->name, in->stream->trailing_len);
     }
     *ret_input = in;
     *ret_status = ok ? DUMP_EXIT_OK : DUMP_EXIT_ERROR;

@@ -272,7 +272,7 @@ typedef struct QjSection {
 typedef struct QjStream {
     TALLOC_CTX *ctx;
     const VsStream *top;
-    const char *glob;
+    const char *const *globs;
     QjSection *sections;
     size_t n_sections;
 } QjStream;
@@ -334,7 +334,7 @@ static void qj_add_section(QjStream *qs, const VsSection *sec)
     bool fresh = sec->type == VS_MIG_SECTION_START || sec->type == VS_MIG_SECTION_FULL;
     QjSection *entry = qj_section(qs, sec->section_id);
 
-    if (qs->glob && !g_pattern_match_simple(qs->glob, sec->idstr)) {
+    if (!vs_qemu_json_glob_match(qs->globs, sec->idstr)) {
         return;
     }
     if (!entry) {
@@ -497,9 +497,22 @@ static void qj_write(GString *out, const QjValue *v, unsigned level)
     }
 }
 
-void vs_qemu_json_render(GString *out, const VsStream *s, const char *section_glob)
+bool vs_qemu_json_glob_match(const char *const *globs, const char *idstr)
 {
-    QjStream qs = { .ctx = talloc_new(NULL), .top = s, .glob = section_glob };
+    if (!globs) {
+        return true;
+    }
+    for (size_t i = 0; globs[i]; i++) {
+        if (g_pattern_match_simple(globs[i], idstr)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void vs_qemu_json_render(GString *out, const VsStream *s, const char *const *section_globs)
+{
+    QjStream qs = { .ctx = talloc_new(NULL), .top = s, .globs = section_globs };
     QjValue *root;
 
     g_assert(qs.ctx != NULL);

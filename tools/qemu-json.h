@@ -37,10 +37,13 @@ G_BEGIN_DECLS
 /*
  * vs_qemu_json_render: append the analyze-migration.py rendering of @s to
  * @out.
- * @section_glob: only sections whose idstr matches this shell glob, or
- *   NULL for all
+ * @section_globs: only sections whose idstr matches one of these shell
+ *   globs (a NULL-terminated list), or NULL for all
  */
-void vs_qemu_json_render(GString *out, const VsStream *s, const char *section_glob);
+void vs_qemu_json_render(GString *out, const VsStream *s, const char *const *section_globs);
+
+/* Whether @idstr matches one of @globs (NULL-terminated; NULL matches all). */
+bool vs_qemu_json_glob_match(const char *const *globs, const char *idstr);
 
 G_END_DECLS
 
