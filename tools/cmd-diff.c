@@ -38,6 +38,7 @@ typedef struct DiffRun {
     FILE *out;
     DiffColors c;
     char **ignore;           /* --ignore patterns */
+    bool quiet;              /* count differences, print nothing */
     TALLOC_CTX *tmp;         /* freed per section */
     GString *lines;          /* the current section's difference lines */
     size_t n_diffs;          /* differences found, all kinds */
@@ -440,10 +441,10 @@ static void diff_side_clear(DiffSide *side)
 
 static void diff_flush_section(DiffRun *d, const char *header)
 {
-    if (d->lines->len) {
+    if (d->lines->len && !d->quiet) {
         fprintf(d->out, "%s%s%s\n%s", d->c.head, header, d->c.off, d->lines->str);
-        g_string_truncate(d->lines, 0);
     }
+    g_string_truncate(d->lines, 0);
 }
 
 static void diff_section_pair(DiffRun *d, const DiffSection *a, const DiffSection *b)
@@ -665,18 +666,13 @@ static int diff_streams(DiffRun *d, VsToolStream *ta, VsToolStream *tb, bool qui
     d->lines = g_string_new(NULL);
     d->sa = ta->stream;
     d->sb = tb->stream;
-    if (quiet) {
-        d->out = fopen("/dev/null", "w");
-    }
+    d->quiet = quiet;
     diff_config(d, ta->stream, tb->stream);
     diff_sections(d, &a, &b);
     diff_flush_section(d, "sections");
     diff_ram_blocks(d, &a, &b);
     diff_ram(d, &a, &b);
     diff_flush_section(d, "RAM");
-    if (quiet && d->out) {
-        fclose(d->out);
-    }
     g_string_free(d->lines, TRUE);
     diff_side_clear(&a);
     diff_side_clear(&b);
