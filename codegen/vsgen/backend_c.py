@@ -36,6 +36,13 @@ def split_ctype(ctype: str) -> Tuple[str, str]:
     return (ctype, "") if i < 0 else (ctype[:i].strip(), ctype[i:])
 
 
+def header_name(model: Model) -> str:
+    """The generated header's file name: the schema's base name (which may
+    hold characters a C name cannot, as in i8254-v2.vs) plus .vs.h."""
+    base = os.path.basename(model.main.path)
+    return (base[:-3] if base.endswith(".vs") else base) + ".vs.h"
+
+
 def banner(model: Model, what: str) -> str:
     return (f"/* {what} generated from {os.path.basename(model.main.path)} by vstate-gen "
             f"{VERSION} -- do not edit */\n")
@@ -136,7 +143,7 @@ class CBackend:
                "#include <stdbool.h>\n#include <stdint.h>\n\n",
                '#include "visitor/visitor.h"\n\n',
                f"#if VS_VISITOR_ABI_VERSION != {VISITOR_ABI}\n",
-               f'#error "{m.module}.vs.h was generated for visitor ABI {VISITOR_ABI}; '
+               f'#error "{header_name(m)} was generated for visitor ABI {VISITOR_ABI}; '
                'regenerate it or update visitor/visitor.h"\n#endif\n\n']
         for inc in m.includes:
             base = inc[:-3] if inc.endswith(".vs") else inc
@@ -298,7 +305,7 @@ class CBackend:
         m = self.m
         head = [banner(m, "C walkers"),
                 "#include <inttypes.h>\n#include <stddef.h>\n#include <string.h>\n\n",
-                f'#include "{m.module}.vs.h"\n#include "visitor/registry.h"\n\n']
+                f'#include "{header_name(m)}"\n#include "visitor/registry.h"\n\n']
         out: List[str] = []
         for t, sub in self.subs:
             out.append(f"static const VsTypeInfo vs_type_{self.sub_sym(t, sub)};\n")
