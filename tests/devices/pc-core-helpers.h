@@ -1,0 +1,177 @@
+/*
+ * pc-core-helpers.h: what the PIC, PIT and RTC tests share: saving and
+ * loading one state with a walker in QEMU's legacy form or in BER, with
+ * hooks on or off, and finding a device's section in the QEMU 7.2 corpus.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Include after <cmocka.h>.  Every helper fails the test (printing the
+ * error) when an operation that must work does not.
+ */
+#ifndef VSTATE_TEST_PC_CORE_HELPERS_H
+#define VSTATE_TEST_PC_CORE_HELPERS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "migration/stream.h"
+#include "tests/unit/corpus.h"
+#include "visitor/ber/ber-visitor.h"
+#include "visitor/qemufile/legacy-visitor.h"
+#include "visitor/qemufile/qemufile.h"
+
+typedef bool (*PcWalkFn)(VsVisitor *v, const char *name, void *obj, GError **errp);
+
+#define PC_WALKER(fn, T)                                                           \
+    static bool fn(VsVisitor *v, const char *name, void *obj, GError **errp)      \
+    {                                                                              \
+        return vs_visit_##T(v, name, (T *)obj, errp);                              \
+    }
+
+typedef enum PcForm { PC_LEGACY, PC_BER } PcForm;
+
+static inline const char *pc_form_name(PcForm form)
+{
+    return form == PC_LEGACY ? "legacy" : "BER";
+}
+
+/* Saves @obj; returns the bytes (a talloc child of @mem), failing the test on error. */
+static inline uint8_t *pc_save(TALLOC_CTX *mem, PcForm form, PcWalkFn walk, const char *name,
+                               void *obj, bool hooks, size_t *ret_len)
+{
+    GError *err = NULL;
+    VsQemuFile *f = NULL;
+    VsVisitor *v;
+    const uint8_t *data;
+    uint8_t *copy;
+
+    if (form == PC_LEGACY) {
+        f = vs_qemufile_new_memory_writer(mem);
+        v = vs_legacy_save_visitor_new(mem, f);
+    } else {
+        v = vs_ber_save_visitor_new(mem);
+    }
+    vs_visitor_set_hooks(v, hooks);
+    if (!walk(v, name, obj, &err) || !vs_visitor_complete(v, &err)) {
+        print_error("%s save of %s failed: %s\n", pc_form_name(form), name, err->message);
+        g_error_free(err);
+        fail();
+    }
+    data = form == PC_LEGACY ? vs_qemufile_memory_data(f, ret_len)
+                             : vs_ber_save_visitor_data(v, ret_len);
+    copy = talloc_memdup(mem, *ret_len ? data : (const uint8_t *)"", *ret_len ? *ret_len : 1);
+    vs_visitor_free(v);
+    if (f) {
+        vs_qemufile_free(f);
+    }
+    return copy;
+}
+
+/*
+ * Loads @len bytes into @obj; @version is the section version (legacy
+ * only: BER carries it).  Returns false with *@errp set on failure.
+ */
+static inline bool pc_load_try(TALLOC_CTX *mem, PcForm form, const uint8_t *data, size_t len,
+                               PcWalkFn walk, const char *name, void *obj, uint32_t version,
+                               bool hooks, GError **errp)
+{
+    VsQemuFile *f = NULL;
+    VsVisitor *v;
+    bool ok;
+
+    if (form == PC_LEGACY) {
+        f = vs_qemufile_new_memory_reader(mem, data, len);
+        v = vs_legacy_load_visitor_new(mem, f, mem);
+        vs_visitor_set_root_version(v, version);
+    } else {
+        v = vs_ber_load_visitor_new(mem, data, len, VS_BER_STRICT, mem);
+    }
+    vs_visitor_set_hooks(v, hooks);
+    ok = walk(v, name, obj, errp) && vs_visitor_complete(v, errp);
+    vs_visitor_free(v);
+    if (f) {
+        vs_qemufile_free(f);
+    }
+    return ok;
+}
+
+static inline void pc_load(TALLOC_CTX *mem, PcForm form, const uint8_t *data, size_t len,
+                           PcWalkFn walk, const char *name, void *obj, uint32_t version,
+                           bool hooks)
+{
+    GError *err = NULL;
+
+    if (!pc_load_try(mem, form, data, len, walk, name, obj, version, hooks, &err)) {
+        print_error("%s load of %s failed: %s\n", pc_form_name(form), name, err->message);
+        g_error_free(err);
+        fail();
+    }
+}
+
+/* One device section of one corpus stream: its body bytes and header. */
+typedef struct PcCorpusSection {
+    char *stream;             /* the stream's path, without ".bin" */
+    uint8_t *body;            /* talloc child of the array's context */
+    size_t len;
+    uint32_t version;
+    uint32_t instance;
+} PcCorpusSection;
+
+/*
+ * Every section @idstr of every corpus stream, found with the stream
+ * loader (decoding from the streams' own descriptions, so the walker under
+ * test is not involved).  Returns the number found; *@ret is a talloc
+ * array under @mem.  Skips the test when there is no corpus.
+ */
+static inline size_t pc_corpus_sections(TALLOC_CTX *mem, const char *idstr,
+                                        PcCorpusSection **ret)
+{
+    g_autofree char *dir = vs_test_corpus_dir();
+    g_autoptr(GPtrArray) streams = NULL;
+    PcCorpusSection *out = NULL;
+    size_t n = 0;
+
+    SKIP_WITHOUT_CORPUS(dir);
+    streams = vs_test_corpus_streams(dir);
+    for (guint i = 0; i < streams->len; i++) {
+        g_autofree char *path = g_strconcat(streams->pdata[i], ".bin", NULL);
+        VsLoadOptions opts = { .no_schemas = true };
+        TALLOC_CTX *tmp = talloc_new(mem);
+        VsStream *s = NULL;
+        GError *err = NULL;
+        size_t size = 0;
+        g_autofree uint8_t *input = vs_test_read_file(path, &size);
+
+        if (!vs_stream_load(tmp, input, size, &opts, &s, &err)) {
+            print_error("cannot load %s: %s\n", path, err->message);
+            g_error_free(err);
+            fail();
+        }
+        for (size_t r = 0; r < s->n_records; r++) {
+            const VsRecord *rec = &s->records[r];
+
+            if (rec->kind != VS_REC_SECTION || !rec->section.idstr ||
+                strcmp(rec->section.idstr, idstr) != 0) {
+                continue;
+            }
+            out = talloc_realloc(mem, out, PcCorpusSection, n + 1);
+            out[n] = (PcCorpusSection){
+                .stream = talloc_strdup(out, streams->pdata[i]),
+                .len = rec->section.body_length,
+                .version = rec->section.version_id,
+                .instance = rec->section.instance_id,
+            };
+            assert_true(rec->section.body_offset + rec->section.body_length <= size);
+            out[n].body = talloc_memdup(out, input + rec->section.body_offset,
+                                        out[n].len ? out[n].len : 1);
+            n++;
+        }
+        talloc_free(tmp);
+    }
+    *ret = out;
+    return n;
+}
+
+#endif /* VSTATE_TEST_PC_CORE_HELPERS_H */
