@@ -255,7 +255,14 @@ typedef struct MigOut {
     uint64_t last_sync_count;
     uint64_t dirty_pages_rate;
     uint64_t precopy_bytes;
+    uint64_t final_bytes;        /* the stream's length once the channel closed */
 } MigOut;
+
+/* Bytes written so far; the channel's file is gone once it closed. */
+static uint64_t mig_out_pos(const MigOut *o)
+{
+    return o->f ? vs_qemufile_pos(o->f) : o->final_bytes;
+}
 
 static uint64_t mig_downtime_limit(VsMigration *m)
 {
@@ -273,7 +280,7 @@ static void mig_out_figures(MigOut *o, VsMigRamInfo *ri, int64_t *expected_ms)
 
     vs_ram_sender_stats(o->rs, &st);
     memset(ri, 0, sizeof(*ri));
-    ri->transferred = vs_qemufile_pos(o->f);
+    ri->transferred = mig_out_pos(o);
     ri->remaining = vs_ram_sender_pending(o->rs);
     ri->total = vs_ram_list_total(o->m->ram);
     ri->duplicate = st.zero_pages;
@@ -312,11 +319,11 @@ static void mig_out_measure(MigOut *o)
     }
     vs_ram_sender_stats(o->rs, &st);
     pages = st.zero_pages + st.normal_pages;
-    o->bandwidth = (double)(vs_qemufile_pos(o->f) - o->window_bytes) / (double)spent;
+    o->bandwidth = (double)(mig_out_pos(o) - o->window_bytes) / (double)spent;
     o->mbps = o->bandwidth * 8.0;       /* bytes/us * 8 = Mbit/s */
     o->pages_per_second = (uint64_t)((double)(pages - o->window_pages) * 1e6 / (double)spent);
     o->window_start_us = now;
-    o->window_bytes = vs_qemufile_pos(o->f);
+    o->window_bytes = mig_out_pos(o);
     o->window_pages = pages;
     mig_out_publish(o);
 }
@@ -411,7 +418,7 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
 {
     uint32_t id = vs_savevm_ram_section_id(o->m->devices);
 
-    o->precopy_bytes = vs_qemufile_pos(o->f);
+    o->precopy_bytes = mig_out_pos(o);
     /* As QEMU, the final stage is not rate limited. */
     o->m->pace_off = true;
     vs_savevm_put_section_header(o->f, VS_MIG_SECTION_END, id, NULL, 0, 0);
@@ -422,6 +429,10 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     if (!vs_savevm_write_devices(o->m->devices, o->f, errp)) {
         return false;
     }
+    o->final_bytes = vs_qemufile_pos(o->f);
+    o->f = NULL;
+    /* A cancel from now on must not shut down a descriptor being closed. */
+    mig_publish_channel(o->m, NULL);
     return vs_channel_close(ch, errp);
 }
 
@@ -460,7 +471,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
 
         vs_ram_sender_stats(o->rs, &st);
         if (total_us > 0) {
-            o->mbps = (double)vs_qemufile_pos(o->f) * 8.0 / (double)total_us;
+            o->mbps = (double)mig_out_pos(o) * 8.0 / (double)total_us;
             o->pages_per_second = (uint64_t)((double)(st.zero_pages + st.normal_pages) * 1e6 /
                                              (double)total_us);
         }
