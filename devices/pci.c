@@ -35,10 +35,14 @@ int vs_pci_bus_irq_level(const VsPciBus *bus, int pirq)
 
 static void bus_change_irq_level(VsPciBus *bus, int pirq, int change)
 {
+    int64_t count;
+
     if (!pirq_valid(bus, pirq)) {
         return;
     }
-    bus->regs.irq_count[pirq] += change;
+    /* A loaded count can be anything: saturate rather than overflow. */
+    count = (int64_t)bus->regs.irq_count[pirq] + change;
+    bus->regs.irq_count[pirq] = (int32_t)MAX(MIN(count, INT32_MAX), INT32_MIN);
     if (bus->set_irq) {
         bus->set_irq(bus->irq_opaque, pirq, bus->regs.irq_count[pirq] != 0);
     }
