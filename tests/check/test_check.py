@@ -247,6 +247,36 @@ class VsPairs(unittest.TestCase):
                                 for x in lines), lines)
 
 
+class OwnDescriptions(unittest.TestCase):
+    def test_schemas_against_themselves_and_their_dumps(self) -> None:
+        """Every schema of the project against itself and against the
+        -dump-vmstate JSON vstate-gen writes for it, both ways: no findings
+        (the dump's form and the schema's must be read alike)."""
+        gen = os.path.join(SOURCE_ROOT, "codegen", "vstate-gen")
+        codegen_tests = os.path.join(SOURCE_ROOT, "tests", "codegen")
+        schema_dir = os.path.join(SOURCE_ROOT, "schema")
+        paths = sorted(glob.glob(os.path.join(schema_dir, "*.vs")) +
+                       glob.glob(os.path.join(schema_dir, "history", "*.vs")) +
+                       [os.path.join(codegen_tests, "features.vs")] +
+                       glob.glob(os.path.join(codegen_tests, "good", "*.vs")))
+        incs = [codegen_tests, schema_dir]
+        checked = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in paths:
+                with self.subTest(os.path.relpath(path, SOURCE_ROOT)):
+                    out = os.path.join(tmp, str(checked))
+                    subprocess.run([sys.executable, gen, "-o", out] +
+                                   [a for d in incs for a in ("-I", d)] + [path], check=True)
+                    base = os.path.basename(path)[:-3]
+                    dump = os.path.join(out, base + ".vmstate.json")
+                    for old, new in ((path, path), (path, dump), (dump, path)):
+                        found = vstate_check.check(old, new, incs).findings(
+                            vstate_check.DIRECTIONS)
+                        self.assertEqual([f.line() for f in found], [], f"{old} -> {new}")
+                    checked += 1
+        note(f"{checked} schemas against themselves and their own dumps: no findings")
+
+
 # ---- predicates --------------------------------------------------------------
 
 class Predicates(unittest.TestCase):
