@@ -174,6 +174,52 @@ static inline bool quick_field(BerLoad *l, size_t pos, size_t end, Field *fld)
 }
 
 /*
+ * Where the next part's value starts when the common case holds: the
+ * element at the cursor of an array or list, or the value of the field
+ * item at the cursor of a struct or subsection when that item has short
+ * forms and the name @name.  *@ret_end is the item's end (the frame's for
+ * an element).  Returns false, with nothing consumed, otherwise.
+ */
+static inline __attribute__((always_inline)) bool quick_value(BerLoad *l, const char *name,
+                                                               size_t *ret_pos, size_t *ret_end)
+{
+    const LoadFrame *f = load_top(l);
+    const uint8_t *p = l->data + f->pos;
+    size_t avail = f->end - f->pos, item_len, name_len;
+
+    if (f->absent || f->pos >= f->end || l->depth + 2 > VS_BER_MAX_DEPTH) {
+        return false;
+    }
+    if (f->kind == LOAD_ARRAY || f->kind == LOAD_LIST) {
+        *ret_pos = f->pos;
+        *ret_end = f->end;
+        return true;
+    }
+    if ((f->kind != LOAD_STRUCT && f->kind != LOAD_SUBSECTION) || !name || avail < 6 ||
+        (p[0] & 0xe0) != 0xa0 || (p[0] & 0x1f) == 0x1f || p[1] >= 0x80 || p[2] != 0x30 ||
+        p[4] != VS_BER_TAG_UTF8STRING) {
+        return false;
+    }
+    item_len = p[1];
+    name_len = p[5];
+    if (item_len + 2 > avail || p[3] != item_len - 2 || name_len + 4 > item_len) {
+        return false;
+    }
+    /* Byte by byte, never past @name's end: the stream's name may hold a NUL. */
+    for (size_t i = 0; i < name_len; i++) {
+        if (name[i] == '\0' || name[i] != (char)p[6 + i]) {
+            return false;
+        }
+    }
+    if (name[name_len] != '\0') {
+        return false;
+    }
+    *ret_pos = f->pos + 6 + name_len;
+    *ret_end = f->pos + 2 + item_len;
+    return true;
+}
+
+/*
  * After a field's value: nothing, or the must-understand marker (BOOLEAN
  * TRUE) and nothing after it.
  */
@@ -187,11 +233,10 @@ static bool read_marker(BerLoad *l, Field *fld, size_t end, unsigned depth, GErr
         return true;
     }
     l->offset = fld->value.end;
-    if (!vs_ber_read_tlv_quick(l->data, fld->value.end, end, depth, &mark, &local)) {
-        return fail_tlv(l, local, errp);
-    }
-    if (!vs_ber_is(&mark, VS_BER_UNIVERSAL, false, VS_BER_TAG_BOOLEAN) || mark.len != 1 ||
+    if (!vs_ber_read_tlv_quick(l->data, fld->value.end, end, depth, &mark, &local) ||
+        !vs_ber_is(&mark, VS_BER_UNIVERSAL, false, VS_BER_TAG_BOOLEAN) || mark.len != 1 ||
         l->data[mark.content] != 0xff || mark.end != end) {
+        g_clear_error(&local);
         return vs_visit_fail(&l->base, errp, VS_VISIT_ERROR_MISMATCH,
                              "trailing bytes after the value of field [%" PRIu32 "]",
                              fld->item.tag);
@@ -471,9 +516,28 @@ static bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError 
  * absent (lenient skipping) an empty frame of @kind is pushed and *@present
  * is false.
  */
-static bool open_container(VsVisitor *v, LoadKind kind, uint32_t tag, const char *what,
-                           VsBerTlv *value, VsBerTlv *seq, bool *present, GError **errp)
+static bool open_container(VsVisitor *v, const char *name, LoadKind kind, uint32_t tag,
+                           const char *what, VsBerTlv *value, VsBerTlv *seq, bool *present,
+                           GError **errp)
 {
+    BerLoad *l = to_load(v);
+    LoadFrame *f = load_top(l);
+    size_t pos, end;
+
+    /* The common case: the element, or the named field without a marker, next. */
+    if (quick_value(l, name, &pos, &end) &&
+        vs_ber_read_tlv_quick(l->data, pos, end, l->depth + 2, value, NULL) &&
+        vs_ber_is(value, VS_BER_CONTEXT, true, tag)) {
+        bool element = f->kind == LOAD_ARRAY || f->kind == LOAD_LIST;
+
+        if (element || value->end == end) {
+            f->pos = element ? value->end : end;
+            f->taken += element;
+            l->offset = value->start;
+            *present = true;
+            return open_seq(v, value, seq, errp);
+        }
+    }
     if (!take_value(v, value, present, errp)) {
         return false;
     }
@@ -546,6 +610,91 @@ static void take_version(BerLoad *l, const VsTypeInfo *type, uint32_t stream,
     *version = stream;
 }
 
+/*
+ * A header INTEGER in [0, UINT32_MAX] in its common form, `02 n content`
+ * minimal, at *@pos within @end; advances *@pos.  False when the general
+ * path must read it.
+ */
+static inline bool quick_header_u32(const uint8_t *data, size_t *pos, size_t end,
+                                    uint32_t *ret)
+{
+    const uint8_t *p = data + *pos;
+    size_t n;
+    uint64_t val = 0;
+
+    if (end - *pos < 3 || p[0] != VS_BER_TAG_INTEGER) {
+        return false;
+    }
+    n = p[1];
+    if (n == 0 || n > 5 || n + 2 > end - *pos || (p[2] & 0x80) ||
+        (n > 1 && p[2] == 0 && !(p[3] & 0x80)) || (n == 5 && p[2] != 0)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        val = (val << 8) | p[2 + i];
+    }
+    *ret = (uint32_t)val;
+    *pos += n + 2;
+    return true;
+}
+
+/* A header string of universal @tag with a short length at *@pos; advances *@pos. */
+static inline bool quick_header_string(const uint8_t *data, size_t *pos, size_t end,
+                                       uint8_t tag, const uint8_t **ret, size_t *ret_len)
+{
+    const uint8_t *p = data + *pos;
+
+    if (end - *pos < 2 || p[0] != tag || p[1] >= 0x80 || (size_t)p[1] + 2 > end - *pos) {
+        return false;
+    }
+    *ret = p + 2;
+    *ret_len = p[1];
+    *pos += (size_t)p[1] + 2;
+    return true;
+}
+
+/*
+ * A struct's or subsection's header in its common form, the type name
+ * equal to @type's; *@pos moves past it.  False (with *@pos unchanged)
+ * when the general path must read it.
+ */
+static bool quick_struct_header(BerLoad *l, size_t *pos, size_t end, const VsTypeInfo *type,
+                                uint32_t *ret_version)
+{
+    size_t p = *pos, len;
+    const uint8_t *str;
+
+    /* No NUL in the stream's name first: then the comparison stays within type->name. */
+    if (!quick_header_string(l->data, &p, end, VS_BER_TAG_UTF8STRING, &str, &len) ||
+        memchr(str, 0, len) || strncmp((const char *)str, type->name, len) != 0 ||
+        type->name[len] != '\0' ||
+        !quick_header_string(l->data, &p, end, VS_BER_TAG_UTF8STRING, &str, &len)) {
+        return false;
+    }
+    l->offset = p;      /* a version out of range is reported at the version */
+    if (!quick_header_u32(l->data, &p, end, ret_version)) {
+        return false;
+    }
+    *pos = p;
+    return true;
+}
+
+/* An array's header in its common form; *@pos moves past it.  False: the general path. */
+static bool quick_array_header(BerLoad *l, size_t *pos, size_t end, uint32_t *ret_count,
+                               uint32_t *ret_elem_size)
+{
+    size_t p = *pos, len;
+    const uint8_t *str;
+
+    if (!quick_header_string(l->data, &p, end, VS_BER_TAG_VISIBLESTRING, &str, &len) ||
+        !quick_header_u32(l->data, &p, end, ret_count) ||
+        !quick_header_u32(l->data, &p, end, ret_elem_size)) {
+        return false;
+    }
+    *pos = p;
+    return true;
+}
+
 static bool check_type_name(VsVisitor *v, const VsBerTlv *t, const VsTypeInfo *type,
                             GError **errp)
 {
@@ -574,17 +723,18 @@ static bool ber_load_start_struct(VsVisitor *v, const char *name, const VsTypeIn
     bool found;
     size_t p;
 
-    if (!open_container(v, LOAD_STRUCT, 12, "a struct", &value, &seq, &found, errp)) {
+    if (!open_container(v, name, LOAD_STRUCT, 12, "a struct", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
         return true;
     }
     p = seq.content;
-    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
-        !check_type_name(v, &t, type, errp) ||
-        !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
-        !header_u32(v, &p, seq.content_end, "version", &stream_version, errp)) {
+    if (!quick_struct_header(l, &p, seq.content_end, type, &stream_version) &&
+        (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
+         !check_type_name(v, &t, type, errp) ||
+         !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
+         !header_u32(v, &p, seq.content_end, "version", &stream_version, errp))) {
         return false;
     }
     take_version(l, type, stream_version, version);
@@ -628,13 +778,20 @@ static bool ber_load_start_subsection(VsVisitor *v, const char *name, const VsTy
     VsBerTlv seq, t;
     uint32_t stream_version = 0;
     Field fld;
-    size_t p;
+    size_t p, pos, end;
 
     *present = false;
     if (f->absent || f->kind == LOAD_ROOT) {
         return true;
     }
-    if (!find_field(l, name, true, &fld, present, errp)) {
+    /* The common case: the subsection next, without a marker. */
+    if (quick_value(l, name, &pos, &end) &&
+        vs_ber_read_tlv_quick(l->data, pos, end, l->depth + 2, &fld.value, NULL) &&
+        is_subsection(&fld) && fld.value.end == end) {
+        f->pos = end;
+        l->offset = fld.value.start;
+        *present = true;
+    } else if (!find_field(l, name, true, &fld, present, errp)) {
         return false;
     }
     if (!*present) {
@@ -644,10 +801,11 @@ static bool ber_load_start_subsection(VsVisitor *v, const char *name, const VsTy
         return false;
     }
     p = seq.content;
-    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
-        !check_type_name(v, &t, type, errp) ||
-        !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
-        !header_u32(v, &p, seq.content_end, "version", &stream_version, errp)) {
+    if (!quick_struct_header(l, &p, seq.content_end, type, &stream_version) &&
+        (!header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "type name", errp) ||
+         !check_type_name(v, &t, type, errp) ||
+         !header_elem(v, &p, seq.content_end, VS_BER_TAG_UTF8STRING, &t, "wire name", errp) ||
+         !header_u32(v, &p, seq.content_end, "version", &stream_version, errp))) {
         return false;
     }
     take_version(l, type, stream_version, version);
@@ -664,16 +822,18 @@ static bool ber_load_start_array(VsVisitor *v, const char *name, uint32_t *count
     bool found;
     size_t p;
 
-    if (!open_container(v, LOAD_ARRAY, 13, "an array", &value, &seq, &found, errp)) {
+    if (!open_container(v, name, LOAD_ARRAY, 13, "an array", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
         return true;
     }
     p = seq.content;
-    if (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type", errp) ||
-        !header_u32(v, &p, seq.content_end, "count", &stream_count, errp) ||
-        !header_u32(v, &p, seq.content_end, "element size", &stream_elem_size, errp)) {
+    if (!quick_array_header(l, &p, seq.content_end, &stream_count, &stream_elem_size) &&
+        (!header_elem(v, &p, seq.content_end, VS_BER_TAG_VISIBLESTRING, &t, "element type",
+                      errp) ||
+         !header_u32(v, &p, seq.content_end, "count", &stream_count, errp) ||
+         !header_u32(v, &p, seq.content_end, "element size", &stream_elem_size, errp))) {
         return false;
     }
     l->offset = value.start;
@@ -702,7 +862,7 @@ static bool ber_load_start_list(VsVisitor *v, const char *name, uint32_t max,
     bool found;
     size_t p;
 
-    if (!open_container(v, LOAD_LIST, 14, "a list", &value, &seq, &found, errp)) {
+    if (!open_container(v, name, LOAD_LIST, 14, "a list", &value, &seq, &found, errp)) {
         return false;
     }
     if (!found) {
@@ -734,7 +894,7 @@ static void ber_load_end_array(VsVisitor *v)
 /* ---- leaves ----------------------------------------------------------- */
 
 /* Whether the stream's integer fits a destination of @width bytes and @is_signed. */
-static bool int_fits(bool neg, uint64_t val, unsigned width, bool is_signed)
+static inline bool int_fits(bool neg, uint64_t val, unsigned width, bool is_signed)
 {
     unsigned bits = width * 8;
 
@@ -753,8 +913,10 @@ static bool int_fits(bool neg, uint64_t val, unsigned width, bool is_signed)
  * within @avail bytes at @p.  Anything else returns false and takes the
  * general path, which reports what is wrong.
  */
-static inline bool quick_integer(const uint8_t *p, size_t avail, uint32_t want, unsigned width,
-                                 bool is_signed, uint64_t *ret, size_t *ret_used)
+static inline __attribute__((always_inline)) bool quick_integer(const uint8_t *p, size_t avail,
+                                                                 uint32_t want, unsigned width,
+                                                                 bool is_signed, uint64_t *ret,
+                                                                 size_t *ret_used)
 {
     size_t n;
     uint64_t val;
@@ -849,12 +1011,43 @@ static bool load_integer(VsVisitor *v, unsigned width, bool is_signed, uint64_t 
     return true;
 }
 
+/*
+ * The common integer part in one go: quick_value() and quick_integer(),
+ * an element or a field value that ends its item (no marker).  Returns
+ * false, with nothing consumed, when the general path must decide.
+ */
+static inline bool quick_integer_part(BerLoad *l, const char *name, unsigned width,
+                                      bool is_signed, uint64_t *ret)
+{
+    static const uint8_t tags[] = { 0, 1, 2, 0, 3, 0, 0, 0, 4 };
+    LoadFrame *f = load_top(l);
+    size_t pos, end, used;
+    bool element;
+
+    if (!quick_value(l, name, &pos, &end) ||
+        !quick_integer(l->data + pos, end - pos, tags[width] + (is_signed ? 4u : 0u), width,
+                       is_signed, ret, &used)) {
+        return false;
+    }
+    element = f->kind == LOAD_ARRAY || f->kind == LOAD_LIST;
+    if (!element && pos + used != end) {
+        return false;
+    }
+    l->offset = pos;
+    f->pos = element ? pos + used : end;
+    f->taken += element;
+    return true;
+}
+
 static bool ber_load_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                                GError **errp)
 {
     uint64_t tmp;
     bool found;
 
+    if (quick_integer_part(to_load(v), name, width, false, val)) {
+        return true;
+    }
     if (!load_integer(v, width, false, &tmp, &found, errp)) {
         return false;
     }
@@ -870,6 +1063,10 @@ static bool ber_load_type_int(VsVisitor *v, const char *name, int64_t *val, unsi
     uint64_t tmp;
     bool found;
 
+    if (quick_integer_part(to_load(v), name, width, true, &tmp)) {
+        *val = (int64_t)tmp;
+        return true;
+    }
     if (!load_integer(v, width, true, &tmp, &found, errp)) {
         return false;
     }

@@ -423,8 +423,8 @@ static void element_begins(BerSave *s, const char *elem_type)
  * field item [i] SEQUENCE { name, value }.  Every length is known, so it is
  * written front to back.
  */
-static bool put_leaf(VsVisitor *v, const char *elem_type, int context_tag, uint32_t utag,
-                     const void *data, size_t len)
+static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int context_tag,
+                     uint32_t utag, const void *data, size_t len)
 {
     BerSave *s = to_save(v);
     SaveFrame *parent = field_parent(s);
@@ -433,16 +433,42 @@ static bool put_leaf(VsVisitor *v, const char *elem_type, int context_tag, uint3
                                         value_len
                                       : value_len;
     size_t total = wrapped, seq_len = 0, name_len = 0;
-    const char *name = NULL;
     uint32_t number = 0;
     bool mark = false;
     uint8_t *p, *start;
 
     if (parent) {
-        name = vs_visitor_top(v)->name;
         name_len = name ? strlen(name) : 0;
         number = field_number(parent, name, NULL);
         mark = marked(s);
+        if (G_LIKELY(name && number < 31 && name_len + wrapped + 3 < 124)) {
+            /* Every length short: [i] L 30 L 0c n name value [marker]. */
+            seq_len = 2 + name_len + wrapped + (mark ? sizeof(must_understand_marker) : 0);
+            start = p = out_room(s, seq_len + 4);
+            p[0] = (uint8_t)(ID_CONTEXT_C | number);
+            p[1] = (uint8_t)(seq_len + 2);
+            p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
+            p[3] = (uint8_t)seq_len;
+            p[4] = VS_BER_TAG_UTF8STRING;
+            p[5] = (uint8_t)name_len;
+            memcpy(p + 6, name, name_len);
+            p += 6 + name_len;
+            if (context_tag >= 0) {
+                *p++ = (uint8_t)(ID_CONTEXT_C | context_tag);
+                *p++ = (uint8_t)value_len;
+            }
+            p = put_header(p, ID_UNIVERSAL, utag, len);
+            if (len) {
+                memcpy(p, data, len);
+                p += len;
+            }
+            if (mark) {
+                memcpy(p, must_understand_marker, sizeof(must_understand_marker));
+                p += sizeof(must_understand_marker);
+            }
+            s->len += (size_t)(p - start);
+            return true;
+        }
         seq_len = (name ? vs_ber_header_size(VS_BER_TAG_UTF8STRING, name_len) + name_len : 0) +
                   wrapped + (mark ? sizeof(must_understand_marker) : 0);
         total = vs_ber_header_size(number, vs_ber_header_size(VS_BER_TAG_SEQUENCE, seq_len) +
@@ -506,7 +532,7 @@ static SaveFrame *push_frame(BerSave *s, SaveKind kind)
  * subsection; nothing at the root or for an element) and the value's [@tag]
  * SEQUENCE, and pushes a frame for them.
  */
-static SaveFrame *push_container(VsVisitor *v, SaveKind kind, uint32_t tag,
+static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, uint32_t tag,
                                  const VsTypeInfo *sub, const char *elem_type)
 {
     BerSave *s = to_save(v);
@@ -517,8 +543,6 @@ static SaveFrame *push_container(VsVisitor *v, SaveKind kind, uint32_t tag,
     SaveFrame *f;
 
     if (parent) {
-        const char *name = vs_visitor_top(v)->name;
-
         opens[n++] = out_open(s, field_number(parent, name, sub), ID_CONTEXT_C);
         opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
         if (name) {
@@ -591,7 +615,7 @@ static bool ber_save_start_struct(VsVisitor *v, const char *name, const VsTypeIn
 {
     BerSave *s = to_save(v);
     char buf[300];
-    SaveFrame *f = push_container(v, SAVE_STRUCT, 12, NULL,
+    SaveFrame *f = push_container(v, name, SAVE_STRUCT, 12, NULL,
                                   struct_elem_type(s, type, buf, sizeof(buf)));
 
     f->type = type;
@@ -607,7 +631,7 @@ static bool ber_save_start_subsection(VsVisitor *v, const char *name, const VsTy
     if (!*present) {
         return true;
     }
-    f = push_container(v, SAVE_SUBSECTION, 15, type, NULL);
+    f = push_container(v, name, SAVE_SUBSECTION, 15, type, NULL);
     f->type = type;
     put_struct_header(to_save(v), type->name, name, *version);
     return true;
@@ -617,9 +641,9 @@ static bool ber_save_start_array(VsVisitor *v, const char *name, uint32_t *count
                                  uint32_t max, size_t elem_size, GError **errp)
 {
     BerSave *s = to_save(v);
-    SaveFrame *f = push_container(v, SAVE_ARRAY, 13, NULL, "array");
+    SaveFrame *f = push_container(v, name, SAVE_ARRAY, 13, NULL, "array");
 
-    f->name = vs_visitor_top(v)->name;
+    f->name = name;
     f->header_at = s->len;
     f->count = *count;
     f->elem_size = elem_size;
@@ -630,9 +654,9 @@ static bool ber_save_start_list(VsVisitor *v, const char *name, uint32_t max,
                                 size_t elem_size, GError **errp)
 {
     BerSave *s = to_save(v);
-    SaveFrame *f = push_container(v, SAVE_LIST, 14, NULL, "list");
+    SaveFrame *f = push_container(v, name, SAVE_LIST, 14, NULL, "list");
 
-    f->name = vs_visitor_top(v)->name;
+    f->name = name;
     f->header_at = s->len;
     f->elem_size = elem_size;
     return true;
@@ -686,7 +710,7 @@ static bool ber_save_type_uint(VsVisitor *v, const char *name, uint64_t *val, un
         return put_int_element(to_save(v), width_tag[width], *val, false);
     }
     len = vs_ber_integer_octets(*val, false, content);
-    return put_leaf(v, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content, len);
+    return put_leaf(v, name, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content, len);
 }
 
 static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
@@ -699,7 +723,7 @@ static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsi
         return put_int_element(to_save(v), width_tag[width] + 4u, (uint64_t)*val, true);
     }
     len = vs_ber_integer_octets((uint64_t)*val, true, content);
-    return put_leaf(v, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER, content,
+    return put_leaf(v, name, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER, content,
                     len);
 }
 
@@ -707,7 +731,7 @@ static bool ber_save_type_bool(VsVisitor *v, const char *name, bool *val, GError
 {
     uint8_t b = *val ? 0xff : 0x00;
 
-    return put_leaf(v, "bool", -1, VS_BER_TAG_BOOLEAN, &b, 1);
+    return put_leaf(v, name, "bool", -1, VS_BER_TAG_BOOLEAN, &b, 1);
 }
 
 static bool ber_save_type_f64(VsVisitor *v, const char *name, double *val, GError **errp)
@@ -719,13 +743,13 @@ static bool ber_save_type_f64(VsVisitor *v, const char *name, double *val, GErro
     for (unsigned i = 0; i < 8; i++) {
         be[i] = (uint8_t)(bits >> (56 - 8 * i));
     }
-    return put_leaf(v, "float64", 9, VS_BER_TAG_OCTET_STRING, be, sizeof(be));
+    return put_leaf(v, name, "float64", 9, VS_BER_TAG_OCTET_STRING, be, sizeof(be));
 }
 
 static bool ber_save_buffer(VsVisitor *v, const char *name, uint8_t *buf, size_t len,
                             GError **errp)
 {
-    return put_leaf(v, "buffer", -1, VS_BER_TAG_OCTET_STRING, buf, len);
+    return put_leaf(v, name, "buffer", -1, VS_BER_TAG_OCTET_STRING, buf, len);
 }
 
 static bool ber_save_string(VsVisitor *v, const char *name, char **str, size_t max_len,
@@ -733,14 +757,14 @@ static bool ber_save_string(VsVisitor *v, const char *name, char **str, size_t m
 {
     const char *text = *str ? *str : "";
 
-    return put_leaf(v, "string", -1, VS_BER_TAG_VISIBLESTRING, text, strlen(text));
+    return put_leaf(v, name, "string", -1, VS_BER_TAG_VISIBLESTRING, text, strlen(text));
 }
 
 static bool ber_save_unused(VsVisitor *v, const char *name, size_t len, GError **errp)
 {
     uint8_t content[9];
 
-    return put_leaf(v, "unused", 10, VS_BER_TAG_INTEGER, content,
+    return put_leaf(v, name, "unused", 10, VS_BER_TAG_INTEGER, content,
                     vs_ber_integer_octets(len, false, content));
 }
 
@@ -757,13 +781,13 @@ static bool ber_save_nullptr_marker(VsVisitor *v, const char *name, bool *is_nul
         return true;
     }
     /* No element type yet: the header waits for a pointee or the end. */
-    return put_leaf(v, NULL, -1, VS_BER_TAG_NULL, NULL, 0);
+    return put_leaf(v, name, NULL, -1, VS_BER_TAG_NULL, NULL, 0);
 }
 
 static bool ber_save_opaque(VsVisitor *v, const char *name, uint8_t **data, size_t *len,
                             size_t max_len, GError **errp)
 {
-    return put_leaf(v, "opaque", 11, VS_BER_TAG_OCTET_STRING, *data, *len);
+    return put_leaf(v, name, "opaque", 11, VS_BER_TAG_OCTET_STRING, *data, *len);
 }
 
 static void ber_save_destroy(VsVisitor *v)

@@ -139,10 +139,8 @@ static VsNode *decode_field(Decoder *d, size_t *pos, size_t end, unsigned depth,
         VsBerTlv mark;
         size_t q = p;
 
-        if (!next_tlv(d, &q, seq.content_end, depth + 2, -1, &mark, errp)) {
-            return NULL;
-        }
-        if (!vs_ber_is(&mark, VS_BER_UNIVERSAL, false, VS_BER_TAG_BOOLEAN) || mark.len != 1 ||
+        if (!next_tlv(d, &q, seq.content_end, depth + 2, -1, &mark, NULL) ||
+            !vs_ber_is(&mark, VS_BER_UNIVERSAL, false, VS_BER_TAG_BOOLEAN) || mark.len != 1 ||
             d->data[mark.content] != 0xff || q != seq.content_end) {
             dec_fail(errp, VS_VISIT_ERROR_MISMATCH, p, "trailing bytes after a field's value");
             return NULL;
