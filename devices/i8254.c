@@ -64,7 +64,8 @@ static int64_t time_of_tick(const VsI8254Channel *c, uint64_t ticks)
     if (muldiv(ns, VS_I8254_FREQ, NS_PER_SEC) < ticks) {
         ns++;
     }
-    return c->count_load_time + (int64_t)ns;
+    /* Modulo 2^64, as a loaded count_load_time may be anything. */
+    return (int64_t)((uint64_t)c->count_load_time + ns);
 }
 
 static uint16_t channel_count(const VsI8254Channel *c, int64_t now)

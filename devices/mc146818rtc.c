@@ -177,9 +177,14 @@ static bool divider_reset(const VsRtcState *s)
     return (s->cmos_data[VS_RTC_REG_A] & 0x60) == 0x60;
 }
 
+/*
+ * Computed modulo 2^64: a loaded state may hold any values, and nonsense in
+ * gives some time out, never undefined arithmetic.
+ */
 static int64_t guest_ns_at(const VsRtcState *s, int64_t now)
 {
-    return (int64_t)s->base_rtc * NS_PER_SEC + (now - (int64_t)s->last_update) + s->offset;
+    return (int64_t)(s->base_rtc * (uint64_t)NS_PER_SEC + ((uint64_t)now - s->last_update) +
+                     (uint64_t)s->offset);
 }
 
 /* Takes the registers' time as the guest's time from now on. */
@@ -247,17 +252,34 @@ static void arm_periodic(VsRtc *rtc, int64_t now)
     s->periodic_timer = s->next_periodic_time;
 }
 
-/* Whether the registers' time matches the alarm (0xc0-0xff match anything). */
-static bool alarm_matches(const VsRtcState *s, int64_t secs)
+/*
+ * Seconds from @secs to the next second at which the time matches the
+ * alarm registers (0xc0-0xff match anything), within a day; 0 for never.
+ * Skips whole hours and minutes that cannot match, so it takes at most a
+ * few hundred steps.
+ */
+static int64_t seconds_to_alarm(const VsRtcState *s, int64_t secs)
 {
-    RtcDate t = date_of(secs);
     int as = from_reg(s, s->cmos_data[VS_RTC_SECONDS_ALARM]);
     int am = from_reg(s, s->cmos_data[VS_RTC_MINUTES_ALARM]);
     int ah = (s->cmos_data[VS_RTC_HOURS_ALARM] & 0xc0) == 0xc0 ? -1 :
              hour_from_reg(s, s->cmos_data[VS_RTC_HOURS_ALARM]);
+    int64_t t = secs + 1;
 
-    return (as < 0 || as == t.second) && (am < 0 || am == t.minute) &&
-           (ah < 0 || ah == t.hour);
+    while (t <= secs + SECS_PER_DAY) {
+        int64_t sod = ((t % SECS_PER_DAY) + SECS_PER_DAY) % SECS_PER_DAY;
+
+        if (ah >= 0 && sod / 3600 != ah) {
+            t += 3600 - sod % 3600;
+        } else if (am >= 0 && sod / 60 % 60 != am) {
+            t += 60 - sod % 60;
+        } else if (as >= 0 && sod % 60 != as) {
+            t++;
+        } else {
+            return t - secs;
+        }
+    }
+    return 0;
 }
 
 /*
@@ -267,7 +289,7 @@ static bool alarm_matches(const VsRtcState *s, int64_t secs)
 static void arm_update(VsRtc *rtc, int64_t now)
 {
     VsRtcState *s = &rtc->state;
-    int64_t ns, next, secs;
+    int64_t ns, next, secs, i;
 
     if (divider_reset(s)) {
         s->update_timer = -1;
@@ -277,13 +299,8 @@ static void arm_update(VsRtc *rtc, int64_t now)
     next = now + NS_PER_SEC - ((ns % NS_PER_SEC) + NS_PER_SEC) % NS_PER_SEC;
     s->update_timer = next;
     secs = (ns - ((ns % NS_PER_SEC) + NS_PER_SEC) % NS_PER_SEC) / NS_PER_SEC;
-    s->next_alarm_time = (uint64_t)-1;
-    for (int64_t i = 1; i <= SECS_PER_DAY; i++) {
-        if (alarm_matches(s, secs + i)) {
-            s->next_alarm_time = (uint64_t)(next + (i - 1) * NS_PER_SEC);
-            break;
-        }
-    }
+    i = seconds_to_alarm(s, secs);
+    s->next_alarm_time = i ? (uint64_t)(next + (i - 1) * NS_PER_SEC) : (uint64_t)-1;
 }
 
 /* Sets flags in register C; returns whether an enabled one is new. */

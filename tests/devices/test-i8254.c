@@ -375,6 +375,45 @@ static void test_i8254_corpus(void **state)
     talloc_free(secs);
 }
 
+/*
+ * Random states with valid counts load (post_load accepts them) and the
+ * timer copes with any mode, latch state or load time they hold.
+ */
+static void test_i8254_random_states(void **state)
+{
+    GRand *rand = g_rand_new_with_seed(7);
+    uint8_t bytes[108];
+
+    for (int round = 0; round < 300; round++) {
+        VsClock clk;
+        Line irq = { 0 };
+        VsI8254 pit;
+
+        for (size_t i = 0; i < sizeof(bytes); i++) {
+            bytes[i] = (uint8_t)g_rand_int(rand);
+        }
+        for (int ch = 0; ch < 3; ch++) {
+            uint32_t count = (uint32_t)g_rand_int_range(rand, 1, 0x10001);
+
+            bytes[4 + 32 * ch] = (uint8_t)(count >> 24);
+            bytes[5 + 32 * ch] = (uint8_t)(count >> 16);
+            bytes[6 + 32 * ch] = (uint8_t)(count >> 8);
+            bytes[7 + 32 * ch] = (uint8_t)count;
+        }
+        vs_clock_init_manual(&clk, (int64_t)g_rand_int(rand) * 1000, 0);
+        vs_i8254_init(&pit, &clk, vs_irq_make(line_set, &irq, 0));
+        pc_load(*state, PC_LEGACY, bytes, sizeof(bytes), walk_pit, "i8254", &pit.state, 3, true);
+        vs_clock_advance(&clk, (int64_t)g_rand_int_range(rand, 0, 1000) * MS);
+        vs_i8254_run(&pit);
+        for (int port = 0x40; port < 0x44; port++) {
+            (void)vs_i8254_read(&pit, (uint16_t)port);
+            (void)vs_i8254_read(&pit, (uint16_t)port);
+        }
+        vs_i8254_set_gate(&pit, 2, 1);
+    }
+    g_rand_free(rand);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +429,7 @@ int main(void)
         T(test_i8254_round_trip_ber),
         T(test_i8254_fail_bad_count),
         T(test_i8254_corpus),
+        T(test_i8254_random_states),
 #undef T
     };
     return cmocka_run_group_tests_name("i8254", tests, NULL, NULL);

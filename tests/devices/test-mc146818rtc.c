@@ -372,6 +372,33 @@ static void test_rtc_corpus(void **state)
     talloc_free(secs);
 }
 
+/* Any 245 bytes load (the format has no invalid values) and the RTC copes. */
+static void test_rtc_random_states(void **state)
+{
+    GRand *rand = g_rand_new_with_seed(8);
+    uint8_t bytes[245];
+
+    for (int round = 0; round < 300; round++) {
+        VsClock clk;
+        Line irq = { 0 };
+        VsRtc rtc;
+
+        for (size_t i = 0; i < sizeof(bytes); i++) {
+            bytes[i] = (uint8_t)g_rand_int(rand);
+        }
+        start(&rtc, &clk, &irq, (int64_t)g_rand_int(rand) * SEC);
+        pc_load(*state, PC_LEGACY, bytes, sizeof(bytes), walk_rtc, "mc146818rtc", &rtc.state,
+                3, true);
+        vs_clock_advance(&clk, (int64_t)g_rand_int_range(rand, 0, 100000) * MS);
+        vs_rtc_run(&rtc);
+        for (int r = 0; r < 0x0e; r++) {
+            (void)cmos_read(&rtc, (uint8_t)r);
+        }
+        (void)vs_rtc_time(&rtc);
+    }
+    g_rand_free(rand);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +413,7 @@ int main(void)
         T(test_rtc_round_trip_ber),
         T(test_rtc_reinject_subsection),
         T(test_rtc_corpus),
+        T(test_rtc_random_states),
 #undef T
     };
     return cmocka_run_group_tests_name("mc146818rtc", tests, NULL, NULL);
