@@ -2,6 +2,7 @@
 """Capture QEMU 7.2 migration streams holding a 16550A UART in known states.
 
 Usage: capture-serial.py OUTDIR
+       capture-serial.py --feed STREAM OUTDIR
 
 Starts `qemu-system-x86_64 -M pc -nodefaults -serial null` paused, programs
 COM1 (port 0x3f8) through the monitor's `o` (port write) command, and
@@ -22,6 +23,12 @@ migrates to OUTDIR/<name>.bin:
 
 Without QEMU, or when a step fails, it writes the reason to OUTDIR/why and
 exits 0: the C test then skips the QEMU cases and prints that reason.
+
+--feed loads STREAM (a capture with its serial section rewritten) into a
+QEMU started like the captures, migrates it straight out to
+OUTDIR/feed-back.bin, then reads COM1's SCR, IIR, RBR twice and LSR and
+writes them to OUTDIR/feed.txt, one "name value" line each.  It exits 1
+when QEMU refuses the stream.
 """
 
 import os
@@ -118,7 +125,58 @@ def capture(outdir: str, name: str, writes, run_for: float, backend: str) -> Non
                 os.remove(leftover)
 
 
+FEED_READS = [("scr", 7), ("iir", 2), ("rbr1", 0), ("rbr2", 0), ("lsr", 5)]
+
+
+def feed(stream: str, outdir: str) -> int:
+    sock = os.path.join(outdir, "feed.qmp")
+    back = os.path.join(outdir, "feed-back.bin")
+    argv = [QEMU, "-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
+            "-m", "32M", "-S", "-serial", "null", "-incoming", "defer",
+            "-qmp", f"unix:{sock},server=on,wait=off"]
+    log_path = os.path.join(outdir, "feed.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    qmp = None
+    try:
+        qmp = QMP(sock)
+        qmp.command("migrate-incoming", uri=f"exec:cat {shlex.quote(stream)}")
+        qmp.wait_migration()
+        qmp.command("migrate", uri=f"exec:cat > {shlex.quote(back)}")
+        qmp.wait_migration()
+        lines = []
+        for name, reg in FEED_READS:
+            out = qmp.command("human-monitor-command",
+                              **{"command-line": f"i /b {COM1 + reg:#x}"})
+            lines.append(f"{name} {int(out.split('=')[1], 16)}\n")
+        with open(os.path.join(outdir, "feed.txt"), "w") as f:
+            f.writelines(lines)
+        return 0
+    except (QMPError, OSError, ValueError, IndexError) as e:
+        log.flush()
+        with open(log_path) as f:
+            sys.stderr.write(f"QEMU refused the stream: {e}\n{f.read()}")
+        return 1
+    finally:
+        if qmp:
+            try:
+                qmp.command("quit")
+            except (QMPError, OSError):
+                pass
+            qmp.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        for leftover in (sock, log_path):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+
+
 def main() -> int:
+    if sys.argv[1] == "--feed":
+        return feed(sys.argv[2], sys.argv[3])
     outdir = sys.argv[1]
     if not shutil.which(QEMU):
         return give_up(outdir, f"{QEMU} is not installed (Debian: qemu-system-x86)")

@@ -650,6 +650,75 @@ static void test_qemu_modem(void **state)
     assert_int_equal(r.irq_level, 0);
 }
 
+/*
+ * The other direction: the model takes QEMU's state, reads one byte and
+ * writes the scratch register, and its section goes back into QEMU inside
+ * the captured stream.  QEMU must accept it, migrate out the very same
+ * bytes, and answer register reads as the model does.
+ */
+static void test_qemu_feed_back(void **state)
+{
+    static const unsigned reads[] = { VS_UART_SCR, VS_UART_IIR, VS_UART_RBR, VS_UART_RBR,
+                                      VS_UART_LSR };
+    static const char *const names[] = { "scr", "iir", "rbr1", "rbr2", "lsr" };
+    TALLOC_CTX *ctx = *state;
+    g_autofree char *path = capture_path("fifo");
+    g_autofree uint8_t *file = NULL, *whole = NULL;
+    g_autofree char *edited = g_build_filename(capture_dir, "edited.bin", NULL);
+    g_autofree char *back = g_build_filename(capture_dir, "feed-back.bin", NULL);
+    g_autofree char *answers_path = g_build_filename(capture_dir, "feed.txt", NULL);
+    g_autofree char *answers = NULL, *err_out = NULL;
+    g_autofree char *script = g_build_filename(g_getenv("VSTATE_SOURCE_ROOT"), "tests",
+                                               "devices", "capture-serial.py", NULL);
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autofree uint8_t *back_file = NULL;
+    VsTestSection sec = { 0 }, back_sec = { 0 };
+    uint8_t *ours;
+    size_t ours_len, whole_len, head;
+    int status = 0;
+    Rig r;
+
+    assert_true(vs_test_find_section(ctx, path, "serial", &file, &sec));
+    whole = vs_test_read_file(path, &whole_len);
+    rig_init(&r, false);
+    vs_test_load_ok(ctx, VS_TEST_LEGACY, walk_serial, &r.uart, sec.body, sec.len, sec.version,
+                    true, ctx);
+    assert_int_equal(rd(&r, VS_UART_RBR), 'h');
+    wr(&r, VS_UART_SCR, 0xa5);
+    ours = vs_test_save(ctx, VS_TEST_LEGACY, walk_serial, &r.uart, true, &ours_len);
+
+    /* The stream with our section in place of QEMU's: sections delimit themselves. */
+    head = (size_t)(sec.body - file);
+    g_byte_array_append(out, whole, (guint)head);
+    g_byte_array_append(out, ours, (guint)ours_len);
+    g_byte_array_append(out, whole + head + sec.len, (guint)(whole_len - head - sec.len));
+    assert_true(g_file_set_contents(edited, (const char *)out->data, out->len, NULL));
+
+    const char *argv[] = { "python3", script, "--feed", edited, capture_dir, NULL };
+    assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             &err_out, &status, NULL));
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        print_error("%s\n", err_out);
+        fail();
+    }
+
+    /* QEMU gives back exactly what it took. */
+    assert_true(vs_test_find_section(ctx, back, "serial", &back_file, &back_sec));
+    assert_bytes(back_sec.body, back_sec.len, ours, ours_len);
+
+    /* And answers as the model does. */
+    assert_true(g_file_get_contents(answers_path, &answers, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(answers, "\n", -1);
+    for (size_t i = 0; i < G_N_ELEMENTS(reads); i++) {
+        g_autofree char *want = g_strdup_printf("%s %u", names[i], rd(&r, reads[i]));
+
+        assert_non_null(lines[i]);
+        assert_string_equal(lines[i], want);
+    }
+    assert_string_equal(lines[2], "rbr1 105");    /* 'i' */
+    talloc_free(ours);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +747,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qemu_timeout, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_qemu_modem, vs_test_ctx_setup, vs_test_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_qemu_feed_back, vs_test_ctx_setup,
+                                        vs_test_ctx_teardown),
     };
     int failed;
 
