@@ -450,6 +450,18 @@ static void test_ber_stream_schemas(void **state)
     vs_registry_add(&dev_entry);
     vs_ber_schema_digest(&dev_type, digest);
     info = info_of(tmp, s, NULL, ber);
+    {
+        /* The entry as docs/ber-format.md spells it. */
+        static const uint8_t head[] = {
+            0x30, 0x3c, 0x1a, 0x10, '0', '0', '0', '0', ':', '0', '0', ':', '0', '2', '.', '0',
+            '/', 'd', 'e', 'v', 0x02, 0x01, 0x00, 0x1a, 0x03, 'd', 'e', 'v', 0x04, 0x20,
+        };
+        uint8_t entry[sizeof(head) + VS_BER_DIGEST_LEN];
+
+        memcpy(entry, head, sizeof(head));
+        memcpy(entry + sizeof(head), digest, sizeof(digest));
+        assert_non_null(memmem(ber->data, ber->len, entry, sizeof(entry)));
+    }
     assert_true(info->sections[0].has_digest);
     assert_memory_equal(info->sections[0].digest, digest, sizeof(digest));
     assert_int_equal(info->sections[0].match, VS_BER_SCHEMA_SAME);

@@ -228,11 +228,25 @@ static void test_ber_spec_example(void **state)
         0xa1, 0x11, 0x30, 0x0f, 0x0c, 0x04, 'm', 'a', 's', 'k',
         0xa3, 0x07, 0x02, 0x05, 0x00, 0xde, 0xad, 0xbe, 0xef,
     };
+    /* The same with `mask` marked must-understand (docs/ber-format.md). */
+    static const uint8_t want_marked[] = {
+        0xac, 0x43, 0x30, 0x41,
+        0x0c, 0x09, 'V', 's', 'E', 'x', 'I', 'n', 'n', 'e', 'r',
+        0x0c, 0x0c, 'v', 's', 'd', 'e', 'm', 'o', '-', 'i', 'n', 'n', 'e', 'r',
+        0x02, 0x01, 0x01,
+        0xa0, 0x0d, 0x30, 0x0b, 0x0c, 0x04, 'm', 'o', 'd', 'e', 0xa1, 0x03, 0x02, 0x01, 0x03,
+        0xa1, 0x14, 0x30, 0x12, 0x0c, 0x04, 'm', 'a', 's', 'k',
+        0xa3, 0x07, 0x02, 0x05, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x01, 0xff,
+    };
+    static const char *const marks[] = { "inner.mask", NULL };
     VsExInner in = { .mode = 3, .mask = 0xdeadbeef };
     size_t len;
     uint8_t *bytes = ber_save(*state, walk_inner, "inner", &in, &len);
 
     assert_bytes(bytes, len, want, sizeof(want));
+    talloc_free(bytes);
+    bytes = ber_save_marked(*state, walk_inner, "inner", &in, marks, &len);
+    assert_bytes(bytes, len, want_marked, sizeof(want_marked));
 }
 
 /* A content over 127 bytes moves behind a longer length; 2-octet lengths too. */
