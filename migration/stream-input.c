@@ -75,8 +75,10 @@ static int input_unmap(VsInput *in)
 }
 
 /* Copies a pipe to an unlinked temporary file; returns its descriptor or -1. */
-static int input_spool(int fd, const char *name, GError **errp)
+static int input_spool(int fd, const char *name, const VsInputOptions *o, GError **errp)
 {
+    g_autofree char *what = g_strdup_printf("reading %s", name);
+    uint64_t done = 0, next_report = INPUT_PROGRESS_STEP;
     g_autofree char *tmp_path = NULL;
     g_autofree uint8_t *buf = g_malloc(INPUT_SPOOL_CHUNK);
     GError *local = NULL;
@@ -117,6 +119,11 @@ static int input_spool(int fd, const char *name, GError **errp)
                 return -1;
             }
             put += (size_t)w;
+        }
+        done += (uint64_t)n;
+        if (done >= next_report) {
+            input_progress(o, what, done, 0);
+            next_report = done + INPUT_PROGRESS_STEP;
         }
     }
 }
@@ -260,6 +267,12 @@ static VsInput *input_new(TALLOC_CTX *mem_ctx, const char *name)
 
 bool vs_input_open(TALLOC_CTX *mem_ctx, const char *path, VsInput **ret_input, GError **errp)
 {
+    return vs_input_open_opts(mem_ctx, path, NULL, ret_input, errp);
+}
+
+bool vs_input_open_opts(TALLOC_CTX *mem_ctx, const char *path, const VsInputOptions *opts,
+                        VsInput **ret_input, GError **errp)
+{
     bool is_stdin = strcmp(path, "-") == 0;
     VsInput *in = input_new(mem_ctx, is_stdin ? "standard input" : path);
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -279,7 +292,7 @@ bool vs_input_open(TALLOC_CTX *mem_ctx, const char *path, VsInput **ret_input, G
     } else if (S_ISREG(st.st_mode)) {
         ok = input_map(in, fd, errp);
     } else {
-        int spool = input_spool(fd, in->name, errp);
+        int spool = input_spool(fd, in->name, opts, errp);
 
         ok = spool >= 0 && input_map(in, spool, errp);
         if (spool >= 0) {

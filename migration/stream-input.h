@@ -112,6 +112,10 @@ typedef struct VsInput {
  */
 bool vs_input_open(TALLOC_CTX *mem_ctx, const char *path, VsInput **ret_input, GError **errp);
 
+/* As vs_input_open(), reporting the spooling of a pipe to @opts->progress. */
+bool vs_input_open_opts(TALLOC_CTX *mem_ctx, const char *path, const VsInputOptions *opts,
+                        VsInput **ret_input, GError **errp);
+
 /*
  * As vs_input_open() for bytes already in memory (borrowed: they must
  * outlive the VsInput); @name is used in messages.

@@ -340,7 +340,8 @@ static void dump_record_trace(const VsRecord *r, unsigned depth, void *opaque)
         return;
     }
     /* Headers carry no offsets or ids, so that traces of two streams diff well. */
-    g_string_append_printf(d->out, "# %s instance %" PRIu32 " version %" PRIu32 " %s (%s%s)\n",
+    g_string_append_printf(d->out,
+                           "# section %s instance %" PRIu32 " version %" PRIu32 " %s (decoded by %s%s)\n",
                            sec->idstr, sec->instance_id, sec->version_id,
                            dump_section_type(sec->type), vs_decoded_by_name(sec->decoded_by),
                            r == d->failed ? ", incomplete: the load failed here" : "");

@@ -129,7 +129,7 @@ bool dump_open(const char *prog, TALLOC_CTX *ctx, const char *path, const VsInpu
 
     *ret_input = NULL;
     *ret_error = NULL;
-    if (!vs_input_open(ctx, path, &in, &err)) {
+    if (!vs_input_open_opts(ctx, path, o, &in, &err)) {
         dump_progress_done();
         *ret_status = dump_fail(prog, "%s", err->message);
         return false;

@@ -156,7 +156,7 @@ PY
     expect_status 2 "dump of a cut stream exits 2" "$vstate" dump --format=trace "$scratch/demo-cut.bin"
     expect_grep "the sections before the cut are printed" "^i8259.elcr = (uint8) 0xc$" "$scratch/out"
     expect_grep "the failing section's fields before the cut are printed" "^vsdemo.fifo(4)(1).\[2\] = (uint8) 0xa2$" "$scratch/out"
-    expect_grep "the failing section is marked incomplete" "^# vsdemo instance 0 version 2 FULL (schema, incomplete" "$scratch/out"
+    expect_grep "the failing section is marked incomplete" "^# section vsdemo instance 0 version 2 FULL (decoded by schema, incomplete" "$scratch/out"
     one_line_error dump "cut stream"
     expect_grep "the error names section, field path, offset, read vs expected" \
         "device 'vsdemo': vsdemo.fifo\[3\]: stream ends after 0 of 1 bytes (offset 0x" "$scratch/err"
