@@ -7,6 +7,7 @@
 #include "migration/migrate.h"
 #include "migration/channel.h"
 #include "migration/stream.h"
+#include "visitor/pretty/tee-visitor.h"
 #include "visitor/qemufile/legacy-visitor.h"
 
 #include <inttypes.h>
@@ -46,6 +47,8 @@ struct VsMigration {
     VsChannel *ch;               /* the running migration's channel, for cancel */
     VsChannelListener *listener;
     gint cancel;
+    bool has_received_digest;
+    uint64_t received_digest;
 
     /* Owned by the source thread. */
     int64_t pace_start_us;
@@ -598,6 +601,7 @@ typedef struct MigBinding {
 typedef struct MigIn {
     VsMigration *m;
     VsQemuFile *f;
+    VsQemuFile *received;        /* device bodies re-encoded as loaded */
     TALLOC_CTX *ctx;
     VsRamReceiver rr;
     MigBinding *bindings;        /* talloc array */
@@ -739,19 +743,27 @@ static MigBinding *mig_in_section_start(MigIn *in, uint8_t type, GError **errp)
     return &in->bindings[in->n_bindings++];
 }
 
-/* A device body through its walker, straight into the device's state. */
+/*
+ * A device body through its walker, straight into the device's state.  An
+ * observer re-encodes the values as loaded (before post_load hooks adjust
+ * them), for the digest of what was received.
+ */
 static bool mig_in_device(MigIn *in, const MigBinding *b, GError **errp)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);
-    VsVisitor *v;
+    VsVisitor *load, *copy, *tee;
     GError *local = NULL;
     bool ok;
 
     g_assert(tmp != NULL);
-    v = vs_legacy_load_visitor_new(tmp, in->f, in->m);
-    vs_visitor_set_root_version(v, b->version_id);
-    ok = b->entry->walker(v, b->idstr, b->obj, &local) && vs_visitor_complete(v, &local);
-    vs_visitor_free(v);
+    load = vs_legacy_load_visitor_new(tmp, in->f, in->m);
+    vs_visitor_set_root_version(load, b->version_id);
+    copy = vs_legacy_save_visitor_new(tmp, in->received);
+    tee = vs_tee_visitor_new(tmp, load, copy);
+    ok = b->entry->walker(tee, b->idstr, b->obj, &local) && vs_visitor_complete(tee, &local);
+    vs_visitor_free(tee);
+    vs_visitor_free(copy);
+    vs_visitor_free(load);
     talloc_free(tmp);
     if (!ok) {
         mig_error(errp, VS_MIGRATE_ERROR_STREAM,
@@ -873,10 +885,31 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
     bool ok;
 
     g_assert(in.ctx != NULL);
+    in.received = vs_qemufile_new_memory_writer(in.ctx);
     vs_ram_receiver_init(&in.rr, m->ram);
     ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+    if (ok) {
+        size_t len = 0;
+        const uint8_t *data = vs_qemufile_memory_data(in.received, &len);
+
+        g_mutex_lock(&m->lock);
+        m->received_digest = vs_ram_digest(data, len);
+        m->has_received_digest = true;
+        g_mutex_unlock(&m->lock);
+    }
     talloc_free(in.ctx);
     return ok;
+}
+
+bool vs_migration_received_digest(VsMigration *m, uint64_t *ret)
+{
+    bool has;
+
+    g_mutex_lock(&m->lock);
+    has = m->has_received_digest;
+    *ret = m->received_digest;
+    g_mutex_unlock(&m->lock);
+    return has;
 }
 
 static gpointer mig_in_thread(gpointer opaque)
@@ -946,6 +979,7 @@ bool vs_migration_incoming(VsMigration *m, const char *uri, GError **errp)
     }
     g_mutex_lock(&m->lock);
     m->listener = l;
+    m->has_received_digest = false;
     talloc_free(m->in_state);
     m->in_state = vs_migstate_new(m, true);
     m->incoming = true;

@@ -116,6 +116,14 @@ bool vs_migration_incoming(VsMigration *m, const char *uri, GError **errp);
 /* The address the destination listens on (real port for tcp:...:0), or NULL. */
 char *vs_migration_incoming_address(VsMigration *m);
 
+/*
+ * vs_migration_received_digest: the digest (vs_ram_digest()) of the device
+ * sections' bytes as the last incoming migration received them, in stream
+ * order, re-encoded from the values loaded before any post_load hook ran;
+ * false when no incoming migration completed.
+ */
+bool vs_migration_received_digest(VsMigration *m, uint64_t *ret);
+
 /* The state of the migration in either direction (query-migrate). */
 void vs_migration_query(VsMigration *m, VsMigInfo *ret);
 

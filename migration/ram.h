@@ -98,6 +98,12 @@ uint64_t vs_ram_list_total(const VsRamList *list);
  */
 bool vs_ram_buffer_is_zero(const uint8_t *p, size_t len);
 
+/*
+ * vs_ram_digest: a 64-bit digest of @len bytes (fast, not cryptographic:
+ * for checking that two VMs hold the same memory or device bytes).
+ */
+uint64_t vs_ram_digest(const uint8_t *p, size_t len);
+
 /* ---- dirty tracking -------------------------------------------------------- */
 
 typedef enum VsDirtyBackend {

@@ -54,6 +54,7 @@ struct VsVm {
     GCond cond;
     VsVmRunState state;
     bool autostart;              /* run once an incoming migration is in */
+    bool ran_since_incoming;     /* the guest ran after the last incoming migration */
     bool worker_parked;
     bool worker_quit;
     GThread *worker;
@@ -110,6 +111,7 @@ static void vm_run(VsVm *vm)
 {
     g_mutex_lock(&vm->lock);
     vm->state = VS_VM_RUNNING;
+    vm->ran_since_incoming = true;
     g_cond_broadcast(&vm->cond);
     g_mutex_unlock(&vm->lock);
 }
@@ -263,6 +265,7 @@ static void vm_mig_incoming_done(void *opaque, bool ok)
     bool start;
 
     g_mutex_lock(&vm->lock);
+    vm->ran_since_incoming = false;
     start = ok && vm->autostart;
     if (!start) {
         vm->state = VS_VM_PAUSED;
@@ -452,43 +455,31 @@ const char *vs_vm_tracker_note(VsVm *vm)
 
 /* ---- digests -------------------------------------------------------------------------- */
 
-static uint64_t vm_hash(const uint8_t *p, size_t len)
-{
-    /* Four independent lanes, so the multiplies overlap; tail bytewise. */
-    uint64_t h[4] = { 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
-                      0x27d4eb2f165667c5ull };
-    size_t i = 0;
-
-    for (; i + 32 <= len; i += 32) {
-        for (int k = 0; k < 4; k++) {
-            uint64_t w;
-
-            memcpy(&w, p + i + 8 * k, 8);
-            h[k] = (h[k] ^ w) * 0x100000001b3ull;
-            h[k] ^= h[k] >> 29;
-        }
-    }
-    for (; i < len; i++) {
-        h[0] = (h[0] ^ p[i]) * 0x100000001b3ull;
-    }
-    return (h[0] ^ (h[1] << 1) ^ (h[2] << 2) ^ (h[3] << 3)) * 0x9e3779b97f4a7c15ull ^ len;
-}
-
 uint64_t vs_vm_block_digest(VsVm *vm, size_t block)
 {
     VsRamBlock *b = vs_ram_list_get(vm->ram, block);
 
-    return vm_hash(b->host, b->save.length);
+    return vs_ram_digest(b->host, b->save.length);
 }
 
 uint64_t vs_vm_device_digest(VsVm *vm)
 {
-    TALLOC_CTX *tmp = talloc_new(NULL);
-    VsQemuFile *f = vs_qemufile_new_memory_writer(tmp);
+    TALLOC_CTX *tmp;
+    VsQemuFile *f;
     const uint8_t *data;
     size_t len = 0;
     uint64_t h;
+    bool fresh;
 
+    g_mutex_lock(&vm->lock);
+    fresh = !vm->ran_since_incoming;
+    g_mutex_unlock(&vm->lock);
+    if (fresh && vs_migration_received_digest(vm->mig, &h)) {
+        return h;
+    }
+    tmp = talloc_new(NULL);
+    f = vs_qemufile_new_memory_writer(tmp);
+    /* All board devices have priority 0: registration order is stream order. */
     for (size_t i = 0; i < vs_savevm_device_count(vm->devices); i++) {
         const VsRegistryEntry *e;
         const char *idstr;
@@ -497,6 +488,9 @@ uint64_t vs_vm_device_digest(VsVm *vm)
         VsVisitor *v = vs_legacy_save_visitor_new(tmp, f);
         bool ok;
 
+        /* As the fields are: a pre_save hook must not move the clock-based
+         * ones (a migration ran it when it sent them). */
+        vs_visitor_set_hooks(v, false);
         vs_savevm_device_at(vm->devices, i, &idstr, &inst, &e, &obj);
         /* Saving a registered device cannot fail: its state is ours. */
         ok = e->walker(v, idstr, obj, NULL);
@@ -504,7 +498,7 @@ uint64_t vs_vm_device_digest(VsVm *vm)
         vs_visitor_free(v);
     }
     data = vs_qemufile_memory_data(f, &len);
-    h = vm_hash(data, len);
+    h = vs_ram_digest(data, len);
     talloc_free(tmp);
     return h;
 }

@@ -119,7 +119,13 @@ uint64_t vs_vm_pages_written(VsVm *vm);
  * cryptographic; for checking that two VMs hold the same memory).
  */
 uint64_t vs_vm_block_digest(VsVm *vm, size_t block);
-/* A digest of every device's state (their legacy bytes, in order). */
+/*
+ * vs_vm_device_digest: a digest of the devices' state as migrated: after
+ * an incoming migration, while the guest has not run since, the bytes the
+ * destination received (before post_load hooks); otherwise the devices'
+ * legacy bytes saved now with hooks off (on a source stopped by a
+ * migration: what it sent).
+ */
 uint64_t vs_vm_device_digest(VsVm *vm);
 
 /*

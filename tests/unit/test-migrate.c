@@ -235,6 +235,24 @@ static void test_migrate_again(void **state)
     talloc_free(src);
 }
 
+/* The board's devices change while the guest runs (timer and RTC interrupts). */
+static void test_migrate_devices_tick(void **state)
+{
+    VsVm *vm = new_vm(state, false, VS_VM_FILL_ZERO, 0, VS_VM_DIRTY_AUTO);
+    GError *err = NULL;
+    uint64_t before, after;
+
+    vs_vm_stop(vm);
+    before = vs_vm_device_digest(vm);
+    assert_true(vs_vm_device_digest(vm) == before);   /* stopped: stable */
+    assert_true(vs_vm_cont(vm, &err));
+    g_usleep(100 * 1000);
+    vs_vm_stop(vm);
+    after = vs_vm_device_digest(vm);
+    assert_true(before != after);
+    talloc_free(vm);
+}
+
 /* ---- cancel ---------------------------------------------------------------------- */
 
 /* A destination that reads at about @rate bytes/s, then (at @limit) stops. */
@@ -592,6 +610,7 @@ int main(void)
         T(test_migrate_file),
         T(test_migrate_exec),
         T(test_migrate_again),
+        T(test_migrate_devices_tick),
         T(test_migrate_cancel_setup),
         T(test_migrate_cancel_active),
         T(test_migrate_cancel_device),
