@@ -41,6 +41,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from qmp import QMP, QMPError  # noqa: E402
 
+sys.dont_write_bytecode = True
+import qemu_feed  # noqa: E402
+
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
 COM1 = 0x3F8
 
@@ -129,49 +132,19 @@ FEED_READS = [("scr", 7), ("iir", 2), ("rbr1", 0), ("rbr2", 0), ("lsr", 5)]
 
 
 def feed(stream: str, outdir: str) -> int:
-    sock = os.path.join(outdir, "feed.qmp")
-    back = os.path.join(outdir, "feed-back.bin")
-    argv = [QEMU, "-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
-            "-m", "32M", "-S", "-serial", "null", "-incoming", "defer",
-            "-qmp", f"unix:{sock},server=on,wait=off"]
-    log_path = os.path.join(outdir, "feed.log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    qmp = None
-    try:
-        qmp = QMP(sock)
-        qmp.command("migrate-incoming", uri=f"exec:cat {shlex.quote(stream)}")
-        qmp.wait_migration()
-        qmp.command("migrate", uri=f"exec:cat > {shlex.quote(back)}")
-        qmp.wait_migration()
-        lines = []
-        for name, reg in FEED_READS:
-            out = qmp.command("human-monitor-command",
-                              **{"command-line": f"i /b {COM1 + reg:#x}"})
-            lines.append(f"{name} {int(out.split('=')[1], 16)}\n")
-        with open(os.path.join(outdir, "feed.txt"), "w") as f:
-            f.writelines(lines)
-        return 0
-    except (QMPError, OSError, ValueError, IndexError) as e:
-        log.flush()
-        with open(log_path) as f:
-            sys.stderr.write(f"QEMU refused the stream: {e}\n{f.read()}")
-        return 1
-    finally:
-        if qmp:
-            try:
-                qmp.command("quit")
-            except (QMPError, OSError):
-                pass
-            qmp.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        for leftover in (sock, log_path):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+    hmp = [f"i /b {COM1 + reg:#x}" for _, reg in FEED_READS]
+    machine = ["-M", "pc", "-nodefaults", "-m", "32M", "-serial", "null"]
+    rc = qemu_feed.feed(stream, outdir, hmp, machine)
+    if rc:
+        return rc
+    # "portb[0x03ff] = 0xa5" -> "scr 165"
+    path = os.path.join(outdir, "feed.txt")
+    with open(path) as f:
+        outputs = f.read().splitlines()
+    with open(path, "w") as f:
+        for (name, _), line in zip(FEED_READS, outputs):
+            f.write(f"{name} {int(line.split('=')[1], 16)}\n")
+    return 0
 
 
 def main() -> int:

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include <glib/gstdio.h>
 
 #include "devices/piix3.h"
 #include "section-io.h"
@@ -443,6 +444,103 @@ static void test_corpus_pcibus(void **state)
     assert_true(found >= 1);
 }
 
+/*
+ * The other direction: PIIX3 loaded from QEMU's stream, rerouted (PIRQA to
+ * IRQ 9) and given a reset type (the rcr subsection appears), goes back
+ * into QEMU inside that stream.  QEMU must accept it, migrate the same
+ * bytes out, and read the routing registers (config cycles through
+ * 0xcf8/0xcfc) and the reset control port as the model does.
+ */
+static char *feed_dir;
+
+/* Removes the feed-back test's directory even when the test failed midway. */
+static int feed_teardown(void **state)
+{
+    g_autoptr(GDir) d = feed_dir ? g_dir_open(feed_dir, 0, NULL) : NULL;
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(feed_dir, name, NULL);
+        g_remove(p);
+    }
+    if (feed_dir) {
+        g_rmdir(feed_dir);
+        g_clear_pointer(&feed_dir, g_free);
+    }
+    return vs_test_ctx_teardown(state);
+}
+
+static void test_qemu_feed_back(void **state)
+{
+    TALLOC_CTX *ctx = *state;
+    g_autofree char *dir = vs_test_corpus_dir();
+    g_autofree char *path = NULL, *script = NULL, *edited = NULL;
+    g_autofree char *back = NULL, *answers_path = NULL, *answers = NULL, *err_out = NULL;
+    g_autofree uint8_t *file = NULL, *whole = NULL, *back_file = NULL;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    VsTestSection sec = { 0 }, back_sec = { 0 };
+    uint8_t *ours;
+    size_t ours_len, whole_len, head;
+    int status = 0;
+    Board b;
+
+    SKIP_WITHOUT_CORPUS(dir);
+    if (!g_find_program_in_path("qemu-system-x86_64")) {
+        print_message("# SKIP qemu-system-x86_64 is not installed (Debian: qemu-system-x86)\n");
+        skip();
+    }
+    path = g_build_filename(dir, "streams", "a-pc-bare", "paused.bin", NULL);
+    assert_true(vs_test_find_section(ctx, path, "PIIX3", &file, &sec));
+    whole = vs_test_read_file(path, &whole_len);
+    board_init(&b, 4);
+    vs_test_load_ok(ctx, VS_TEST_LEGACY, walk_piix3, &b.piix3, sec.body, sec.len, sec.version,
+                    true, ctx);
+    route(&b, 0, 9);
+    vs_piix3_rcr_write(&b.piix3, VS_PIIX3_RCR_SYS_RST);
+    ours = vs_test_save(ctx, VS_TEST_LEGACY, walk_piix3, &b.piix3, true, &ours_len);
+    assert_non_null(memmem(ours, ours_len, "PIIX3/rcr", 9));
+
+    feed_dir = g_dir_make_tmp("vstate-piix3-XXXXXX", NULL);
+    assert_non_null(feed_dir);
+    const char *out_dir = feed_dir;
+    edited = g_build_filename(out_dir, "edited.bin", NULL);
+    head = (size_t)(sec.body - file);
+    g_byte_array_append(out, whole, (guint)head);
+    g_byte_array_append(out, ours, (guint)ours_len);
+    g_byte_array_append(out, whole + head + sec.len, (guint)(whole_len - head - sec.len));
+    assert_true(g_file_set_contents(edited, (const char *)out->data, out->len, NULL));
+
+    script = g_build_filename(g_getenv("VSTATE_SOURCE_ROOT"), "tests", "devices",
+                              "qemu_feed.py", NULL);
+    const char *argv[] = { "python3", script, edited, out_dir,
+                           "o /w 0xcf8 0x80000860", "i /w 0xcfc", "i /b 0xcf9",
+                           "--", "-M", "pc-i440fx-7.2", "-nodefaults", "-m", "32M", NULL };
+    assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             &err_out, &status, NULL));
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        print_error("%s\n", err_out);
+        fail();
+    }
+
+    back = g_build_filename(out_dir, "feed-back.bin", NULL);
+    assert_true(vs_test_find_section(ctx, back, "PIIX3", &back_file, &back_sec));
+    assert_bytes(back_sec.body, back_sec.len, ours, ours_len);
+
+    answers_path = g_build_filename(out_dir, "feed.txt", NULL);
+    assert_true(g_file_get_contents(answers_path, &answers, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(answers, "\n", -1);
+    g_autofree char *want_route = g_strdup_printf(
+        "portl[0x0cfc] = 0x%08x", vs_pci_config_read(&b.piix3.pci, VS_PIIX3_PIRQCA, 4));
+    g_autofree char *want_rcr = g_strdup_printf("portb[0x0cf9] = 0x%02x",
+                                                vs_piix3_rcr_read(&b.piix3));
+    assert_non_null(lines[0]);
+    assert_non_null(lines[1]);
+    assert_string_equal(lines[1], want_route);
+    assert_string_equal(lines[2], want_rcr);
+    assert_string_equal(want_route, "portl[0x0cfc] = 0x80808009");
+    talloc_free(ours);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +561,7 @@ int main(void)
                                         vs_test_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_corpus_pcibus, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_qemu_feed_back, vs_test_ctx_setup, feed_teardown),
     };
 
     return cmocka_run_group_tests_name("piix3", tests, NULL, NULL);
