@@ -34,10 +34,8 @@ static bool trace_wanted(const TraceRun *t, const VsSection *sec)
     return false;
 }
 
-static void trace_section(const VsSection *sec, void *opaque)
+static void trace_print(TraceRun *t, const VsSection *sec, const char *note)
 {
-    TraceRun *t = opaque;
-
     if (!sec->state || !trace_wanted(t, sec)) {
         return;
     }
@@ -45,13 +43,29 @@ static void trace_section(const VsSection *sec, void *opaque)
     if (t->headers) {
         g_string_append_printf(t->buf,
                                "# section %s instance %" PRIu32 " id %" PRIu32 " version %" PRIu32
-                               " (decoded by %s)\n",
+                               " (decoded by %s%s)\n",
                                sec->idstr, sec->instance_id, sec->section_id, sec->version_id,
-                               vs_decoded_by_name(sec->decoded_by));
+                               vs_decoded_by_name(sec->decoded_by), note);
     }
     vs_render_trace(t->buf, sec->state);
     fwrite(t->buf->str, 1, t->buf->len, t->out);
     t->printed++;
+}
+
+static void trace_section(const VsSection *sec, void *opaque)
+{
+    trace_print(opaque, sec, "");
+}
+
+/* The fields of the section a failed load stopped in, up to the failure. */
+static void trace_failed_section(TraceRun *t, TALLOC_CTX *ctx, const VsToolStream *ts)
+{
+    VsSection sec = { 0 };
+
+    if (ts->format == VS_TOOL_FORMAT_LEGACY &&
+        vs_input_failed_section(ts->input, ctx, &sec)) {
+        trace_print(t, &sec, "; the load failed in this section");
+    }
 }
 
 static const VsToolHelp trace_help = {
@@ -65,8 +79,10 @@ static const VsToolHelp trace_help = {
         "\n"
         "The trace of a load equals the trace of the save that wrote the state: comparing\n"
         "the two is the save/load symmetry check. When the load fails, the sections decoded\n"
-        "before the failure are printed, then the error (section, field path, byte offset,\n"
-        "what was read and what was expected) on standard error.",
+        "before the failure are printed, then the fields of the failing section decoded\n"
+        "before the error (its header line says `the load failed in this section`), then\n"
+        "the error (section, field path, byte offset, what was read and what was expected)\n"
+        "on standard error.",
     .epilogue =
         "Exit status:\n"
         "  0  the whole stream was loaded\n"
@@ -119,6 +135,9 @@ int vs_cmd_trace(const char *prog, int argc, char **argv)
     t = (TraceRun){ .out = stdout, .buf = g_string_new(NULL), .sections = sections,
                     .headers = !no_headers };
     vs_tool_foreach_section(ts->stream, trace_section, &t);
+    if (!ts->complete) {
+        trace_failed_section(&t, ctx, ts);
+    }
     g_string_free(t.buf, TRUE);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         status = vs_tool_fail(prog, "writing standard output failed");

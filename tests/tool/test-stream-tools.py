@@ -414,6 +414,8 @@ def test_trace(tmp):
     p = subprocess.run([VSTATE, "demo", "--format", "trace", "--out", demo],
                        capture_output=True, timeout=120)
     saved = [l for l in text(p).splitlines() if re.match(r"[a-z0-9_]+[.(]", l) and " = (" in l]
+    with open(os.path.join(tmp, "demo-trace.txt"), "w") as f:
+        f.write("\n".join(saved) + "\n")
     t = run("trace", "--no-headers", demo)
     check(t.returncode == 0 and len(saved) > 40 and text(t).splitlines() == saved,
           "the trace of loading the demo stream equals the trace of its save (%d lines)"
@@ -473,8 +475,16 @@ def test_errors(tmp, demo):
         f.write(data[:body + 20])
     p = run("trace", cut)
     out = text(p)
-    check(out.count("# section i8259") == 2 and "vsdemo" not in out,
-          "a truncated stream's trace prints the sections before the cut", out[-300:])
+    check(out.count("# section i8259") == 2, "a truncated stream's trace prints the sections "
+          "before the cut", out[-300:])
+    saved = [l for l in open(os.path.join(tmp, "demo-trace.txt")).read().splitlines()
+             if l.startswith("vsdemo.")]
+    partial = out.split("(decoded by schema; the load failed in this section)\n")
+    got = partial[1].splitlines() if len(partial) == 2 else []
+    check(len(partial) == 2 and 0 < len(got) < len(saved) and got == saved[:len(got)] and
+          saved[len(got)].startswith("vsdemo.gain "),
+          "then the failing section's fields up to the one cut (vsdemo.gain)",
+          "\n".join(got))
     one_line_error(p, "trace of a truncated stream", ["device 'vsdemo'", "vsdemo."])
     m = re.search(r"stream ends after (\d+) of (\d+) bytes \(offset 0x([0-9a-f]+)\)", err(p))
     check(m is not None and int(m.group(1)) < int(m.group(2)) and
