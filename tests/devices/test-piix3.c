@@ -374,6 +374,19 @@ static void test_corpus_piix3(void **state)
         assert_bytes(again, len, sec.body, sec.len);
         talloc_free(again);
 
+        /* Through BER and back: the same QEMU bytes again. */
+        {
+            Board c;
+            uint8_t *ber = vs_test_save(ctx, VS_TEST_BER, walk_piix3, &b.piix3, false, &len);
+
+            board_init(&c, 4);
+            vs_test_load_ok(ctx, VS_TEST_BER, walk_piix3, &c.piix3, ber, len, 0, false, ctx);
+            again = vs_test_save(ctx, VS_TEST_LEGACY, walk_piix3, &c.piix3, false, &len);
+            assert_bytes(again, len, sec.body, sec.len);
+            talloc_free(again);
+            talloc_free(ber);
+        }
+
         /*
          * Behaviour from the loaded state: INTA of a function in slot
          * pirq + 1 drives PIRQ pirq, which must reach the PIC input the

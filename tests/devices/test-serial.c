@@ -552,6 +552,20 @@ static void qemu_capture(void **state, const Capture *cap, Rig *r)
     assert_bytes(again, len, sec.body, sec.len);
     talloc_free(again);
 
+    /* Through BER and back (hooks off): the same QEMU bytes again. */
+    {
+        Rig via;
+        uint8_t *ber = vs_test_save(ctx, VS_TEST_BER, walk_serial, &r->uart, false, &len);
+
+        rig_init(&via, cap->modem_lines);
+        assert_true(serial_pre_load(&via.uart.regs.state, NULL));
+        vs_test_load_ok(ctx, VS_TEST_BER, walk_serial, &via.uart, ber, len, 0, false, ctx);
+        again = vs_test_save(ctx, VS_TEST_LEGACY, walk_serial, &via.uart, false, &len);
+        assert_bytes(again, len, sec.body, sec.len);
+        talloc_free(again);
+        talloc_free(ber);
+    }
+
     /* With hooks on, the load derives the live state and the save gives it back. */
     rig_init(r, cap->modem_lines);
     vs_test_load_ok(ctx, VS_TEST_LEGACY, walk_serial, &r->uart, sec.body, sec.len, sec.version,
