@@ -8,11 +8,11 @@
  * the idstr is the bare vmsd name), the registry entry whose walker moves
  * their state, and where that state lives in the board.  The PC core
  * devices come from devices/ (the 8259 PIC pair, the 8254 PIT, the
- * MC146818 RTC); "vsdemo" is the hand-written example device that uses
+ * MC146818 RTC, a 16550A UART as COM1); "vsdemo" is the hand-written example device that uses
  * every kind of field, kept so that every walker feature crosses a live
  * migration (it is not a QEMU device: a QEMU destination would refuse it).
  *
- * The board is wired as a PC: the PIT on IRQ 0, the RTC on IRQ 8, the
+ * The board is wired as a PC: the PIT on IRQ 0, COM1 on IRQ 4, the RTC on IRQ 8, the
  * slave PIC cascaded on line 2, the master's INT to a "CPU" that the
  * workload's tick plays: it acknowledges pending interrupts, sends EOIs
  * and reads RTC register C, as a guest's handlers do.
@@ -21,6 +21,7 @@
 #include "devices/i8254.h"
 #include "devices/i8259.h"
 #include "devices/mc146818rtc.h"
+#include "devices/serial.h"
 #include "examples/example-walkers.h"
 
 #include <string.h>
@@ -30,6 +31,7 @@ struct VsBoard {
     VsI8259Pair pic;
     VsI8254 pit;
     VsRtc rtc;
+    VsSerial com1;
     VsExDemo demo;
     VsExInner demo_slots[VS_EX_SLOTS];
     uint64_t interrupts;         /* acknowledged by the "CPU" */
@@ -48,6 +50,7 @@ static const BoardDevice board_devices[] = {
     { "i8259", 1, "i8259", offsetof(VsBoard, pic.chips[1].state) },
     { "i8254", 0, "i8254", offsetof(VsBoard, pit.state) },
     { "mc146818rtc", 0, "mc146818rtc", offsetof(VsBoard, rtc.state) },
+    { "serial", 0, "serial", offsetof(VsBoard, com1.regs) },
     { "vsdemo", 0, "vsdemo", offsetof(VsBoard, demo) },
 };
 
@@ -64,6 +67,7 @@ static void board_register_types(void)
     vs_schema_i8259_register();
     vs_schema_i8254_register();
     vs_schema_mc146818rtc_register();
+    vs_schema_serial_register();
     /* Adds "vsdemo"; its "i8259" loses to the device model's, registered first. */
     vs_ex_register();
 }
@@ -88,6 +92,8 @@ static void board_program(VsBoard *b)
     vs_i8254_write(&b->pit, VS_I8254_PORT, BOARD_PIT_DIVISOR >> 8);
     vs_rtc_write(&b->rtc, VS_RTC_PORT, VS_RTC_REG_B);
     vs_rtc_write(&b->rtc, VS_RTC_PORT + 1, VS_RTC_B_PIE | VS_RTC_B_24H);
+    vs_serial_write(&b->com1, 3, 0x03);         /* LCR: 8N1 */
+    vs_serial_write(&b->com1, 2, 0x07);         /* FCR: FIFOs on and cleared */
 }
 
 static void board_wire(VsBoard *b)
@@ -96,6 +102,8 @@ static void board_wire(VsBoard *b)
     vs_i8259_init(&b->pic, vs_irq_make(board_intr, b, 0));
     vs_i8254_init(&b->pit, &b->clock, vs_i8259_input(&b->pic, 0));
     vs_rtc_init(&b->rtc, &b->clock, vs_i8259_input(&b->pic, 8));
+    /* Output goes nowhere, as with QEMU's -serial null. */
+    vs_serial_init(&b->com1, &b->clock, vs_i8259_input(&b->pic, 4), NULL, NULL, false);
 }
 
 VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, GError **errp)
@@ -149,6 +157,9 @@ void vs_board_tick(VsBoard *b, uint64_t n)
 {
     vs_i8254_run(&b->pit);
     vs_rtc_run(&b->rtc);
+    vs_serial_run_timers(&b->com1);
+    /* A console line now and then: one byte per tick into the UART. */
+    vs_serial_write(&b->com1, 0, (uint8_t)('a' + n % 26));
     board_service_interrupts(b);
     b->demo.counter = b->interrupts;
     b->demo.temperature = (int32_t)(n % 97) - 20;
