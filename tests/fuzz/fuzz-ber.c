@@ -10,13 +10,16 @@
  * the same function is driven by fuzz-replay.c over the stored corpus.
  * The first input byte selects: bit 0 the policy (set: VS_BER_LENIENT),
  * bit 1 the walker (set: vs_ex_visit_demo, else vs_ex_visit_pic), bit 2
- * the seed of vs_ex_demo_prepare_load().  The rest is the encoding.
+ * the seed of vs_ex_demo_prepare_load(), bit 3 a whole BER stream instead
+ * (vs_stream_load_ber_info(), its header checked and rendered).  The rest
+ * is the encoding.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "examples/example-walkers.h"
+#include "migration/ber-stream.h"
 #include "visitor/ber/ber-visitor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,6 +83,26 @@ static void vs_fuzz_decode(TALLOC_CTX *ctx, const uint8_t *data, size_t size)
     vs_fuzz_check(root != NULL, &err);
 }
 
+/* A whole stream: it loads or fails cleanly; a header that loads is checked and shown. */
+static void vs_fuzz_stream(TALLOC_CTX *ctx, const uint8_t *data, size_t size, unsigned selector)
+{
+    VsBerPolicy policy = (selector & 1) ? VS_BER_LENIENT : VS_BER_STRICT;
+    GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+    GString *text = g_string_new(NULL);
+    VsBerStreamInfo *info = NULL;
+    VsStream *s = NULL;
+    GError *err = NULL;
+    bool ok = vs_stream_load_ber_info(ctx, data, size, &s, &info, &err);
+
+    vs_fuzz_check(ok, &err);
+    if (ok) {
+        vs_fuzz_check(vs_ber_stream_check(info, policy, notes, &err), &err);
+        vs_ber_stream_info_render(info, text);
+    }
+    g_string_free(text, TRUE);
+    g_ptr_array_unref(notes);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     TALLOC_CTX *ctx;
@@ -88,8 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     ctx = talloc_new(NULL);
-    vs_fuzz_load(ctx, data + 1, size - 1, data[0]);
-    vs_fuzz_decode(ctx, data + 1, size - 1);
+    if (data[0] & 8) {
+        vs_fuzz_stream(ctx, data + 1, size - 1, data[0]);
+    } else {
+        vs_fuzz_load(ctx, data + 1, size - 1, data[0]);
+        vs_fuzz_decode(ctx, data + 1, size - 1);
+    }
     talloc_free(ctx);
     return 0;
 }
