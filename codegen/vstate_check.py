@@ -848,10 +848,47 @@ class Comparer:
                          desc_decl(od), desc_decl(nd), NEW_OLD)
             else:
                 ok.add(NEW_OLD)
+        od, nd = self.unwrap(od, nd, path, dirs)
         self.compare_fields(od, nd, path, level, ok)
         self.compare_subs(od, nd, path, dirs, ok)
         if OLD_NEW in ok and od.origin == "vs":   # dumps do not show validations
             self.compare_validates(od, nd, path)
+
+    def unwrap(self, od: Desc, nd: Desc, path: str, dirs: Set[str]) -> Tuple[Desc, Desc]:
+        """Fields moved into a struct, or out of one, at the end of a description.
+
+        On the legacy wire a struct's fields (then its subsections) are its
+        parent's bytes, so a wrapper struct that only regroups them changes
+        nothing there (QEMU's checker allows it for names it knows).  The BER
+        form nests the struct, so it is an error unless only QEMU's bytes
+        count.  Returns the two descriptions with such a struct inlined.
+        """
+        sides = [od, nd]
+        for i in (0, 1):
+            this, other = sides[i], sides[1 - i]
+            if not this.fields:
+                continue
+            f = this.fields[-1]
+            keys = {x.key for x in this.fields}
+            other_keys = {x.key for x in other.fields}
+            inner = f.nested
+            if (inner is None or f.key in other_keys or f.array or f.since or
+                    f.cond.kind != "none" or f.kind not in ("struct", "blob") or
+                    not inner.fields or inner.version != this.version or
+                    inner.fields[0].key not in other_keys or inner.fields[0].key in keys):
+                continue
+            flat = Desc(this.name, this.version, this.minimum,
+                        fields=this.fields[:-1] + inner.fields, subs=this.subs + inner.subs,
+                        needed=this.needed, validates=dict(inner.validates, **this.validates),
+                        scope=dict(inner.scope, **this.scope), origin=this.origin)
+            sides[i] = flat
+            sev = WARNING if self.legacy_only else ERROR
+            moved = "into" if i == 1 else "out of"
+            for d in sorted(dirs):
+                self.add(sev, f"{path}/{f.name}", f"fields moved {moved} struct '{f.name}' (the "
+                         "legacy bytes are the same; the BER form nests them)",
+                         f.decl if i == 0 else "none", f.decl if i == 1 else "none", d)
+        return sides[0], sides[1]
 
     # -- the domain of a writer's state -----------------------------------------
 
