@@ -21,6 +21,7 @@ Corpus-dependent checks skip with a reason when the corpus is absent.
 """
 import glob
 import gzip
+import importlib.util
 import json
 import os
 import re
@@ -407,6 +408,29 @@ def test_diff_synthetic_pages(tmp):
     check(p.returncode == 0 and p.stdout == b"", "--ignore on RAM block names", text(p))
 
 
+def test_diff_types():
+    """A field whose described type changed shows both types."""
+    if not HAVE_CORPUS:
+        skip("diff shows types that differ", "corpus not found at '%s'" % CORPUS)
+        return
+    spec = importlib.util.spec_from_file_location(
+        "mds", os.path.join(SOURCE_ROOT, "tests", "tool", "make-debug-streams.py"))
+    mds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mds)
+    src = os.path.join(STREAMS, "a-pc-bare", "ran2s.bin")
+    head, desc = mds.split_trailer(open(src, "rb").read())
+    kbd = mds.find_device(desc, "pckbd", 0)["fields"][0]["struct"]["fields"]
+    assert kbd[0]["name"] == "write_cmd"
+    kbd[0]["type"] = "bool"
+    changed = os.path.join(TMP, "bool.bin")
+    open(changed, "wb").write(mds.join_trailer(head, desc))
+    p = run("diff", "--no-schemas", src, changed)
+    check(p.returncode == 1 and text(p).splitlines() ==
+          ["section pckbd instance 0",
+           "  pckbd.kbd.write_cmd: (uint8) 0x0 -> (bool) false"],
+          "a field described as another type shows both types", text(p) + err(p))
+
+
 # ---- trace --------------------------------------------------------------------
 
 def test_trace(tmp):
@@ -540,8 +564,12 @@ def test_debugging_doc(tmp):
               "got:\n%s\nthe doc shows:\n%s" % (got, want))
 
 
+TMP = None
+
+
 def main():
-    tmp = tempfile.mkdtemp(prefix="vstate-tools-")
+    global TMP
+    tmp = TMP = tempfile.mkdtemp(prefix="vstate-tools-")
     try:
         test_help()
         test_convert(tmp)
@@ -550,6 +578,7 @@ def main():
         test_diff_ignore(full)
         test_diff_pages()
         test_diff_synthetic_pages(tmp)
+        test_diff_types()
         demo = test_trace(tmp)
         test_errors(tmp, demo)
         test_debugging_doc(tmp)
