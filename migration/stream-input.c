@@ -424,7 +424,10 @@ static bool input_digest(InputRamBlock *b, uint64_t page_size, const VsInputOpti
         if (i + 1 < pages->len && g_array_index(pages, InputPage, i + 1).offset == p->offset) {
             continue;   /* a later record replaces this one */
         }
-        if (p->rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) {
+        /* Content the page cannot be known from, or a page outside the block
+         * (the legacy loader refuses those; a BER stream is checked less). */
+        if ((p->rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) || p->offset >= len ||
+            p->offset < pos) {
             return false;
         }
         input_hash_fill(sum, 0, p->offset - pos);
@@ -497,6 +500,8 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
 
     talloc_free(in->stream);
     in->stream = NULL;
+    TALLOC_FREE(in->ram_blocks);
+    in->n_ram_blocks = 0;
     load.max_input = 0;
     in->load = load;
     if (in->format == VS_INPUT_BER) {

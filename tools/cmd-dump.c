@@ -45,7 +45,20 @@ typedef struct Dump {
     bool ram_listed;        /* the block summaries were printed */
     size_t n_json;          /* records written to the JSON list */
     const VsRecord *failed; /* the section the load failed in, read as far as it goes */
+    bool write_failed;
 } Dump;
+
+/* Output beyond this is written out as it comes (page listings can be long). */
+#define DUMP_SPILL_BYTES ((size_t)1 << 20)
+
+/* Writes what is buffered to standard output once there is enough of it. */
+static void dump_spill(Dump *d, bool all)
+{
+    if (d->out->len && (all || d->out->len >= DUMP_SPILL_BYTES)) {
+        d->write_failed |= fwrite(d->out->str, 1, d->out->len, stdout) != d->out->len;
+        g_string_truncate(d->out, 0);
+    }
+}
 
 static const DumpHelp dump_help = {
     .synopsis = "[OPTION...] FILE|-",
@@ -145,6 +158,7 @@ static void dump_ram_text(Dump *d, const VsSection *sec, const char *indent)
         what = dump_page_text(r);
         g_string_append_printf(o, "%s  %s 0x%016" PRIx64 " %s\n", indent, r->block, r->offset,
                                what);
+        dump_spill(d, false);
     }
 }
 
@@ -191,6 +205,7 @@ static void dump_ram_trace(Dump *d, const VsSection *sec)
         what = dump_page_text(r);
         g_string_append_printf(o, "ram[%s].page[0x%" PRIx64 "] = (page) %s\n", key->str,
                                r->offset, what);
+        dump_spill(d, false);
     }
 }
 
@@ -238,6 +253,7 @@ static void dump_ram_json(Dump *d, const VsSection *sec)
         dump_json_string(o, what);
         g_string_append(o, "}");
         first = false;
+        dump_spill(d, false);
     }
     g_string_append(o, first ? "]" : "\n      ]");
 }
@@ -301,6 +317,7 @@ static void dump_record_tree(const VsRecord *r, unsigned depth, void *opaque)
     Dump *d = opaque;
     g_autofree char *indent = g_strnfill(depth * 2, ' ');
 
+    dump_spill(d, false);
     switch (r->kind) {
     case VS_REC_SECTION:
         if (dump_wanted(d, &r->section)) {
@@ -336,6 +353,7 @@ static void dump_record_trace(const VsRecord *r, unsigned depth, void *opaque)
     const VsSection *sec = &r->section;
 
     (void)depth;
+    dump_spill(d, false);
     if (r->kind != VS_REC_SECTION || !dump_wanted(d, sec)) {
         return;
     }
@@ -359,6 +377,7 @@ static void dump_record_json(const VsRecord *r, unsigned depth, void *opaque)
     bool ber = d->in->format == VS_INPUT_BER;
     const VsSection *sec = &r->section;
 
+    dump_spill(d, false);
     if (r->kind == VS_REC_SECTION ? !dump_wanted(d, sec) : d->globs != NULL) {
         return;
     }
@@ -548,11 +567,6 @@ static bool dump_parse_ram(const char *name, DumpRam *ret)
     return false;
 }
 
-/* Writes @out to standard output; false when that fails (a closed pipe, a full disk). */
-static bool dump_write(const GString *out)
-{
-    return fwrite(out->str, 1, out->len, stdout) == out->len && fflush(stdout) == 0;
-}
 
 int vs_cmd_dump(const char *prog, int argc, char **argv)
 {
@@ -620,7 +634,8 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
         }
     }
     dump_render(&d, err);
-    if (!dump_write(out)) {
+    dump_spill(&d, true);
+    if (d.write_failed || fflush(stdout) != 0) {
         status = dump_fail(prog, "cannot write the output: %s", g_strerror(errno));
         goto out;
     }

@@ -304,6 +304,41 @@ expect_status 0 "describe of a stream with commands" "$vstate" describe "$scratc
 expect_grep "describe lists the PING" "^command PING, 4 payload bytes at offset 0x" "$scratch/out"
 expect_grep "describe lists OPEN_RETURN_PATH" "^command OPEN_RETURN_PATH" "$scratch/out"
 
+# A postcopy-shaped stream: ADVISE, the RAM START and PART, LISTEN, then the
+# device sections inside a PACKAGED command that ends with POSTCOPY_RUN,
+# then the RAM END, EOF and the trailer.
+src="$corpus/streams/a-pc-bare/paused.bin"
+"$vstate" describe --format=json "$src" >"$scratch/src.json"
+python3 - "$src" "$scratch/src.json" "$scratch/postcopy.bin" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+secs = json.load(open(sys.argv[2]))["sections"]
+def cut(s):
+    return data[s["offset"]:s["offset"] + s["size"]]
+ram = [s for s in secs if s["idstr"] == "ram"]
+devices = [s for s in secs if s["idstr"] != "ram"]
+eof = devices[-1]["offset"] + devices[-1]["size"]
+cmd = lambda n, payload=b"": struct.pack(">BHH", 8, n, len(payload)) + payload
+package = b"".join(cut(s) for s in devices) + cmd(5)
+out = (data[:ram[0]["offset"]] + cmd(3) + b"".join(cut(s) for s in ram[:-1]) + cmd(4) +
+       cmd(7, struct.pack(">I", len(package))) + package + cut(ram[-1]) + data[eof:])
+open(sys.argv[3], "wb").write(out)
+PY
+expect_status 0 "dump of a postcopy stream (package)" "$vstate" dump --format=qemu-json "$scratch/postcopy.bin"
+cmp -s "$scratch/out" "${src%.bin}.state.json" &&
+    check ok "qemu-json of a postcopy stream = the reference of its precopy form" ||
+    check fail "qemu-json of the postcopy stream differs: $(diff "${src%.bin}.state.json" "$scratch/out" | head -c 300)"
+expect_status 0 "describe of a postcopy stream" "$vstate" describe --format=json "$scratch/postcopy.bin"
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+cmds = [s['command'] for s in d['sections'] if 'command' in s]
+assert cmds == ['POSTCOPY_ADVISE', 'POSTCOPY_LISTEN', 'PACKAGED', 'POSTCOPY_RUN'], cmds
+inside = [s['idstr'] for s in d['sections'] if s.get('in_package') and 'idstr' in s]
+assert 'i8259' in inside and 'ram' not in inside, inside
+print('ok')" "$scratch/out" >"$scratch/py" 2>&1
+expect_grep "describe: commands in order, device sections inside the package" "^ok$" "$scratch/py"
+
 # A cut corpus stream loses its trailer: RAM is printed, then a clean error with a hint.
 head -c 535000 "$corpus/streams/a-pc-bare/ran2s.bin" >"$scratch/cut.bin"
 expect_status 2 "dump of a cut corpus stream" "$vstate" dump --format=tree "$scratch/cut.bin"
