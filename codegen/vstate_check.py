@@ -985,7 +985,9 @@ class Comparer:
             for n in added:
                 if (n.kind == "unused") != (o.kind == "unused") or not same_shape(o, n):
                     continue
-                if slot(od.fields, o, common) != slot(nd.fields, n, common):
+                # Unused bytes have no name to follow: any of the same size, in order.
+                if o.kind != "unused" and \
+                        slot(od.fields, o, common) != slot(nd.fields, n, common):
                     continue
                 if o.cond.text != n.cond.text:
                     continue

@@ -522,6 +522,75 @@ class BadInput(unittest.TestCase):
         note(f"300 mutated dumps: {errors} refused with a message, none crashed")
 
 
+class EverySection(unittest.TestCase):
+    """The field-level edits on every section of every dump: exactly the
+    one error expected, at the right path, in the right directions."""
+
+    def setUp(self) -> None:
+        if not DUMPS:
+            self.skipTest(f"no -dump-vmstate files under {CORPUS}/vmstate")
+
+    @staticmethod
+    def run_pair(old: dict, new: dict) -> List[vstate_check.Finding]:
+        o = vstate_check.read_json("old.json", old, "OLD")
+        n = vstate_check.read_json("new.json", new, "NEW")
+        return vstate_check.Comparer(o, n).run().findings(vstate_check.DIRECTIONS)
+
+    def test_edits_of_every_section(self) -> None:
+        checked = 0
+        for dump in DUMPS:
+            with open(dump, encoding="utf-8") as f:
+                data = json.load(f)
+            for key, sec in sorted(data.items()):
+                if key == "vmschkmachine" or "Description" not in sec:
+                    continue
+                for label, edited, expected in self.edits(key, sec):
+                    got = [(f.severity, f.path, tuple(f.directions))
+                           for f in self.run_pair({key: sec}, edited) if f.severity == ERROR]
+                    self.assertEqual(sorted(got), sorted(expected),
+                                     f"{os.path.basename(dump)}: {key}: {label}")
+                    checked += 1
+        self.assertGreater(checked, 500)
+        note(f"{checked} edits over every section of {len(DUMPS)} dumps: each found exactly")
+
+    @staticmethod
+    def edits(key: str, sec: dict):
+        both = (OLD_NEW, NEW_OLD)
+        fields = sec["Description"].get("Fields", [])
+        names = [f["field"] for f in fields]
+        unique = [i for i, f in enumerate(fields)
+                  if f["field"] != "unused" and names.count(f["field"]) == 1]
+
+        def copy_with(fn):
+            d = {key: copy.deepcopy(sec)}
+            fn(d[key]["Description"])
+            return d
+        if unique:
+            i = unique[0]
+            name = names[i]
+            yield ("remove", copy_with(lambda d: d["Fields"].pop(i)),
+                   [(ERROR, f"{key}/{name}", both)])
+            yield ("rename", copy_with(lambda d: d["Fields"][i].update(field=name + "_x")),
+                   [(ERROR, f"{key}/{name}_x", both)])
+            if "Description" not in fields[i]:
+                yield ("resize",
+                       copy_with(lambda d: d["Fields"][i].update(size=d["Fields"][i]["size"] + 1)),
+                       [(ERROR, f"{key}/{name}", both)])
+        yield ("append", copy_with(lambda d: d.setdefault("Fields", []).append(
+            {"field": "zz_added", "version_id": 0, "field_exists": False, "size": 4})),
+            [(ERROR, f"{key}/zz_added", (OLD_NEW,)), (ERROR, f"{key}/zz_added", (NEW_OLD,))])
+        pairs = [(a, b) for a, b in zip(unique, unique[1:]) if b == a + 1]
+        if pairs:
+            a, b = pairs[0]
+
+            def swap(d):
+                d["Fields"][a], d["Fields"][b] = d["Fields"][b], d["Fields"][a]
+            yield ("swap", copy_with(swap), [(ERROR, f"{key}/{names[a]}", both)])
+        for sub in sec["Description"].get("Subsections", [])[:1]:
+            yield ("drop subsection", copy_with(lambda d: d["Subsections"].pop(0)),
+                   [(ERROR, sub["name"], (OLD_NEW,))])
+
+
 # ---- the project's schema history --------------------------------------------
 
 def history_pairs() -> List[Tuple[str, str]]:
