@@ -265,7 +265,8 @@ static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **
                              "expected a field [i], found %s",
                              vs_ber_tag_name(&fld->item, (char[40]){ 0 }, 40));
     }
-    if (!vs_ber_read_tlv_quick(l->data, fld->item.content, fld->item.content_end, depth + 1, &seq, &local)) {
+    if (!vs_ber_read_tlv_quick(l->data, fld->item.content, fld->item.content_end, depth + 1,
+                               &seq, &local)) {
         return fail_tlv(l, local, errp);
     }
     if (!vs_ber_is(&seq, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE) ||
@@ -283,7 +284,8 @@ static bool read_field(BerLoad *l, size_t pos, size_t end, Field *fld, GError **
     if (vs_ber_is(&fld->value, VS_BER_UNIVERSAL, false, VS_BER_TAG_UTF8STRING)) {
         fld->name = (const char *)l->data + fld->value.content;
         fld->name_len = fld->value.len;
-        if (!vs_ber_read_tlv_quick(l->data, fld->value.end, seq.content_end, depth + 2, &fld->value, &local)) {
+        if (!vs_ber_read_tlv_quick(l->data, fld->value.end, seq.content_end, depth + 2,
+                                   &fld->value, &local)) {
             return fail_tlv(l, local, errp);
         }
     }
@@ -1016,8 +1018,11 @@ static bool load_integer(VsVisitor *v, unsigned width, bool is_signed, uint64_t 
  * an element or a field value that ends its item (no marker).  Returns
  * false, with nothing consumed, when the general path must decide.
  */
-static inline bool quick_integer_part(BerLoad *l, const char *name, unsigned width,
-                                      bool is_signed, uint64_t *ret)
+static inline __attribute__((always_inline)) bool quick_integer_part(BerLoad *l,
+                                                                      const char *name,
+                                                                      unsigned width,
+                                                                      bool is_signed,
+                                                                      uint64_t *ret)
 {
     static const uint8_t tags[] = { 0, 1, 2, 0, 3, 0, 0, 0, 4 };
     LoadFrame *f = load_top(l);
