@@ -497,8 +497,10 @@ static void test_qemu_feed_back(void **state)
     int status = 0;
     Board b;
 
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+
     SKIP_WITHOUT_CORPUS(dir);
-    if (!g_find_program_in_path("qemu-system-x86_64")) {
+    if (!qemu) {
         print_message("# SKIP qemu-system-x86_64 is not installed (Debian: qemu-system-x86)\n");
         skip();
     }
