@@ -22,7 +22,7 @@ typedef struct Describe {
 } Describe;
 
 static const DumpHelp describe_help = {
-    .synopsis = "[OPTION...] FILE|-",
+    .synopsis = "FILE|-",
     .description =
         "Describe a migration stream (QEMU 7.2's legacy form or vstate's BER form; - reads\n"
         "standard input): first the header facts (the form, the writer's identity for BER,\n"

@@ -61,7 +61,7 @@ static void dump_spill(Dump *d, bool all)
 }
 
 static const DumpHelp dump_help = {
-    .synopsis = "[OPTION...] FILE|-",
+    .synopsis = "FILE|-",
     .description =
         "Print every section of a migration stream: QEMU 7.2's legacy form or vstate's BER\n"
         "form, told apart by the first bytes; - reads standard input.  Device sections are\n"

@@ -23,7 +23,7 @@ enum {
 
 /* The sections of a man page that --help prints around the options. */
 typedef struct DumpHelp {
-    const char *synopsis;       /* after the command name */
+    const char *synopsis;       /* the operands, after "[OPTION…]" */
     const char *description;
     const char *exit_status;
     const char *examples;

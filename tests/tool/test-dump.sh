@@ -286,6 +286,27 @@ while read -r block bytes sum; do
         check fail "RAM digest of $block: $(grep "$block\"\].sha256" "$scratch/out")"
 done <"${pattern%.bin}.ramblocks.txt"
 
+# --ram=pages lists every page as QEMU's analyzer extracted it (-m): zero
+# pages as zero fills, data pages by the SHA-256 of their bytes.
+"$vstate" dump --format=json --ram=pages -s ram "$pattern" >"$scratch/pages.json"
+python3 - "$scratch/pages.json" "${pattern%.bin}.memory.json.gz" >"$scratch/py" 2>&1 <<'PY'
+import gzip, hashlib, json, sys
+mine = {}
+for r in json.load(open(sys.argv[1]))["records"]:
+    for p in r.get("pages", []):
+        mine["%s (0x%016x)" % (p["block"], p["offset"])] = p["content"]
+ref = json.load(gzip.open(sys.argv[2]))["ram (2)"]["memory"]
+assert set(mine) == set(ref), (len(mine), len(ref))
+for key, want in ref.items():
+    if want == "Filled with 0x00":
+        assert mine[key] == "zero fill 0x00", (key, mine[key])
+    else:
+        digest = hashlib.sha256(bytes.fromhex(want.replace(" ", ""))).hexdigest()
+        assert mine[key] == "page sha256 " + digest, (key, mine[key])
+print("ok", len(ref))
+PY
+expect_grep "--ram=pages equals the pages analyze-migration.py -m extracted" "^ok " "$scratch/py"
+
 # A stream with commands (a return path and a PING after the configuration):
 # QEMU's script stops at them; qemu-json goes on.
 python3 - "$corpus/streams/a-pc-bare/paused.bin" "$scratch/cmds.bin" <<'PY'
