@@ -122,17 +122,25 @@ void vs_pci_function_init(VsPciFunction *f, PCIDevice *state, VsPciBus *bus, uin
 void vs_pci_register_bar(VsPciFunction *f, int bar, uint64_t size, uint8_t type)
 {
     uint32_t off = VS_PCI_BASE_ADDRESS_0 + 4 * (uint32_t)bar;
-    uint32_t wmask;
+    bool wide = !(type & VS_PCI_BAR_IO) && (type & VS_PCI_BAR_MEM64);
+    uint64_t wmask;
 
-    if (bar < 0 || bar >= VS_PCI_NUM_BARS || size < 16 || (size & (size - 1))) {
+    if (bar < 0 || bar >= VS_PCI_NUM_BARS - wide || size < 16 || (size & (size - 1)) ||
+        ((type & VS_PCI_BAR_IO) && size > 256)) {
         return;
     }
     /* Address bits below the size read back as zero: that is how sizing works. */
-    wmask = (uint32_t)~(size - 1);
+    wmask = ~(size - 1);
     f->bar_size[bar] = size;
     set_long(f->state->config + off, type);
-    set_long(f->state->wmask + off, wmask);
+    set_long(f->state->wmask + off, (uint32_t)wmask);
     set_long(f->state->cmask + off, 0xffffffff);
+    if (wide) {
+        /* A 64-bit BAR takes the next register for its upper half. */
+        set_long(f->state->config + off + 4, 0);
+        set_long(f->state->wmask + off + 4, (uint32_t)(wmask >> 32));
+        set_long(f->state->cmask + off + 4, 0xffffffff);
+    }
 }
 
 void vs_pci_set_read_only(VsPciFunction *f, uint32_t addr, uint32_t len)
@@ -261,23 +269,30 @@ uint64_t vs_pci_bar_address(const VsPciFunction *f, int bar)
 {
     const PCIDevice *s = f->state;
     uint16_t cmd = vs_pci_get_word(s->config + VS_PCI_COMMAND);
-    uint32_t raw, addr, size_mask;
+    uint32_t raw;
+    uint64_t addr, size_mask;
 
     if (bar < 0 || bar >= VS_PCI_NUM_BARS || !f->bar_size[bar]) {
         return VS_PCI_BAR_UNMAPPED;
     }
     raw = get_long(s->config + VS_PCI_BASE_ADDRESS_0 + 4 * bar);
-    size_mask = (uint32_t)~(f->bar_size[bar] - 1);
+    size_mask = ~(f->bar_size[bar] - 1);
     if (raw & VS_PCI_BAR_IO) {
         if (!(cmd & VS_PCI_COMMAND_IO)) {
             return VS_PCI_BAR_UNMAPPED;
         }
         addr = raw & ~3u;
+        size_mask &= 0xffffffffu;
     } else {
         if (!(cmd & VS_PCI_COMMAND_MEMORY)) {
             return VS_PCI_BAR_UNMAPPED;
         }
         addr = raw & ~15u;
+        if (raw & VS_PCI_BAR_MEM64) {
+            addr |= (uint64_t)get_long(s->config + VS_PCI_BASE_ADDRESS_0 + 4 * bar + 4) << 32;
+        } else {
+            size_mask &= 0xffffffffu;
+        }
     }
     /* Zero is unassigned; all address bits set is a sizing probe in progress. */
     if (addr == 0 || addr == size_mask) {

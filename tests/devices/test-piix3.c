@@ -132,6 +132,22 @@ static void test_bar_sizing_and_decode(void **state)
     assert_true(vs_pci_bar_address(f, 1) == VS_PCI_BAR_UNMAPPED);
     vs_pci_config_write(f, VS_PCI_COMMAND, VS_PCI_COMMAND_IO | VS_PCI_COMMAND_MEMORY, 2);
     assert_int_equal(vs_pci_bar_address(f, 1), 0xfebf1000);
+
+    /* A 64-bit prefetchable BAR of 8 GiB spans registers 2 and 3. */
+    vs_pci_register_bar(f, 2, 8ULL << 30, VS_PCI_BAR_MEM64 | VS_PCI_BAR_PREFETCH);
+    vs_pci_config_write(f, VS_PCI_BASE_ADDRESS_0 + 8, 0xffffffff, 4);
+    vs_pci_config_write(f, VS_PCI_BASE_ADDRESS_0 + 12, 0xffffffff, 4);
+    assert_int_equal(vs_pci_config_read(f, VS_PCI_BASE_ADDRESS_0 + 8, 4), 0x0000000c);
+    assert_int_equal(vs_pci_config_read(f, VS_PCI_BASE_ADDRESS_0 + 12, 4), 0xfffffffe);
+    assert_true(vs_pci_bar_address(f, 2) == VS_PCI_BAR_UNMAPPED);   /* still sizing */
+    vs_pci_config_write(f, VS_PCI_BASE_ADDRESS_0 + 8, 0, 4);
+    vs_pci_config_write(f, VS_PCI_BASE_ADDRESS_0 + 12, 0x4, 4);
+    assert_int_equal(vs_pci_bar_address(f, 2), 0x400000000ULL);
+    /* Not in the last register, and I/O BARs stay within 256 bytes. */
+    vs_pci_register_bar(f, 5, 4096, VS_PCI_BAR_MEM64);
+    assert_int_equal(f->bar_size[5], 0);
+    vs_pci_register_bar(f, 4, 1024, VS_PCI_BAR_IO);
+    assert_int_equal(f->bar_size[4], 0);
 }
 
 /* ---- interrupts through the bus and PIIX3 ------------------------------ */
