@@ -119,6 +119,9 @@ class SchemaSet:
     origin: str                          # "vs" or "json"
     sections: Dict[str, Desc]
     by_wire: Dict[str, Desc]
+    # A dump describes some vmsds under several QOM types, not always alike
+    # (isa-serial and serial-mm both send "serial"): every one, by wire name.
+    all_by_wire: Dict[str, List[Desc]] = field(default_factory=dict)
     machine: Optional[str] = None
     what: str = ""
 
@@ -235,11 +238,8 @@ class VsReader:
     def member(self, model, backend, m: ast.Member) -> Field:
         f = Field(key=m.name, name=m.name, kind=m.kind, since=m.attrs.since,
                   cond=cond_of(m.attrs.test), pointer=m.pointer, max=m.max,
-                  equal=m.attrs.equal, le=m.attrs.le, decl=scalar_decl(m))
-        try:
-            f.size = backend.field_size(m)
-        except (KeyError, AttributeError, TypeError):
-            f.size = 0
+                  equal=m.attrs.equal, le=m.attrs.le, decl=scalar_decl(m),
+                  size=backend.field_size(m))
         if m.array:
             a = m.array
             f.array = ("fixed", a.fixed) if a.fixed is not None else \
@@ -362,6 +362,7 @@ def read_json(path: str, data, what: str) -> SchemaSet:
         raise InputError(f"{path}: not a -dump-vmstate dump (expected a JSON object)")
     sections: Dict[str, Desc] = {}
     by_wire: Dict[str, Desc] = {}
+    all_by_wire: Dict[str, List[Desc]] = {}
     machine = None
     for key, sec in data.items():
         if key == "vmschkmachine":
@@ -377,7 +378,9 @@ def read_json(path: str, data, what: str) -> SchemaSet:
         d.minimum = json_int(sec, "minimum_version_id", f"{path}: {key}", d.minimum)
         sections[key] = d
         by_wire.setdefault(d.name, d)
-    return SchemaSet("json", sections, by_wire, machine, what=what)
+        all_by_wire.setdefault(d.name, []).append(d)
+    return SchemaSet("json", sections, by_wire, all_by_wire=all_by_wire, machine=machine,
+                     what=what)
 
 
 def read_set(path: str, include_dirs: List[str], what: str) -> SchemaSet:
@@ -798,12 +801,31 @@ class Comparer:
                 self.add(ERROR, key, "section removed: a new destination cannot load it",
                          desc_decl(od), "none", OLD_NEW)
                 continue
+            od, nd = self.closest(key, od, nd)
             self.compare(od, nd, key, "section", set(DIRECTIONS))
         for key, nd in new_secs.items():
             if key not in old_secs:
                 self.add(ERROR, key, "section added: an old destination does not know it",
                          "none", desc_decl(nd), NEW_OLD)
         return self.report
+
+    def closest(self, key: str, od: Desc, nd: Desc) -> Tuple[Desc, Desc]:
+        """Of the descriptions a dump gives one wire name, the pair with the
+        fewest errors (a schema declares one of them)."""
+        olds = self.old.all_by_wire.get(key, [od]) if self.old.origin == "json" else [od]
+        news = self.new.all_by_wire.get(key, [nd]) if self.new.origin == "json" else [nd]
+        if len(olds) * len(news) == 1:
+            return od, nd
+        best = None
+        for o in olds:
+            for n in news:
+                trial = Comparer(self.old, self.new, self.legacy_only)
+                trial.compare(o, n, key, "section", set(DIRECTIONS))
+                errors = sum(f.severity == ERROR for f in trial.report.items.values())
+                if best is None or errors < best[0]:
+                    best = (errors, o, n)
+        assert best is not None
+        return best[1], best[2]
 
     # -- one description -------------------------------------------------------
 
