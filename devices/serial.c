@@ -248,6 +248,27 @@ size_t vs_serial_receive(VsSerial *d, const uint8_t *buf, size_t len)
     return take;
 }
 
+void vs_serial_set_feed(VsSerial *d, VsSerialFeed feed, void *opaque)
+{
+    d->feed = feed;
+    d->feed_opaque = opaque;
+}
+
+size_t vs_serial_pull(VsSerial *d)
+{
+    uint8_t buf[VS_UART_FIFO_LENGTH];
+    size_t room = vs_serial_can_receive(d);
+    size_t got;
+
+    if (!d->feed || room == 0) {
+        return 0;
+    }
+    got = d->feed(d->feed_opaque, buf, MIN(room, sizeof(buf)));
+    got = MIN(got, room);
+    receive_bytes(d, buf, got);
+    return got;
+}
+
 void vs_serial_receive_break(VsSerial *d)
 {
     SerialState *s = core(d);
@@ -444,6 +465,10 @@ static uint8_t read_rbr(VsSerial *d)
         s->lsr &= (uint8_t)~(VS_UART_LSR_DR | VS_UART_LSR_BI);
     }
     update_irq(d);
+    /* Room was made: ask the source for more (not in loopback, which receives nothing). */
+    if (!(s->mcr & VS_UART_MCR_LOOP)) {
+        vs_serial_pull(d);
+    }
     return ret;
 }
 

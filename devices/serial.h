@@ -5,7 +5,8 @@
  * "serial" section): VsSerial embeds it and adds only what a board wires
  * up (interrupt line, clock, character backend).  Registers are reached
  * through vs_serial_read()/vs_serial_write() at offsets 0-7; characters
- * leave through the sink callback and arrive through vs_serial_receive().
+ * leave through the sink callback and arrive through vs_serial_receive()
+ * (pushed) or a feed function the UART pulls from when it has room.
  * Time-driven events (character timeout, modem-status polling) fire from
  * vs_serial_run_timers() once the clock has passed their deadline.
  */
@@ -56,6 +57,12 @@ enum {
  * vs_serial_backend_ready() is called, up to VS_UART_MAX_XMIT_RETRY times).
  */
 typedef bool (*VsSerialSink)(void *opaque, uint8_t byte);
+/*
+ * A character source the UART pulls from: fills up to @max bytes of @buf
+ * and returns how many.  Called when the UART has room (vs_serial_pull(),
+ * and after each RBR read, as QEMU's UART asks its backend for more).
+ */
+typedef size_t (*VsSerialFeed)(void *opaque, uint8_t *buf, size_t max);
 
 typedef struct VsSerial {
     ISASerialState regs;     /* the migratable state, exactly the schema's */
@@ -63,6 +70,8 @@ typedef struct VsSerial {
     VsClock *clock;
     VsSerialSink sink;       /* NULL: output is discarded */
     void *sink_opaque;
+    VsSerialFeed feed;       /* NULL: input arrives by vs_serial_receive() only */
+    void *feed_opaque;
     bool modem_lines;        /* the backend has modem lines (a real port) */
     uint8_t modem_in;        /* its CTS/DSR/DCD/RI, as MSR bits 4-7 */
 } VsSerial;
@@ -80,6 +89,10 @@ void vs_serial_write(VsSerial *d, unsigned addr, uint8_t val);
 size_t vs_serial_can_receive(const VsSerial *d);
 /* Feeds received bytes; returns how many were taken (the rest overrun). */
 size_t vs_serial_receive(VsSerial *d, const uint8_t *buf, size_t len);
+/* Connects a character source (see VsSerialFeed); NULL disconnects. */
+void vs_serial_set_feed(VsSerial *d, VsSerialFeed feed, void *opaque);
+/* Pulls from the source as much as the UART takes now; returns how much. */
+size_t vs_serial_pull(VsSerial *d);
 /* A break condition on the line. */
 void vs_serial_receive_break(VsSerial *d);
 /* The backend can take output again: retries the byte held in TSR. */

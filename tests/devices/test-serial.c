@@ -275,6 +275,54 @@ static void test_modem_status_interrupt(void **state)
     assert_int_equal(r.irq_level, 0);
 }
 
+typedef struct Source {
+    const char *text;
+    size_t pos;
+    int calls;
+} Source;
+
+static size_t source_read(void *opaque, uint8_t *buf, size_t max)
+{
+    Source *src = opaque;
+    size_t n = 0;
+
+    src->calls++;
+    while (n < max && src->text[src->pos]) {
+        buf[n++] = (uint8_t)src->text[src->pos++];
+    }
+    return n;
+}
+
+/* Input pulled from a source: one byte at a time without FIFOs, more after each read. */
+static void test_feed_source(void **state)
+{
+    Rig r;
+    Source src = { .text = "feed" };
+    char got[5] = { 0 };
+
+    (void)state;
+    rig_init(&r, false);
+    vs_serial_set_feed(&r.uart, source_read, &src);
+    assert_int_equal(vs_serial_pull(&r.uart), 1);
+    assert_int_equal(vs_serial_pull(&r.uart), 0);          /* RBR full: no room */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rd(&r, VS_UART_LSR) & VS_UART_LSR_DR, VS_UART_LSR_DR);
+        got[i] = (char)rd(&r, VS_UART_RBR);                  /* each read pulls the next */
+    }
+    assert_string_equal(got, "feed");
+    assert_int_equal(rd(&r, VS_UART_LSR) & VS_UART_LSR_DR, 0);
+    /* With FIFOs, a pull takes up to the trigger level. */
+    src = (Source){ .text = "0123456789" };
+    wr(&r, VS_UART_FCR, 0x80 | VS_UART_FCR_FE);             /* trigger at 8 */
+    assert_int_equal(vs_serial_pull(&r.uart), 8);
+    assert_int_equal(r.uart.regs.state.recv_fifo.num, 8);
+    /* Loopback receives nothing from outside. */
+    wr(&r, VS_UART_MCR, VS_UART_MCR_LOOP);
+    int calls = src.calls;
+    assert_int_equal(rd(&r, VS_UART_RBR), '0');
+    assert_int_equal(src.calls, calls);
+}
+
 static void test_busy_backend_holds_tsr(void **state)
 {
     Rig r;
@@ -744,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_character_timeout),
         cmocka_unit_test(test_loopback),
         cmocka_unit_test(test_modem_status_interrupt),
+        cmocka_unit_test(test_feed_source),
         cmocka_unit_test(test_busy_backend_holds_tsr),
         cmocka_unit_test_setup_teardown(test_round_trip_legacy, vs_test_ctx_setup,
                                         vs_test_ctx_teardown),
