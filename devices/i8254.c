@@ -10,15 +10,34 @@
  */
 #include "devices/i8254.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define NS_PER_SEC 1000000000ull
 /* Transitions vs_i8254_run() replays before it resynchronises. */
 #define MAX_REPLAYED_TRANSITIONS 131072
 
+/*
+ * Hooks reach the device through its state, but walkers also run over bare
+ * copies (the stream loader decodes into scratch objects).  The state's
+ * local `owner` holds this mark of the device's address; a state without
+ * the right mark is not inside a device, and the hooks leave the device
+ * part out.  Only integers are compared before the pointer is formed.
+ */
+#define OWNER_MARK 0x7673646576696365ull
+
+static uint64_t owner_mark(uintptr_t device)
+{
+    return (uint64_t)device ^ OWNER_MARK;
+}
+
+/* The timer holding @s, or NULL for a bare state. */
 static VsI8254 *pit_of_state(VsI8254State *s)
 {
-    return (VsI8254 *)((char *)s - offsetof(VsI8254, state));
+    uintptr_t pit = (uintptr_t)s - offsetof(VsI8254, state);
+
+    return s->owner == owner_mark(pit) ? (VsI8254 *)pit : NULL;
 }
 
 /* a * b / c without overflow for any a and b, c below 2^32, rounded down. */
@@ -182,6 +201,7 @@ void vs_i8254_init(VsI8254 *pit, VsClock *clock, VsIrq irq)
     int64_t now = vs_clock_now(clock);
 
     memset(pit, 0, sizeof(*pit));
+    pit->state.owner = owner_mark((uintptr_t)pit);
     pit->clock = clock;
     pit->irq = irq;
     for (int i = 0; i < 3; i++) {
@@ -415,7 +435,9 @@ bool i8254_post_load(VsI8254State *s, uint32_t version, GError **errp)
         }
     }
     s->channels[0].next_transition_time = s->irq_timer;
-    pit->irq_level = s->irq_disabled ? 0 : channel_out(&s->channels[0],
-                                                       vs_clock_now(pit->clock));
+    if (pit) {
+        pit->irq_level = s->irq_disabled ? 0 : channel_out(&s->channels[0],
+                                                           vs_clock_now(pit->clock));
+    }
     return true;
 }

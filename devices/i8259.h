@@ -10,7 +10,8 @@
  * "i8259" section, instance 0 the master, 1 the slave): VsI8259Chip embeds
  * it and adds only its place in the pair.  Load a section into
  * vs_i8259_state(pair, n) of an initialised pair (the post_load hook finds
- * the pair from it) and the INT line follows the loaded state.
+ * the pair from it) and the INT line follows the loaded state; a bare copy
+ * of the state loads too, with no device to drive.
  *
  * What is modelled: ICW1-4 initialisation (cascade or single, ICW4 or not),
  * edge and level triggering (ELCR per line, ICW1 LTIM for all), fixed and

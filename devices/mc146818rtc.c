@@ -9,6 +9,8 @@
  */
 #include "devices/mc146818rtc.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define NS_PER_SEC 1000000000LL
@@ -19,9 +21,26 @@
 /* Seconds vs_rtc_run() replays one by one before it catches up at once. */
 #define MAX_REPLAYED_SECONDS 4
 
+/*
+ * Hooks reach the device through its state, but walkers also run over bare
+ * copies (the stream loader decodes into scratch objects).  The state's
+ * local `owner` holds this mark of the device's address; a state without
+ * the right mark is not inside a device, and the hooks leave the device
+ * part out.  Only integers are compared before the pointer is formed.
+ */
+#define OWNER_MARK 0x7673646576696365ull
+
+static uint64_t owner_mark(uintptr_t device)
+{
+    return (uint64_t)device ^ OWNER_MARK;
+}
+
+/* The RTC holding @s, or NULL for a bare state. */
 static VsRtc *rtc_of_state(VsRtcState *s)
 {
-    return (VsRtc *)((char *)s - offsetof(VsRtc, state));
+    uintptr_t rtc = (uintptr_t)s - offsetof(VsRtc, state);
+
+    return s->owner == owner_mark(rtc) ? (VsRtc *)rtc : NULL;
 }
 
 static int64_t rtc_now(const VsRtc *rtc)
@@ -494,6 +513,7 @@ void vs_rtc_init(VsRtc *rtc, VsClock *clock, VsIrq irq)
     int64_t now, wall;
 
     memset(rtc, 0, sizeof(*rtc));
+    rtc->state.owner = owner_mark((uintptr_t)rtc);
     rtc->clock = clock;
     rtc->irq = irq;
     now = rtc_now(rtc);
@@ -520,12 +540,13 @@ void vs_rtc_init(VsRtc *rtc, VsClock *clock, VsIrq irq)
 bool mc146818rtc_pre_save(VsRtcState *s, GError **errp)
 {
     VsRtc *rtc = rtc_of_state(s);
-    int64_t now = rtc_now(rtc), ns;
+    int64_t now, ns;
 
     (void)errp;
-    if (!running(s)) {
-        return true;
+    if (!rtc || !running(s)) {
+        return true;    /* a bare state has no clock; a stopped one no time to fold */
     }
+    now = rtc_now(rtc);
     refresh_registers(rtc, now);
     ns = guest_ns_at(s, now);
     s->offset = (ns % NS_PER_SEC + NS_PER_SEC) % NS_PER_SEC;
@@ -546,12 +567,17 @@ bool mc146818rtc_pre_save(VsRtcState *s, GError **errp)
 bool mc146818rtc_post_load(VsRtcState *s, uint32_t version, GError **errp)
 {
     VsRtc *rtc = rtc_of_state(s);
-    int64_t now = rtc_now(rtc);
-    int64_t secs = vs_rtc_registers_time(rtc);
-    bool folded = version >= 3 && (int64_t)s->base_rtc == secs &&
-                  s->offset >= 0 && s->offset < NS_PER_SEC;
+    int64_t now, secs;
+    bool folded;
 
     (void)errp;
+    if (!rtc) {
+        return true;    /* a bare state: no clock to tie it to */
+    }
+    now = rtc_now(rtc);
+    secs = vs_rtc_registers_time(rtc);
+    folded = version >= 3 && (int64_t)s->base_rtc == secs && s->offset >= 0 &&
+             s->offset < NS_PER_SEC;
     if (!folded) {
         s->offset = 0;
     }

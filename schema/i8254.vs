@@ -37,4 +37,7 @@ type VsI8254State "i8254" version 3 minimum 2 pre_save i8254_pre_save
     /* QEMU's channels[0].next_transition_time again (the slot of the
      * channel-0 timer before version 3); the hooks keep the two equal. */
     i64 irq_timer;
+    /* Not migrated: a mark of the device model holding this state, set
+     * by the model, so hooks tell a device's state from a bare copy. */
+    local u64 owner;
 }

@@ -25,6 +25,9 @@ type VsI8259State "i8259" version 1 post_load i8259_post_load {
     u8 init4;                     /* ICW1 IC4: ICW4 follows */
     u8 single_mode;               /* ICW1 SNGL: no cascade, no ICW3 */
     u8 elcr;                      /* edge/level control (ports 0x4d0/0x4d1) */
+    /* Not migrated: a mark of the device model holding this state, set
+     * by the model, so hooks tell a device's state from a bare copy. */
+    local u64 owner;
     subsection "i8259/ltim" version 1 needed (ltim != 0) {
         u8 ltim;                  /* ICW1 LTIM: every input level-triggered */
     }

@@ -32,6 +32,9 @@ type VsRtcState "mc146818rtc" version 3 minimum 1
     i64    offset since 3 default 0;          /* sub-second part (ns) */
     timer  update_timer since 3;              /* the next update-ended check */
     u64    next_alarm_time since 3 default 0; /* RTC clock (ns) of the alarm */
+    /* Not migrated: a mark of the device model holding this state, set
+     * by the model, so hooks tell a device's state from a bare copy. */
+    local u64 owner;
     subsection "mc146818rtc/irq_reinject_on_ack_count" version 1
         needed (irq_reinject_on_ack_count != 0) {
         u16 irq_reinject_on_ack_count;

@@ -30,6 +30,16 @@ typedef bool (*PcWalkFn)(VsVisitor *v, const char *name, void *obj, GError **err
         return vs_visit_##T(v, name, (T *)obj, errp);                              \
     }
 
+/* Two states hold the same migratable values (the owner mark is not one). */
+#define assert_same_state(T, a, b)                                  \
+    do {                                                            \
+        T x_, y_;                                                   \
+        memcpy(&x_, (a), sizeof(T));                                \
+        memcpy(&y_, (b), sizeof(T));                                \
+        x_.owner = y_.owner = 0;                                    \
+        assert_memory_equal(&x_, &y_, sizeof(T));                   \
+    } while (0)
+
 typedef enum PcForm { PC_LEGACY, PC_BER } PcForm;
 
 static inline const char *pc_form_name(PcForm form)
