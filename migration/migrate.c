@@ -25,6 +25,8 @@ G_DEFINE_QUARK(vs-migrate-error-quark, vs_migrate_error)
 #define MIG_MAX_SECTIONS 65536u
 #define MIG_MAX_MACHINE_NAME 256u
 #define MIG_MAX_VMDESC (64u << 20)
+/* auto-converge looks at the dirty rate over periods of at least 1 s. */
+#define MIG_THROTTLE_PERIOD_US (1000 * 1000)
 /* The longest sleep of the pacer, so that a cancel is seen quickly. */
 #define MIG_PACE_SLICE_US (20 * 1000)
 
@@ -115,6 +117,10 @@ VsMigration *vs_migration_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, VsRamLi
     g_cond_init(&m->idle_cond);
     m->params.max_bandwidth = VS_MIG_DEFAULT_MAX_BANDWIDTH;
     m->params.downtime_limit = VS_MIG_DEFAULT_DOWNTIME_LIMIT;
+    m->params.throttle_trigger_threshold = 50;
+    m->params.cpu_throttle_initial = 20;
+    m->params.cpu_throttle_increment = 10;
+    m->params.max_cpu_throttle = 99;
     m->out_state = vs_migstate_new(m, false);
     talloc_set_destructor(m, mig_destructor);
     return m;
@@ -127,6 +133,18 @@ void vs_migration_get_params(VsMigration *m, VsMigParams *ret)
     g_mutex_unlock(&m->lock);
 }
 
+static bool mig_check_range(const char *name, unsigned v, unsigned lo, unsigned hi,
+                            GError **errp)
+{
+    if (v < lo || v > hi) {
+        /* QEMU 7.2's words. */
+        return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
+                         "Parameter '%s' expects an integer in the range of %u to %u", name, lo,
+                         hi);
+    }
+    return true;
+}
+
 bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp)
 {
     if (p->downtime_limit > MIG_MAX_DOWNTIME_LIMIT) {
@@ -135,7 +153,18 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
                          "Parameter 'downtime_limit' expects an integer in the range of 0 to "
                          "%u milliseconds", MIG_MAX_DOWNTIME_LIMIT);
     }
+    if (!mig_check_range("throttle_trigger_threshold", p->throttle_trigger_threshold, 1, 100,
+                         errp) ||
+        !mig_check_range("cpu_throttle_initial", p->cpu_throttle_initial, 1, 99, errp) ||
+        !mig_check_range("cpu_throttle_increment", p->cpu_throttle_increment, 1, 99, errp) ||
+        !mig_check_range("max_cpu_throttle", p->max_cpu_throttle, 1, 99, errp)) {
+        return false;
+    }
     g_mutex_lock(&m->lock);
+    if (p->auto_converge != m->params.auto_converge && m->running && !m->incoming) {
+        g_mutex_unlock(&m->lock);
+        return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
+    }
     m->params = *p;
     g_mutex_unlock(&m->lock);
     return true;
@@ -259,6 +288,12 @@ typedef struct MigOut {
     uint64_t dirty_pages_rate;
     uint64_t precopy_bytes;
     uint64_t final_bytes;        /* the stream's length once the channel closed */
+    /* auto-converge (QEMU's migration_trigger_throttle). */
+    int64_t period_start_us;
+    uint64_t period_xfer_start;
+    uint64_t period_dirty_pages;
+    unsigned dirty_rate_high_cnt;
+    unsigned throttle;
 } MigOut;
 
 /* Bytes written so far; the channel's file is gone once it closed. */
@@ -331,6 +366,47 @@ static void mig_out_measure(MigOut *o)
     mig_out_publish(o);
 }
 
+static void mig_out_set_throttle(MigOut *o, unsigned percent)
+{
+    o->throttle = percent;
+    if (o->m->ops->set_throttle) {
+        o->m->ops->set_throttle(o->m->opaque, percent);
+    }
+    vs_migstate_set_throttle(o->m->out_state, percent);
+}
+
+/*
+ * auto-converge, as QEMU 7.2: over each period of at least a second, when
+ * the guest dirtied more than throttle-trigger-threshold % of what was
+ * sent, for the second period running, throttle it: cpu-throttle-initial
+ * first, then cpu-throttle-increment more each time, up to
+ * max-cpu-throttle.
+ */
+static void mig_out_auto_converge(MigOut *o, int64_t now, uint64_t fresh_pages)
+{
+    VsMigParams p;
+    uint64_t xfer, dirty;
+
+    vs_migration_get_params(o->m, &p);
+    o->period_dirty_pages += fresh_pages;
+    if (now - o->period_start_us < MIG_THROTTLE_PERIOD_US) {
+        return;
+    }
+    xfer = mig_out_pos(o) - o->period_xfer_start;
+    dirty = o->period_dirty_pages * VS_RAM_PAGE_SIZE;
+    o->period_start_us = now;
+    o->period_xfer_start = mig_out_pos(o);
+    o->period_dirty_pages = 0;
+    if (!p.auto_converge || dirty <= xfer * p.throttle_trigger_threshold / 100 ||
+        ++o->dirty_rate_high_cnt < 2) {
+        return;
+    }
+    o->dirty_rate_high_cnt = 0;
+    mig_out_set_throttle(o, o->throttle == 0 ? p.cpu_throttle_initial
+                                             : MIN(o->throttle + p.cpu_throttle_increment,
+                                                   p.max_cpu_throttle));
+}
+
 static bool mig_out_sync(MigOut *o, GError **errp)
 {
     int64_t now = g_get_monotonic_time();
@@ -345,6 +421,7 @@ static bool mig_out_sync(MigOut *o, GError **errp)
                                          (double)(now - o->last_sync_us));
     }
     o->last_sync_us = now;
+    mig_out_auto_converge(o, now, st.last_sync_new);
     return true;
 }
 
@@ -378,6 +455,8 @@ static bool mig_out_setup(MigOut *o, GError **errp)
     }
     vs_savevm_put_footer(o->f, id);
     o->last_sync_us = g_get_monotonic_time();
+    o->period_start_us = o->last_sync_us;
+    o->period_xfer_start = mig_out_pos(o);
     return vs_qemufile_flush(o->f, errp);
 }
 
@@ -519,6 +598,10 @@ static gpointer mig_out_thread(gpointer opaque)
         m->ops->start(m->opaque);
     }
 done:
+    if (o.throttle) {
+        /* QEMU stops throttling when the migration ends, however it ends. */
+        mig_out_set_throttle(&o, 0);
+    }
     g_clear_error(&err);
     mig_publish_channel(m, NULL);
     talloc_free(tmp);

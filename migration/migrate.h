@@ -69,6 +69,8 @@ typedef struct VsMigVmOps {
     bool (*is_running)(void *opaque);
     /* Destination: the load ended (@ok), devices and RAM hold the state. */
     void (*incoming_done)(void *opaque, bool ok);
+    /* auto-converge: let the guest run only (100 - @percent) % of its time; 0 ends it. */
+    void (*set_throttle)(void *opaque, unsigned percent);
 } VsMigVmOps;
 
 /* QEMU 7.2's defaults: 128 MiB/s (MAX_THROTTLE), 300 ms. */
@@ -78,6 +80,13 @@ typedef struct VsMigVmOps {
 typedef struct VsMigParams {
     uint64_t max_bandwidth;   /* bytes per second; 0 = unlimited */
     uint64_t downtime_limit;  /* ms, 0..2000000 */
+    /* The auto-converge capability and its parameters (QEMU 7.2's defaults
+     * 50, 20, 10, 99). */
+    bool auto_converge;
+    uint8_t throttle_trigger_threshold;   /* 1..100: % of the bytes sent */
+    uint8_t cpu_throttle_initial;         /* 1..99 */
+    uint8_t cpu_throttle_increment;       /* 1..99 */
+    uint8_t max_cpu_throttle;             /* 1..99 */
 } VsMigParams;
 
 typedef struct VsMigration VsMigration;
@@ -95,7 +104,11 @@ VsMigration *vs_migration_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, VsRamLi
                               VsDirtyTracker *tracker, const VsMigVmOps *ops, void *opaque);
 
 void vs_migration_get_params(VsMigration *m, VsMigParams *ret);
-/* Takes effect at once, also in a running migration. */
+/*
+ * Takes effect at once, also in a running migration (auto-converge only
+ * when no migration runs: VS_MIGRATE_ERROR_BUSY); out-of-range values give
+ * VS_MIGRATE_ERROR_PARAM with QEMU's words.
+ */
 bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp);
 
 /*

@@ -19,6 +19,7 @@ struct VsMigState {
     bool has_downtime;
     int64_t expected_downtime_ms;
     VsMigRamInfo ram;
+    unsigned throttle;
     char *error;                 /* g_malloc'd, first reason */
 };
 
@@ -118,6 +119,7 @@ static void migstate_enter(VsMigState *ms, VsMigStatus to)
         ms->has_downtime = false;
         ms->downtime_ms = 0;
         ms->expected_downtime_ms = 0;
+        ms->throttle = 0;
         g_clear_pointer(&ms->error, g_free);
     }
     if (ms->status == VS_MIG_STATUS_SETUP && to != VS_MIG_STATUS_SETUP) {
@@ -167,6 +169,13 @@ void vs_migstate_set_ram(VsMigState *ms, const VsMigRamInfo *ram, int64_t expect
     g_mutex_unlock(&ms->lock);
 }
 
+void vs_migstate_set_throttle(VsMigState *ms, unsigned percent)
+{
+    g_mutex_lock(&ms->lock);
+    ms->throttle = percent;
+    g_mutex_unlock(&ms->lock);
+}
+
 void vs_migstate_set_downtime(VsMigState *ms, int64_t downtime_ms)
 {
     g_mutex_lock(&ms->lock);
@@ -207,6 +216,9 @@ void vs_migstate_query(VsMigState *ms, VsMigInfo *ret)
             ret->expected_downtime = ms->expected_downtime_ms;
             ret->has_ram = true;
             ret->ram = ms->ram;
+            /* QEMU reports it while the guest is throttled. */
+            ret->has_cpu_throttle_percentage = ms->throttle > 0;
+            ret->cpu_throttle_percentage = ms->throttle;
             break;
         case VS_MIG_STATUS_COMPLETED:
             migstate_fill_times(ms, ret, now);

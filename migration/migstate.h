@@ -93,6 +93,8 @@ typedef struct VsMigInfo {
     int64_t downtime;            /* ms */
     bool has_expected_downtime;
     int64_t expected_downtime;   /* ms */
+    bool has_cpu_throttle_percentage;
+    uint64_t cpu_throttle_percentage;
     bool has_error_desc;
     char error_desc[512];
 } VsMigInfo;
@@ -122,6 +124,8 @@ VsMigStatus vs_migstate_fail(VsMigState *ms, const char *reason);
 
 /* Figures of the running migration, replaced together. */
 void vs_migstate_set_ram(VsMigState *ms, const VsMigRamInfo *ram, int64_t expected_downtime_ms);
+/* auto-converge's current throttle, 0 when the guest is not throttled. */
+void vs_migstate_set_throttle(VsMigState *ms, unsigned percent);
 /* The measured downtime (set before the transition to completed). */
 void vs_migstate_set_downtime(VsMigState *ms, int64_t downtime_ms);
 

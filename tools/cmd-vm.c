@@ -168,6 +168,7 @@ typedef struct VmOptions {
     gboolean once;
     gboolean describe;
     gboolean progress;
+    gboolean auto_converge;
 } VmOptions;
 
 static bool vm_pick(const char *prog, const char *what, const char *value,
@@ -232,6 +233,7 @@ static bool vm_set_params(const char *prog, VsVm *vm, const VmOptions *o)
     if (o->downtime_limit >= 0) {
         p.downtime_limit = (uint64_t)o->downtime_limit;
     }
+    p.auto_converge = p.auto_converge || o->auto_converge;
     if (!vs_migration_set_params(vs_vm_migration(vm), &p, &err)) {
         vm_fail(prog, "%s", err->message);
         return false;
@@ -300,6 +302,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "migrate", 0, 0, G_OPTION_ARG_STRING, &o.migrate, "migrate to URI at once", "URI" },
         { "max-bandwidth", 0, 0, G_OPTION_ARG_STRING, &o.max_bandwidth, "migration bandwidth cap in bytes/s (default 128M, 0: none)", "RATE" },
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
+        { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },
         { "describe", 0, 0, G_OPTION_ARG_NONE, &o.describe, "with --once: print a digest per RAM block and of the devices", NULL },
         { "progress", 0, 0, G_OPTION_ARG_NONE, &o.progress, "show a progress bar on a terminal", NULL },

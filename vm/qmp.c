@@ -37,7 +37,7 @@ static const char *const qmp_capabilities_72[] = {
     "zero-copy-send", "postcopy-preempt",
 };
 
-/* QEMU 7.2's migration parameters; those other than the two implemented
+/* QEMU 7.2's migration parameters; those without a VsMigParams member
  * are accepted and have no effect. */
 static const char *const qmp_parameters_72[] = {
     "announce-initial", "announce-max", "announce-rounds", "announce-step",
@@ -263,6 +263,10 @@ static char *qmp_cmd_query_migrate(QmpCall *c)
     if (info.has_setup_time) {
         g_string_append_printf(v, ", \"setup-time\": %" PRId64, info.setup_time);
     }
+    if (info.has_cpu_throttle_percentage) {
+        g_string_append_printf(v, ", \"cpu-throttle-percentage\": %" PRIu64,
+                               info.cpu_throttle_percentage);
+    }
     if (info.has_error_desc) {
         g_string_append(v, ", \"error-desc\": ");
         qmp_append_string(v, info.error_desc);
@@ -292,17 +296,30 @@ static char *qmp_cmd_set_parameters(QmpCall *c)
         const VsJson *val = vs_json_object_value(c->args, i);
         uint64_t n = 0;
 
+        uint8_t *small = NULL;
+
         if (!qmp_in_list(qmp_parameters_72, G_N_ELEMENTS(qmp_parameters_72), key)) {
             return qmp_error(c->id, "GenericError", "Parameter '%s' is unexpected", key);
         }
-        if (strcmp(key, "max-bandwidth") != 0 && strcmp(key, "downtime-limit") != 0) {
+        if (strcmp(key, "throttle-trigger-threshold") == 0) {
+            small = &p.throttle_trigger_threshold;
+        } else if (strcmp(key, "cpu-throttle-initial") == 0) {
+            small = &p.cpu_throttle_initial;
+        } else if (strcmp(key, "cpu-throttle-increment") == 0) {
+            small = &p.cpu_throttle_increment;
+        } else if (strcmp(key, "max-cpu-throttle") == 0) {
+            small = &p.max_cpu_throttle;
+        } else if (strcmp(key, "max-bandwidth") != 0 && strcmp(key, "downtime-limit") != 0) {
             continue;
         }
         if (!vs_json_get_uint64(val, &n, NULL)) {
             return qmp_error(c->id, "GenericError",
                              "Invalid parameter type for '%s', expected: integer", key);
         }
-        if (strcmp(key, "max-bandwidth") == 0) {
+        if (small) {
+            /* Out of range values are refused by vs_migration_set_params(). */
+            *small = (uint8_t)MIN(n, 255u);
+        } else if (strcmp(key, "max-bandwidth") == 0) {
             p.max_bandwidth = n;
         } else {
             p.downtime_limit = n;
@@ -320,14 +337,21 @@ static char *qmp_cmd_query_parameters(QmpCall *c)
     g_autofree char *v = NULL;
 
     vs_migration_get_params(vs_vm_migration(c->q->vm), &p);
-    v = g_strdup_printf("{\"max-bandwidth\": %" PRIu64 ", \"downtime-limit\": %" PRIu64 "}",
-                        p.max_bandwidth, p.downtime_limit);
+    v = g_strdup_printf("{\"throttle-trigger-threshold\": %u, \"cpu-throttle-initial\": %u, "
+                        "\"cpu-throttle-increment\": %u, \"max-bandwidth\": %" PRIu64
+                        ", \"downtime-limit\": %" PRIu64 ", \"max-cpu-throttle\": %u}",
+                        p.throttle_trigger_threshold, p.cpu_throttle_initial,
+                        p.cpu_throttle_increment, p.max_bandwidth, p.downtime_limit,
+                        p.max_cpu_throttle);
     return qmp_return(c->id, v);
 }
 
 static char *qmp_cmd_set_capabilities(QmpCall *c)
 {
     const VsJson *list = qmp_arg(c, "capabilities");
+    VsMigration *m = vs_vm_migration(c->q->vm);
+    g_autoptr(GError) err = NULL;
+    VsMigParams p;
 
     if (!list || vs_json_kind(list) != VS_JSON_ARRAY) {
         return qmp_error(c->id, "GenericError", "Parameter 'capabilities' is missing");
@@ -335,6 +359,7 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
     if (!qmp_migration_idle(c->q)) {
         return qmp_error(c->id, "GenericError", "There's a migration process in progress");
     }
+    vs_migration_get_params(m, &p);
     for (size_t i = 0; i < vs_json_length(list); i++) {
         const VsJson *item = vs_json_array_get(list, i);
         const VsJson *name_v = vs_json_object_get(item, "capability");
@@ -350,10 +375,15 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
             return qmp_error(c->id, "GenericError",
                              "Parameter 'capability' does not accept value '%s'", name);
         }
-        if (state) {
+        if (strcmp(name, "auto-converge") == 0) {
+            p.auto_converge = state;
+        } else if (state) {
             return qmp_error(c->id, "GenericError",
                              "Capability '%s' is not supported by this VM yet", name);
         }
+    }
+    if (!vs_migration_set_params(m, &p, &err)) {
+        return qmp_error(c->id, "GenericError", "%s", err->message);
     }
     return qmp_return(c->id, "{}");
 }
@@ -362,10 +392,14 @@ static char *qmp_cmd_query_capabilities(QmpCall *c)
 {
     GString *v = g_string_new("[");
     g_autofree char *text = NULL;
+    VsMigParams p;
 
+    vs_migration_get_params(vs_vm_migration(c->q->vm), &p);
     for (size_t i = 0; i < G_N_ELEMENTS(qmp_capabilities_72); i++) {
-        g_string_append_printf(v, "%s{\"state\": false, \"capability\": \"%s\"}",
-                               i ? ", " : "", qmp_capabilities_72[i]);
+        bool on = strcmp(qmp_capabilities_72[i], "auto-converge") == 0 && p.auto_converge;
+
+        g_string_append_printf(v, "%s{\"state\": %s, \"capability\": \"%s\"}",
+                               i ? ", " : "", on ? "true" : "false", qmp_capabilities_72[i]);
     }
     g_string_append_c(v, ']');
     text = g_string_free(v, FALSE);

@@ -59,6 +59,7 @@ struct VsVm {
     bool worker_quit;
     GThread *worker;
     uint64_t pages_written;      /* atomic */
+    unsigned throttle;           /* atomic: auto-converge's percentage */
 };
 
 /* ---- run state ---------------------------------------------------------------- */
@@ -191,9 +192,10 @@ static gpointer vm_worker(gpointer opaque)
 {
     VsVm *vm = opaque;
     uint64_t rng = vm->cfg.seed * 0x9e3779b97f4a7c15ull + 1, seq = 0, value = 0;
-    double pages_per_us = (double)vm->cfg.dirty_rate / VM_PAGE / 1e6;
+    double base_per_us = (double)vm->cfg.dirty_rate / VM_PAGE / 1e6, pages_per_us = base_per_us;
     int64_t t0 = 0, next_tick = 0;
     uint64_t done = 0, ticks = 0;
+    unsigned throttle = 0;
 
     for (;;) {
         bool was_parked;
@@ -207,6 +209,13 @@ static gpointer vm_worker(gpointer opaque)
             break;
         }
         now = g_get_monotonic_time();
+        if (__atomic_load_n(&vm->throttle, __ATOMIC_RELAXED) != throttle) {
+            /* A throttled guest runs (100 - throttle) % of the time: its
+             * writes slow down in proportion. */
+            throttle = __atomic_load_n(&vm->throttle, __ATOMIC_RELAXED);
+            pages_per_us = base_per_us * (100 - MIN(throttle, 100u)) / 100.0;
+            t0 = 0;
+        }
         if (was_parked || t0 == 0) {
             /* Time spent stopped does not count: no burst to catch up. */
             t0 = now;
@@ -276,7 +285,15 @@ static void vm_mig_incoming_done(void *opaque, bool ok)
     }
 }
 
+static void vm_mig_set_throttle(void *opaque, unsigned percent)
+{
+    VsVm *vm = opaque;
+
+    __atomic_store_n(&vm->throttle, percent, __ATOMIC_RELAXED);
+}
+
 static const VsMigVmOps vm_mig_ops = {
+    .set_throttle = vm_mig_set_throttle,
     .stop = vm_mig_stop,
     .start = vm_mig_start,
     .is_running = vm_mig_is_running,

@@ -156,6 +156,19 @@ def test_qmp(tmp):
         caps = s.command("query-migrate-capabilities")
         ok(len(caps) == 21 and caps[0] == {"state": False, "capability": "xbzrle"},
            "query-migrate-capabilities lists QEMU 7.2's 21", caps[:2])
+        s.command("migrate-set-capabilities",
+                  capabilities=[{"capability": "auto-converge", "state": True}])
+        caps = {c["capability"]: c["state"] for c in s.command("query-migrate-capabilities")}
+        ok(caps["auto-converge"] and not caps["xbzrle"], "auto-converge can be turned on", caps)
+        try:
+            s.command("migrate-set-parameters", **{"cpu-throttle-initial": 150})
+            ok(False, "cpu-throttle-initial 150 is refused")
+        except QMPError as e:
+            ok("Parameter 'cpu_throttle_initial' expects an integer in the range of 1 to 99"
+               in str(e), "cpu-throttle-initial out of range: QEMU's words", e)
+        s.command("migrate-set-parameters", **{"cpu-throttle-initial": 30})
+        ok(s.command("query-migrate-parameters")["cpu-throttle-initial"] == 30,
+           "cpu-throttle-initial reads back")
         ok(s.command("migrate", uri=f"tcp:127.0.0.1:{port}") == {}, "migrate returns {}")
         first = s.command("query-migrate")["status"]
         ok(first in ("setup", "active", "device", "completed"), "status right after migrate",

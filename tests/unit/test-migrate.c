@@ -77,9 +77,12 @@ static VsVm *new_vm(void **state, bool incoming, VsVmFill fill, uint64_t dirty_r
 
 static void set_params(VsVm *vm, uint64_t bw, uint64_t downtime)
 {
-    VsMigParams p = { .max_bandwidth = bw, .downtime_limit = downtime };
     GError *err = NULL;
+    VsMigParams p;
 
+    vs_migration_get_params(vs_vm_migration(vm), &p);
+    p.max_bandwidth = bw;
+    p.downtime_limit = downtime;
     assert_true(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
 }
 
@@ -628,6 +631,69 @@ static void test_migrate_downtime_limit(void **state)
     talloc_free(src);
 }
 
+/*
+ * A guest dirtying far faster than the cap never converges on its own; with
+ * auto-converge it is throttled (reported in query-migrate) and completes.
+ */
+static void test_migrate_auto_converge(void **state)
+{
+    VsVmConfig cfg = VS_VM_CONFIG_INIT;
+    GError *err = NULL;
+    VsMigParams p;
+    VsMigInfo info;
+    uint64_t max_throttle = 0;
+    VsVm *src;
+
+    cfg.ram_size = 16 * MiB;
+    cfg.fill = VS_VM_FILL_RANDOM;
+    cfg.dirty_rate = 200 * MiB;
+    src = vs_vm_new(*state, &cfg, &err);
+    assert_non_null(src);
+    assert_true(vs_vm_cont(src, &err));
+    vs_migration_get_params(vs_vm_migration(src), &p);
+    p.max_bandwidth = 16 * MiB;
+    p.downtime_limit = 300;
+    p.cpu_throttle_initial = 90;
+    p.cpu_throttle_increment = 9;
+    assert_true(vs_migration_set_params(vs_vm_migration(src), &p, &err));
+
+    /* Without: still copying after several passes. */
+    assert_true(vs_migration_start(vs_vm_migration(src), "exec:cat > /dev/null", &err));
+    g_usleep(3 * 1000 * 1000);
+    vs_migration_query(vs_vm_migration(src), &info);
+    assert_int_equal(info.status, VS_MIG_STATUS_ACTIVE);
+    assert_true(info.ram.dirty_sync_count >= 2);
+    assert_false(info.has_cpu_throttle_percentage);
+    vs_migration_cancel(vs_vm_migration(src));
+    assert_int_equal(wait_done(src).status, VS_MIG_STATUS_CANCELLED);
+
+    /* With: throttled, then done. */
+    p.auto_converge = true;
+    assert_true(vs_migration_set_params(vs_vm_migration(src), &p, &err));
+    assert_true(vs_migration_start(vs_vm_migration(src), "exec:cat > /dev/null", &err));
+    /* The capability cannot change under a running migration, as in QEMU. */
+    p.auto_converge = false;
+    assert_false(vs_migration_set_params(vs_vm_migration(src), &p, &err));
+    assert_gerror(err, VS_MIGRATE_ERROR, VS_MIGRATE_ERROR_BUSY, "There's a migration");
+    g_clear_error(&err);
+    for (int i = 0; i < 3000; i++) {
+        vs_migration_query(vs_vm_migration(src), &info);
+        if (info.has_cpu_throttle_percentage) {
+            max_throttle = MAX(max_throttle, info.cpu_throttle_percentage);
+        }
+        if (vs_mig_status_is_idle(info.status)) {
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
+    print_message("throttled up to %" PRIu64 " %%, %" PRIu64 " syncs\n", max_throttle,
+                  info.ram.dirty_sync_count);
+    assert_int_equal(info.status, VS_MIG_STATUS_COMPLETED);
+    assert_true(max_throttle >= 90 && max_throttle <= 99);
+    assert_false(info.has_cpu_throttle_percentage);
+    talloc_free(src);
+}
+
 /* ---- status snapshots -------------------------------------------------------------------- */
 
 typedef struct Poller {
@@ -723,6 +789,7 @@ int main(void)
         T(test_migrate_fail_truncated),
         T(test_migrate_bandwidth_limit),
         T(test_migrate_downtime_limit),
+        T(test_migrate_auto_converge),
         T(test_migrate_query_snapshots),
     };
 #undef T
