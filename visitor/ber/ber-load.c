@@ -173,12 +173,19 @@ static inline bool quick_field(BerLoad *l, size_t pos, size_t end, Field *fld)
     return true;
 }
 
+/* Whether the frame's items are bare values (the root, elements), not field items. */
+static inline bool holds_values(const LoadFrame *f)
+{
+    return f->kind == LOAD_ARRAY || f->kind == LOAD_LIST || f->kind == LOAD_ROOT;
+}
+
 /*
  * Where the next part's value starts when the common case holds: the
- * element at the cursor of an array or list, or the value of the field
- * item at the cursor of a struct or subsection when that item has short
- * forms and the name @name.  *@ret_end is the item's end (the frame's for
- * an element).  Returns false, with nothing consumed, otherwise.
+ * value at the cursor of the root, an array or a list, or the value of the
+ * field item at the cursor of a struct or subsection when that item has
+ * short forms and the name @name.  *@ret_end is the item's end (the
+ * frame's for a bare value).  Returns false, with nothing consumed,
+ * otherwise.
  */
 static inline __attribute__((always_inline)) bool quick_value(BerLoad *l, const char *name,
                                                                size_t *ret_pos, size_t *ret_end)
@@ -190,7 +197,7 @@ static inline __attribute__((always_inline)) bool quick_value(BerLoad *l, const 
     if (f->absent || f->pos >= f->end || l->depth + 2 > VS_BER_MAX_DEPTH) {
         return false;
     }
-    if (f->kind == LOAD_ARRAY || f->kind == LOAD_LIST) {
+    if (holds_values(f)) {
         *ret_pos = f->pos;
         *ret_end = f->end;
         return true;
@@ -469,7 +476,7 @@ static bool unwrap(VsVisitor *v, const VsBerTlv *value, uint32_t utag, VsBerTlv 
 
 /* ---- containers ------------------------------------------------------- */
 
-static void push_frame(BerLoad *l, LoadKind kind, size_t pos, size_t end, bool absent)
+static inline void push_frame(BerLoad *l, LoadKind kind, size_t pos, size_t end, bool absent)
 {
     if (G_UNLIKELY(l->depth == l->frames_cap)) {
         size_t cap = l->frames_cap * 2;
@@ -495,7 +502,7 @@ static void pop_frame(VsVisitor *v)
 }
 
 /* Opens [tag] SEQUENCE: *@seq is the SEQUENCE. */
-static bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError **errp)
+static inline bool open_seq(VsVisitor *v, const VsBerTlv *value, VsBerTlv *seq, GError **errp)
 {
     BerLoad *l = to_load(v);
     GError *local = NULL;
@@ -530,7 +537,7 @@ static bool open_container(VsVisitor *v, const char *name, LoadKind kind, uint32
     if (quick_value(l, name, &pos, &end) &&
         vs_ber_read_tlv_quick(l->data, pos, end, l->depth + 2, value, NULL) &&
         vs_ber_is(value, VS_BER_CONTEXT, true, tag)) {
-        bool element = f->kind == LOAD_ARRAY || f->kind == LOAD_LIST;
+        bool element = holds_values(f);
 
         if (element || value->end == end) {
             f->pos = element ? value->end : end;
@@ -666,10 +673,16 @@ static bool quick_struct_header(BerLoad *l, size_t *pos, size_t end, const VsTyp
     size_t p = *pos, len;
     const uint8_t *str;
 
-    /* No NUL in the stream's name first: then the comparison stays within type->name. */
-    if (!quick_header_string(l->data, &p, end, VS_BER_TAG_UTF8STRING, &str, &len) ||
-        memchr(str, 0, len) || strncmp((const char *)str, type->name, len) != 0 ||
-        type->name[len] != '\0' ||
+    if (!quick_header_string(l->data, &p, end, VS_BER_TAG_UTF8STRING, &str, &len)) {
+        return false;
+    }
+    /* Byte by byte, never past type->name's end: the stream's name may hold a NUL. */
+    for (size_t i = 0; i < len; i++) {
+        if (type->name[i] == '\0' || type->name[i] != (char)str[i]) {
+            return false;
+        }
+    }
+    if (type->name[len] != '\0' ||
         !quick_header_string(l->data, &p, end, VS_BER_TAG_UTF8STRING, &str, &len)) {
         return false;
     }
@@ -1034,7 +1047,7 @@ static inline __attribute__((always_inline)) bool quick_integer_part(BerLoad *l,
                        is_signed, ret, &used)) {
         return false;
     }
-    element = f->kind == LOAD_ARRAY || f->kind == LOAD_LIST;
+    element = holds_values(f);
     if (!element && pos + used != end) {
         return false;
     }
