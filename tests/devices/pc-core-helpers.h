@@ -5,8 +5,9 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * Include after <cmocka.h>.  Every helper fails the test (printing the
- * error) when an operation that must work does not.
+ * Include after <cmocka.h> (it brings tests/unit/test-helpers.h).  Every
+ * helper fails the test (printing the error) when an operation that must
+ * work does not.
  */
 #ifndef VSTATE_TEST_PC_CORE_HELPERS_H
 #define VSTATE_TEST_PC_CORE_HELPERS_H
@@ -18,6 +19,7 @@
 
 #include "migration/stream.h"
 #include "tests/unit/corpus.h"
+#include "tests/unit/test-helpers.h"
 #include "visitor/ber/ber-visitor.h"
 #include "visitor/qemufile/legacy-visitor.h"
 #include "visitor/qemufile/qemufile.h"
@@ -118,6 +120,27 @@ static inline void pc_load(TALLOC_CTX *mem, PcForm form, const uint8_t *data, si
         g_error_free(err);
         fail();
     }
+}
+
+/*
+ * A section's state, through BER and back with hooks off, saves to the same
+ * legacy bytes @want: BER keeps every value of QEMU's state.
+ */
+static inline void pc_assert_ber_keeps(TALLOC_CTX *mem, PcWalkFn walk, const char *name,
+                                       void *obj, size_t size, const uint8_t *want,
+                                       size_t want_len)
+{
+    void *copy = talloc_zero_size(mem, size);
+    size_t ber_len, len;
+    uint8_t *ber = pc_save(mem, PC_BER, walk, name, obj, false, &ber_len);
+    uint8_t *again;
+
+    pc_load(mem, PC_BER, ber, ber_len, walk, name, copy, 0, false);
+    again = pc_save(mem, PC_LEGACY, walk, name, copy, false, &len);
+    assert_bytes(again, len, want, want_len);
+    talloc_free(again);
+    talloc_free(ber);
+    talloc_free(copy);
 }
 
 /* One device section of one corpus stream: its body bytes and header. */

@@ -355,6 +355,8 @@ static void test_i8254_corpus(void **state)
         pc_load(*state, PC_LEGACY, secs[i].body, secs[i].len, walk_pit, "i8254", &bare,
                 secs[i].version, true);
         assert_same_state(VsI8254State, &bare, &st);
+        pc_assert_ber_keeps(*state, walk_pit, "i8254", &st, sizeof(st), secs[i].body,
+                            secs[i].len);
         /* QEMU sends channel 0's next transition twice. */
         assert_int_equal(st.irq_timer, st.channels[0].next_transition_time);
 

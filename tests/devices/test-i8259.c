@@ -418,6 +418,8 @@ static void test_i8259_corpus(void **state)
         pc_load(*state, PC_LEGACY, secs[i].body, secs[i].len, walk_pic, "i8259", &bare,
                 secs[i].version, true);
         assert_same_state(VsI8259State, &bare, &st);
+        pc_assert_ber_keeps(*state, walk_pic, "i8259", &st, sizeof(st), secs[i].body,
+                            secs[i].len);
     }
     for (size_t i = 0; i + 1 < n; i += 2) {
         /* Instances 0 and 1 of one stream, in stream order. */

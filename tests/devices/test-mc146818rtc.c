@@ -357,6 +357,8 @@ static void test_rtc_corpus(void **state)
         pc_load(*state, PC_LEGACY, secs[i].body, secs[i].len, walk_rtc, "mc146818rtc", &bare,
                 secs[i].version, true);
         assert_same_state(VsRtcState, &bare, &st);
+        pc_assert_ber_keeps(*state, walk_rtc, "mc146818rtc", &st, sizeof(st), secs[i].body,
+                            secs[i].len);
 
         /* The corpus guests run in BCD, 24 hours, the clock running. */
         assert_int_equal(st.cmos_data[0x0b] & 0x86, 0x02);
