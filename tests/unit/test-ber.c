@@ -751,6 +751,93 @@ static void test_ber_must_understand_malformed(void **state)
     talloc_free(bytes);
 }
 
+/* ---- long forms ------------------------------------------------------------ */
+
+/* 40 u8 fields (slots 31 and up take two identifier octets), then a long array. */
+typedef struct Wide {
+    uint8_t f[40];
+    uint8_t arr[200];
+} Wide;
+
+static const VsTypeInfo wide_type = {
+    .name = "Wide", .wire_name = "wide", .version = 1, .minimum_version = 1,
+};
+
+static const char *const wide_names[40] = {
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9",
+    "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18", "f19",
+    "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29",
+    "f30", "f31", "f32", "f33", "f34", "f35", "f36", "f37", "f38", "f39",
+};
+
+static bool walk_wide(VsVisitor *v, const char *name, void *obj, GError **errp)
+{
+    Wide *w = obj;
+    uint32_t version = 1;
+    bool ok = false;
+
+    if (!vs_visit_start_struct(v, name, &wide_type, &version, errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < 40; i++) {
+        if (!vs_visit_u8(v, wide_names[i], &w->f[i], errp)) {
+            goto out;
+        }
+    }
+    ok = vs_visit_u8_array(v, "arr", w->arr, 200, errp) && vs_visit_check_struct(v, errp);
+out:
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+/*
+ * Field numbers of two identifier octets and containers of two length
+ * octets take the writers' and readers' general paths: the bytes follow
+ * X.690, a marked item among them too, and they load back.
+ */
+static void test_ber_long_tags(void **state)
+{
+    static const char *const marks[] = { "wide.f35", NULL };
+    /* [35] L SEQUENCE { "f35", [1] INTEGER 35, marker } */
+    static const uint8_t f35[] = {
+        0xbf, 0x23, 0x0f, 0x30, 0x0d, 0x0c, 0x03, 'f', '3', '5',
+        0xa1, 0x03, 0x02, 0x01, 0x23, 0x01, 0x01, 0xff,
+    };
+    Wide w, t;
+    GError *err = NULL;
+    char *warnings = NULL;
+    size_t len;
+    uint8_t *bytes, *at;
+    VsNode *a, *b;
+
+    for (unsigned i = 0; i < 40; i++) {
+        w.f[i] = (uint8_t)i;
+    }
+    for (unsigned i = 0; i < 200; i++) {
+        w.arr[i] = (uint8_t)(i * 3);
+    }
+    bytes = ber_save_marked(*state, walk_wide, "wide", &w, marks, &len);
+    assert_non_null(memmem(bytes, len, f35, sizeof(f35)));
+    /* The array, last in the struct: [40] with two identifier octets and a long length. */
+    at = memmem(bytes, len, "\xbf\x28\x82", 3);
+    assert_non_null(at);
+    assert_int_equal((size_t)(at - bytes) + 5 + ((size_t)at[3] << 8 | at[4]), len);
+    for (int policy = VS_BER_STRICT; policy <= VS_BER_LENIENT; policy++) {
+        memset(&t, 0, sizeof(t));
+        if (!ber_load(*state, bytes, len, policy, walk_wide, "wide", &t, &warnings, &err)) {
+            print_error("load failed: %s\n", err->message);
+            fail();
+        }
+        assert_string_equal(warnings, "");
+        assert_memory_equal(&t, &w, sizeof(w));
+    }
+    a = tree_of(*state, walk_wide, "wide", &w);
+    b = vs_ber_decode_tree(*state, bytes, len, &err);
+    assert_non_null(b);
+    assert_trees_equal(*state, a, b);
+    talloc_free(bytes);
+}
+
 /* ---- schema digests ------------------------------------------------------- */
 
 static void digest_of_fields(const VsFieldInfo *fields, uint32_t version,
@@ -883,6 +970,18 @@ static void test_ber_fail_truncation(void **state)
     memset(&k, 0, sizeof(k));
     assert_all_truncations_fail(state, walk_kinds, "kinds", &k, sizeof(k), kinds_bytes,
                                 sizeof(kinds_bytes));
+    {
+        /* Long identifiers and lengths, and a must-understand marker. */
+        static const char *const marks[] = { "wide.f35", "wide.arr", NULL };
+        Wide w, target;
+
+        memset(&w, 0x81, sizeof(w));
+        memset(&target, 0, sizeof(target));
+        bytes = ber_save_marked(*state, walk_wide, "wide", &w, marks, &len);
+        assert_all_truncations_fail(state, walk_wide, "wide", &target, sizeof(target), bytes,
+                                    len);
+        talloc_free(bytes);
+    }
 }
 
 static void test_ber_fail_trailing_bytes(void **state)
@@ -979,6 +1078,7 @@ int main(void)
         T(test_ber_must_understand_known),
         T(test_ber_must_understand_malformed),
         T(test_ber_schema_digest),
+        T(test_ber_long_tags),
         T(test_ber_fail_truncation),
         T(test_ber_fail_trailing_bytes),
         T(test_ber_indefinite_and_depth),
