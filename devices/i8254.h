@@ -16,7 +16,8 @@
  * access, the counter latch command, the read-back command (count and
  * status latches), output levels, the gate's retrigger in modes 1, 2, 3
  * and 5.  Not modelled, as in QEMU: a low gate pausing modes 0, 2, 3 and 4,
- * BCD counting (the bit is kept), the null-count status bit.
+ * BCD counting (the bit is kept), the null-count status bit; in modes 1 and
+ * 5 writing the count also starts it, as if the gate had risen.
  */
 #ifndef VSTATE_DEVICES_I8254_H
 #define VSTATE_DEVICES_I8254_H
