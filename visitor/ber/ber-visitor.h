@@ -17,16 +17,20 @@
  *     VS_BER_LENIENT a value that fits its destination is accepted, fields
  *     and subsections the schema does not know are skipped, fields the
  *     stream lacks keep their value, and each such decision is listed
- *     (vs_ber_load_visitor_warnings());
+ *     (vs_ber_load_visitor_warnings()); an item the writer marked
+ *     must-understand (vs_ber_save_visitor_mark()) is never skipped: the
+ *     load fails instead;
  *   - vs_ber_decode_tree() turns the bytes into a VsNode tree without any
  *     schema, the same tree the tree builder makes from the walk.
  *
  * Field numbers.  Each field is wrapped in a context tag [i]: i is the
- * member's index in its type's VsTypeInfo.fields when the walker describes
- * its type and the member is found there (by name; subsections by type),
- * otherwise n_fields + the number of such unmatched members visited before
- * it in the same struct.  Hand-written walkers (n_fields 0) thus number
- * their fields 0, 1, 2, ... in visit order.
+ * member's slot in its type's VsTypeInfo.fields (docs/ber-format.md,
+ * "Containers": members in declaration order, local and validate members
+ * taking none, a gtree two, subsections after the fields) when the walker
+ * describes its type and the member is found there (by name; subsections
+ * by type); otherwise the next number after all described slots.
+ * Hand-written walkers (n_fields 0) thus number their fields 0, 1, 2, ...
+ * in visit order.
  *
  * Example: save a section, then load it back leniently
  *
