@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "migration/channel.h"
+#include "migration/trace-migration.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -258,6 +259,7 @@ bool vs_channel_close(VsChannel *ch, GError **errp)
     bool ok = true;
 
     if (ch->file) {
+        trace_qemu_file_fclose();
         ok = vs_qemufile_close(ch->file, &local);
         vs_qemufile_free(ch->file);
         ch->file = NULL;
@@ -295,6 +297,11 @@ static bool channel_spawn(const char *cmd, bool we_write, int *ret_fd, pid_t *re
     GPid pid;
     int fd = -1;
 
+    if (we_write) {
+        trace_migration_exec_outgoing(cmd);
+    } else {
+        trace_migration_exec_incoming(cmd);
+    }
     if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
                                   NULL, &pid, we_write ? &fd : NULL, we_write ? NULL : &fd,
                                   NULL, &local)) {
@@ -525,6 +532,7 @@ VsChannel *vs_channel_accept(VsChannelListener *l, TALLOC_CTX *mem_ctx, GError *
         channel_fail_errno(errp, errno, "accepting on %s", vs_channel_listener_address(l));
         return NULL;
     }
+    trace_migration_socket_incoming_accepted();
     return channel_new(mem_ctx, l->kind, fd, VS_QEMUFILE_READ, 0);
 }
 

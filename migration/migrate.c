@@ -7,6 +7,7 @@
 #include "migration/migrate.h"
 #include "migration/channel.h"
 #include "migration/stream.h"
+#include "migration/trace-migration.h"
 #include "visitor/pretty/tee-visitor.h"
 #include "visitor/qemufile/legacy-visitor.h"
 
@@ -358,6 +359,9 @@ static void mig_out_measure(MigOut *o)
     vs_ram_sender_stats(o->rs, &st);
     pages = st.zero_pages + st.normal_pages;
     o->bandwidth = (double)(mig_out_pos(o) - o->window_bytes) / (double)spent;
+    trace_migrate_transferred(mig_out_pos(o) - o->window_bytes, (uint64_t)spent,
+                              (uint64_t)(o->bandwidth * 1e6),
+                              (uint64_t)(o->bandwidth * 1000.0 * (double)mig_downtime_limit(o->m)));
     o->mbps = o->bandwidth * 8.0;       /* bytes/us * 8 = Mbit/s */
     o->pages_per_second = (uint64_t)((double)(pages - o->window_pages) * 1e6 / (double)spent);
     o->window_start_us = now;
@@ -368,6 +372,7 @@ static void mig_out_measure(MigOut *o)
 
 static void mig_out_set_throttle(MigOut *o, unsigned percent)
 {
+    trace_migration_throttle(percent);
     o->throttle = percent;
     if (o->m->ops->set_throttle) {
         o->m->ops->set_throttle(o->m->opaque, percent);
@@ -447,13 +452,16 @@ static bool mig_out_setup(MigOut *o, GError **errp)
 {
     uint32_t id = vs_savevm_ram_section_id(o->m->devices);
 
+    trace_savevm_state_setup();
     vs_savevm_write_header(o->m->devices, o->f);
+    trace_savevm_section_start("ram", id);
     vs_savevm_put_section_header(o->f, VS_MIG_SECTION_START, id, "ram", 0,
                                  VS_SAVEVM_RAM_VERSION);
     if (!vs_ram_sender_setup(o->rs, o->f, errp)) {
         return false;
     }
     vs_savevm_put_footer(o->f, id);
+    trace_savevm_section_end("ram", id, 0);
     o->last_sync_us = g_get_monotonic_time();
     o->period_start_us = o->last_sync_us;
     o->period_xfer_start = mig_out_pos(o);
@@ -476,6 +484,7 @@ static bool mig_out_iterate(MigOut *o, GError **errp)
         mig_out_measure(o);
         threshold = o->bandwidth * 1000.0 * (double)mig_downtime_limit(o->m);
         pending = vs_ram_sender_pending(o->rs);
+        trace_migrate_pending(pending, (uint64_t)threshold);
         if ((double)pending <= threshold) {
             if (!mig_out_sync(o, errp)) {
                 return false;
@@ -503,11 +512,14 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     o->precopy_bytes = mig_out_pos(o);
     /* As QEMU, the final stage is not rate limited. */
     o->m->pace_off = true;
+    trace_savevm_state_complete_precopy();
+    trace_savevm_section_start("ram", id);
     vs_savevm_put_section_header(o->f, VS_MIG_SECTION_END, id, NULL, 0, 0);
     if (!vs_ram_sender_complete(o->rs, o->f, errp)) {
         return false;
     }
     vs_savevm_put_footer(o->f, id);
+    trace_savevm_section_end("ram", id, 0);
     if (!vs_savevm_write_devices(o->m->devices, o->f, errp)) {
         return false;
     }
@@ -531,6 +543,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
     if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_SETUP, VS_MIG_STATUS_ACTIVE)) {
         return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
+    trace_migration_thread_setup_complete();
     if (!mig_out_iterate(o, errp)) {
         return false;
     }
@@ -539,6 +552,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
         m->ops->stop(m->opaque);
         *ret_stopped = true;
     }
+    trace_migration_completion_vm_stop(0);
     if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_DEVICE)) {
         return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
@@ -658,6 +672,7 @@ void vs_migration_cancel(VsMigration *m)
     if (m->running && !m->incoming) {
         VsMigStatus s = vs_migstate_status(m->out_state);
 
+        trace_migrate_fd_cancel();
         g_atomic_int_set(&m->cancel, 1);
         if (s == VS_MIG_STATUS_SETUP || s == VS_MIG_STATUS_ACTIVE || s == VS_MIG_STATUS_DEVICE) {
             vs_migstate_transition(m->out_state, s, VS_MIG_STATUS_CANCELLING);
@@ -819,6 +834,7 @@ static MigBinding *mig_in_section_start(MigIn *in, uint8_t type, GError **errp)
                   b.section_id, idstr);
         return NULL;
     }
+    trace_qemu_loadvm_state_section_startfull(b.section_id, idstr, b.instance_id, b.version_id);
     b.idstr = talloc_strdup(in->ctx, idstr);
     in->bindings = talloc_realloc(in->ctx, in->bindings, MigBinding, in->n_bindings + 1);
     g_assert(in->bindings != NULL && b.idstr != NULL);
@@ -888,6 +904,7 @@ static bool mig_in_body(MigIn *in, const MigBinding *b, GError **errp)
     GError *local = NULL;
 
     if (!b->is_ram) {
+        trace_vmstate_load(b->idstr, b->entry->type->wire_name);
         return mig_in_device(in, b, errp);
     }
     if (!vs_ram_receiver_load(&in->rr, in->f, &local)) {
@@ -929,6 +946,7 @@ static bool mig_in_items(MigIn *in, GError **errp)
         if (mig_in_file_failed(in, errp)) {
             return false;
         }
+        trace_qemu_loadvm_state_section(type);
         switch (type) {
         case VS_MIG_EOF:
             return mig_in_trailer(in, errp);
@@ -971,6 +989,7 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
     in.received = vs_qemufile_new_memory_writer(in.ctx);
     vs_ram_receiver_init(&in.rr, m->ram);
     ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+    trace_qemu_loadvm_state_post_main(ok ? 0 : -1);
     if (ok) {
         size_t len = 0;
         const uint8_t *data = vs_qemufile_memory_data(in.received, &len);
@@ -1021,6 +1040,7 @@ static gpointer mig_in_thread(gpointer opaque)
                  (g_clear_error(&err), true);   /* the stream was whole */
         }
     }
+    trace_process_incoming_migration_co_end(ok ? 0 : -1);
     if (ok) {
         vs_migstate_transition(st, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_COMPLETED);
     } else {

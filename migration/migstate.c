@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "migration/migstate.h"
+#include "migration/trace-migration.h"
 
 #include <string.h>
 
@@ -129,6 +130,7 @@ static void migstate_enter(VsMigState *ms, VsMigStatus to)
         ms->end_us = now;
     }
     ms->status = to;
+    trace_migrate_set_state(vs_mig_status_name(to));
 }
 
 bool vs_migstate_transition(VsMigState *ms, VsMigStatus from, VsMigStatus to)

@@ -6,6 +6,7 @@
  */
 #include "migration/ram-internal.h"
 #include "migration/stream.h"
+#include "migration/trace-migration.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -478,6 +479,7 @@ uint64_t vs_ram_sender_iterate(VsRamSender *rs, VsQemuFile *f, uint64_t max_us)
     }
     vs_ram_save_eos(f);
     rs->stats.bytes += 8;
+    trace_ram_save_iterate(sent);
     return sent;
 }
 
@@ -485,6 +487,7 @@ bool vs_ram_sender_sync(VsRamSender *rs, GError **errp)
 {
     uint64_t fresh_total = 0;
 
+    trace_migration_bitmap_sync_start();
     for (size_t i = 0; i < rs->list->n_blocks; i++) {
         VsRamBlock *b = rs->list->blocks[i];
         uint64_t fresh = 0;
@@ -497,6 +500,7 @@ bool vs_ram_sender_sync(VsRamSender *rs, GError **errp)
     rs->pending_pages += fresh_total;
     rs->stats.dirty_syncs++;
     rs->stats.last_sync_new = fresh_total;
+    trace_migration_bitmap_sync_end(fresh_total);
     return true;
 }
 
@@ -687,6 +691,7 @@ bool vs_ram_receiver_load(VsRamReceiver *r, VsQemuFile *f, GError **errp)
             ok = ram_load_page(r, f, addr, flags, at, errp);
             break;
         case VS_RAM_EOS:
+            trace_ram_load_complete(0, r->pages + r->zero_pages);
             return true;
         default:
             return ram_fail(errp, "Unknown combination of migration flags: 0x%x (RAM record at "

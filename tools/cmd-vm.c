@@ -12,6 +12,7 @@
  * with --describe, a digest per RAM block and of the devices.
  */
 #include "tools/commands.h"
+#include "migration/trace.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
 
@@ -169,6 +170,7 @@ typedef struct VmOptions {
     gboolean describe;
     gboolean progress;
     gboolean auto_converge;
+    char **trace;
 } VmOptions;
 
 static bool vm_pick(const char *prog, const char *what, const char *value,
@@ -303,6 +305,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "max-bandwidth", 0, 0, G_OPTION_ARG_STRING, &o.max_bandwidth, "migration bandwidth cap in bytes/s (default 128M, 0: none)", "RATE" },
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
+        { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },
         { "describe", 0, 0, G_OPTION_ARG_NONE, &o.describe, "with --once: print a digest per RAM block and of the devices", NULL },
         { "progress", 0, 0, G_OPTION_ARG_NONE, &o.progress, "show a progress bar on a terminal", NULL },
@@ -332,6 +335,12 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
     }
     if (!vm_config(prog, &o, &cfg)) {
         goto out;
+    }
+    for (char **t = o.trace; t && *t; t++) {
+        if (!vs_trace_enable(*t, &err)) {
+            rc = vm_fail(prog, "--trace: %s", err->message);
+            goto out;
+        }
     }
     signal(SIGINT, vm_on_signal);
     signal(SIGTERM, vm_on_signal);
@@ -382,5 +391,6 @@ out:
     g_free(o.incoming);
     g_free(o.migrate);
     g_free(o.max_bandwidth);
+    g_strfreev(o.trace);
     return rc;
 }

@@ -102,6 +102,35 @@ def test_one_shot(tmp):
        "a bad stream: the destination exits 1 naming the problem", derr)
 
 
+def test_trace(tmp):
+    path = os.path.join(tmp, "trace.bin")
+    src = vm("--ram", "16M", "--migrate", f"file:{path}", "--once",
+             "--trace", "migrate_set_state", "--trace", "savevm_*")
+    _, err = src.communicate(timeout=60)
+    states = [line.split(" new state ")[1] for line in err.splitlines()
+              if ":migrate_set_state new state " in line]
+    ok(states == ["setup", "active", "device", "completed"],
+       "--trace migrate_set_state: the source's states in order", err)
+    ok(any(":savevm_state_complete_precopy" in line for line in err.splitlines()),
+       "--trace savevm_*: completion traced", err)
+    bad = vm("--trace", "no_such_event")
+    _, err = bad.communicate(timeout=30)
+    ok(bad.returncode == 2 and "matches no event" in err, "--trace with a typo is an error", err)
+    # USDT probes for perf/bpftrace, where the build found <sys/sdt.h>.
+    sdt = any(os.path.exists(p) for p in ("/usr/include/sys/sdt.h",
+                                           "/usr/include/x86_64-linux-gnu/sys/sdt.h"))
+    try:
+        notes = subprocess.run(["readelf", "-n", VSTATE], capture_output=True, text=True,
+                               check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        notes = None
+    if not sdt or notes is None:
+        print("# skipping the USDT check: no <sys/sdt.h> or no readelf")
+    else:
+        ok("Provider: vstate" in notes and "Name: migrate_set_state" in notes,
+           "USDT probes of provider vstate are in the binary")
+
+
 def test_qmp(tmp):
     dsock, ssock = os.path.join(tmp, "d.qmp"), os.path.join(tmp, "s.qmp")
     # QEMU's own spellings.
@@ -225,6 +254,7 @@ def test_qmp(tmp):
 def main():
     with tempfile.TemporaryDirectory(prefix="vs-vm-") as tmp:
         test_one_shot(tmp)
+        test_trace(tmp)
         test_qmp(tmp)
     print(f"1..{len(results)}")
     return 0 if all(results) else 1
