@@ -26,6 +26,8 @@ RULES = {
     "devices": CORE,
     # The demo VM board: the migration core, devices and their walkers.
     "vm": CORE + ("migration/", "visitor/qemufile/", "examples/", "devices/"),
+    # The compatibility harness drives generated walkers through every format.
+    "compat": CORE + ("visitor/qemufile/", "visitor/pretty/", "visitor/ber/"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

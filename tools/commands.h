@@ -15,5 +15,6 @@ int vs_cmd_check(const char *prog, int argc, char **argv);
 int vs_cmd_dump(const char *prog, int argc, char **argv);
 int vs_cmd_describe(const char *prog, int argc, char **argv);
 int vs_cmd_vm(const char *prog, int argc, char **argv);
+int vs_cmd_compat(const char *prog, int argc, char **argv);
 
 #endif /* VSTATE_TOOLS_COMMANDS_H */

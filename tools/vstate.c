@@ -584,6 +584,7 @@ static const Command commands[] = {
     { "import-vmstate", "turn QEMU's -dump-vmstate JSON into .vs schemas", cmd_import_vmstate },
     { "vm", "run the demo VM: RAM, devices, a workload, QMP, live migration in and out", vs_cmd_vm },
     { "check", "find schema changes that break migration, and in which direction", vs_cmd_check },
+    { "compat", "save and load random states across schema versions, check golden streams", vs_cmd_compat },
     { "help", "show this help, or a command's (vstate help COMMAND)", cmd_help },
 };
 
