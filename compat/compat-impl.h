@@ -54,12 +54,16 @@ typedef struct VsCompatDiff {
     char *first;              /* the first divergence, or NULL */
 } VsCompatDiff;
 
-/* Both traces line for line, exactly (after normalisation). */
+/*
+ * Both traces line for line, exactly (after normalisation).  @fields (may
+ * be NULL) receives each compared field's path without element numbers, as
+ * a new string.
+ */
 void vs_compat_diff_exact(TALLOC_CTX *mem, const char *a, const char *b, const char *wrap_a,
-                          const char *wrap_b, VsCompatDiff *ret);
+                          const char *wrap_b, VsCompatDiff *ret, GHashTable *fields);
 /* The paths both traces hold: same values, same order. */
 void vs_compat_diff_common(TALLOC_CTX *mem, const char *a, const char *b, const char *wrap_a,
-                           const char *wrap_b, VsCompatDiff *ret);
+                           const char *wrap_b, VsCompatDiff *ret, GHashTable *fields);
 
 /* The subsections of @type that @trace (a save's) holds: a new set of wire names. */
 GHashTable *vs_compat_sent_subsections(const char *trace, const VsTypeInfo *type);

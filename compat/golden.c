@@ -198,7 +198,7 @@ static bool check_one(TALLOC_CTX *mem, const char *dir, const char *name, FILE *
                     g_str_has_prefix(nl + 1, "refused:") ? "a refusal" : "a load", body);
             return false;
         }
-        vs_compat_diff_exact(mem, nl + 1, body, NULL, NULL, &d);
+        vs_compat_diff_exact(mem, nl + 1, body, NULL, NULL, &d, NULL);
         fprintf(out, "FAIL golden %s: the loaded state changed: %s\n", name,
                 d.first ? d.first : body);
         return false;

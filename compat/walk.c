@@ -172,8 +172,24 @@ static Line *split_lines(TALLOC_CTX *mem, const char *trace, const char *wrap, s
     return out;
 }
 
+/* A path without element numbers and occurrence marks: "a.b(4)(2).[3]#1" -> "a.b(4)(2).[]". */
+static char *field_key(const char *path)
+{
+    GString *key = g_string_new(NULL);
+
+    for (const char *p = path; *p && *p != '#'; p++) {
+        g_string_append_c(key, *p);
+        if (*p == '[') {
+            while (g_ascii_isdigit(p[1])) {
+                p++;
+            }
+        }
+    }
+    return g_string_free(key, FALSE);
+}
+
 void vs_compat_diff_exact(TALLOC_CTX *mem, const char *a, const char *b, const char *wrap_a,
-                          const char *wrap_b, VsCompatDiff *ret)
+                          const char *wrap_b, VsCompatDiff *ret, GHashTable *fields)
 {
     size_t na;
     size_t nb;
@@ -189,6 +205,9 @@ void vs_compat_diff_exact(TALLOC_CTX *mem, const char *a, const char *b, const c
             return;
         }
         ret->compared++;
+        if (fields) {
+            g_hash_table_add(fields, field_key(la[i].key));
+        }
     }
     if (na != nb) {
         ret->first = talloc_asprintf(mem, "line %zu: %s on one side only", i + 1,
@@ -199,7 +218,7 @@ void vs_compat_diff_exact(TALLOC_CTX *mem, const char *a, const char *b, const c
 }
 
 void vs_compat_diff_common(TALLOC_CTX *mem, const char *a, const char *b, const char *wrap_a,
-                           const char *wrap_b, VsCompatDiff *ret)
+                           const char *wrap_b, VsCompatDiff *ret, GHashTable *fields)
 {
     size_t na;
     size_t nb;
@@ -231,6 +250,9 @@ void vs_compat_diff_common(TALLOC_CTX *mem, const char *a, const char *b, const 
         last = j1 - 1;
         any = true;
         ret->compared++;
+        if (fields) {
+            g_hash_table_add(fields, field_key(la[i].key));
+        }
     }
     ret->only_b = (uint32_t)(nb - ret->compared);
     g_hash_table_destroy(index);
