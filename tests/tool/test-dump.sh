@@ -196,6 +196,32 @@ print('ok')" "$scratch/out" >"$scratch/py" 2>&1
     [ -z "$bad" ] && check ok "cut streams: exit 2 with an error, or 0 with a warning in the trailer" ||
         check fail "cut streams with the wrong status:$bad"
 
+    # Corrupted bytes anywhere: exit 0 or 2, never a crash, and an error line with 2.
+    python3 - "$scratch/demo.bin" "$scratch/mut" <<'PY'
+import random, sys
+data = open(sys.argv[1], "rb").read()
+rng = random.Random(6)
+for i in range(60):
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        # Mostly the small records after RAM (devices, EOF, trailer), where decoding happens.
+        at = rng.randrange(len(b) - 4000, len(b)) if rng.random() < 0.8 else rng.randrange(len(b))
+        b[at] = rng.randrange(256)
+    open("%s.%d" % (sys.argv[2], i), "wb").write(bytes(b))
+PY
+    bad=""
+    for f in "$scratch"/mut.*; do
+        for c in "dump --ram=none" "dump --format=qemu-json" "describe --format=json"; do
+            $vstate $c "$f" >/dev/null 2>"$scratch/err"
+            st=$?
+            if [ "$st" != 0 ] && { [ "$st" != 2 ] || [ ! -s "$scratch/err" ]; }; then
+                bad="$bad $(basename "$f"):$c:$st"
+            fi
+        done
+    done
+    [ -z "$bad" ] && check ok "corrupted streams: exit 0 or 2 with an error, never a crash" ||
+        check fail "corrupted streams:$bad"
+
     # Without its trailer the demo stream is decoded by the compiled schemas,
     # and qemu-json prints the same as from the description.
     head -c $((size - trailer - 5)) "$scratch/demo.bin" >"$scratch/demo-notrailer.bin"
