@@ -126,7 +126,6 @@ typedef struct VsCompatOptions {
     const char *device;       /* only this device (NULL: all) */
     const char *golden_dir;   /* check the golden streams there (NULL: skip) */
     const char *known_breaks; /* cases declared to refuse every state (NULL: none) */
-    bool verbose;
     FILE *out;                /* the report (stdout) */
 } VsCompatOptions;
 

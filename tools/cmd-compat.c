@@ -25,7 +25,9 @@ static const VsToolHelp compat_help = {
         "  old->new  the older schema saves, the current loads: common fields equal, the\n"
         "            others at their declared defaults\n"
         "  new->old  the reverse, where the older accepts the current version; a state that\n"
-        "            needs a subsection the older lacks must be refused (legacy)\n"
+        "            needs a subsection the older lacks must be refused\n"
+        "BER loads are strict. Cases listed in --known-breaks must refuse every state with\n"
+        "the error they name; --golden also loads the golden streams of DIR.\n"
         "A failure names the first diverging field and the seed. The coverage table that\n"
         "follows fails the run when a case found nothing to test.\n"
         "\n"
@@ -40,7 +42,6 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
     g_autofree char *golden = NULL;
     g_autofree char *write_golden = NULL;
     g_autofree char *known_breaks = NULL;
-    gboolean verbose = FALSE;
     GOptionEntry entries[] = {
         { "states", 'n', 0, G_OPTION_ARG_INT, &states,
           "random states per case (default 50)", "N" },
@@ -53,7 +54,6 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
           "also load the golden streams of DIR and compare their traces", "DIR" },
         { "write-golden", 0, 0, G_OPTION_ARG_FILENAME, &write_golden,
           "write the golden streams missing from DIR, then stop", "DIR" },
-        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "report lenient BER decisions", NULL },
         { NULL },
     };
     VsCompatOptions opts = { 0 };
@@ -68,6 +68,17 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
     if (states < 1) {
         return vs_tool_fail(prog, "--states must be at least 1");
     }
+    if (device) {
+        bool known = false;
+
+        for (size_t i = 0; i < vs_compat_n_devices; i++) {
+            known |= strcmp(device, vs_compat_devices[i].device) == 0 ||
+                     strcmp(device, vs_compat_devices[i].section) == 0;
+        }
+        if (!known) {
+            return vs_tool_fail(prog, "no device '%s' (a schema or section name)", device);
+        }
+    }
     if (write_golden) {
         g_autoptr(GError) err = NULL;
 
@@ -81,7 +92,6 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
     opts.device = device;
     opts.golden_dir = golden;
     opts.known_breaks = known_breaks;
-    opts.verbose = verbose;
     opts.out = stdout;
     status = vs_compat_run(&opts) ? VS_TOOL_EXIT_OK : VS_TOOL_EXIT_DIFFERENT;
     if (fflush(stdout) != 0 || ferror(stdout)) {
