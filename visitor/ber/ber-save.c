@@ -148,13 +148,14 @@ static void out_close(BerSave *s, size_t start)
         s->out[start + idlen] = (uint8_t)len;
         return;
     }
-    n = vs_ber_header_size(0, len) - 1;
-    out_room(s, n - 1);
-    memmove(s->out + content + n - 1, s->out + content, len);
-    s->len += n - 1;
-    s->out[start + idlen] = (uint8_t)(0x80 | (n - 1));
-    for (size_t i = n - 1; i > 0; i--, len >>= 8) {
-        s->out[start + idlen + i] = (uint8_t)len;
+    {
+        uint8_t octets[VS_BER_MAX_HEADER];
+
+        n = vs_ber_length_octets(len, octets);
+        out_room(s, n - 1);
+        memmove(s->out + content + n - 1, s->out + content, len);
+        s->len += n - 1;
+        memcpy(s->out + start + idlen, octets, n);
     }
 }
 

@@ -219,6 +219,14 @@ static size_t identifier_long(uint8_t *p, uint8_t id_bits, uint32_t tag)
     return n;
 }
 
+size_t vs_ber_length_octets(size_t len, uint8_t *out)
+{
+    size_t n = der_tlv_length_serialize((ber_tlv_len_t)len, out, VS_BER_MAX_HEADER / 2);
+
+    g_assert(n > 0 && n <= VS_BER_MAX_HEADER / 2);
+    return n;
+}
+
 size_t vs_ber_header_long(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len)
 {
     size_t n = identifier_long(p, id_bits, tag);

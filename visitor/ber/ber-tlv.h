@@ -166,6 +166,13 @@ static inline uint8_t vs_ber_id_bits(VsBerClass cls, bool constructed)
 size_t vs_ber_header_long(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len);
 
 /*
+ * vs_ber_length_octets: the minimal definite length octets of @len
+ * (asn1c's serialiser) at @out (room for VS_BER_MAX_HEADER).
+ * Returns: how many.
+ */
+size_t vs_ber_length_octets(size_t len, uint8_t *out);
+
+/*
  * vs_ber_header_size: how many octets vs_ber_write_header() writes for
  * @tag and @len.
  */
