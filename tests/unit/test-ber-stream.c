@@ -484,6 +484,34 @@ static void test_ber_stream_schemas(void **state)
     assert_non_null(strstr(text->str, "(differs from this build's)"));
     talloc_free(copy);
 
+    /* A header without the schema list (an older writer) still loads, with no entries. */
+    {
+        g_autoptr(GByteArray) old_form = g_byte_array_new();
+        VsBerTlv hdr, seq, el, last = { 0 };
+        size_t pos;
+
+        assert_true(vs_ber_read_tlv(ber->data, 2, ber->len, 1, &hdr, &err));
+        assert_true(vs_ber_read_tlv(ber->data, hdr.content, hdr.content_end, 2, &seq, &err));
+        for (pos = seq.content; pos < seq.content_end; pos = el.end) {
+            assert_true(vs_ber_read_tlv(ber->data, pos, seq.content_end, 3, &el, &err));
+            last = el;
+        }
+        assert_true(vs_ber_is(&last, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE));
+        g_byte_array_append(old_form, ber->data, 2);
+        vs_ber_put_header(old_form, VS_BER_CONTEXT, true, 16,
+                          vs_ber_header_size(VS_BER_TAG_SEQUENCE, last.start - seq.content) +
+                              last.start - seq.content);
+        vs_ber_put_header(old_form, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE,
+                          last.start - seq.content);
+        g_byte_array_append(old_form, ber->data + seq.content, (guint)(last.start - seq.content));
+        g_byte_array_append(old_form, ber->data + hdr.end, (guint)(ber->len - hdr.end));
+        assert_true(vs_stream_load_ber_info(tmp, old_form->data, old_form->len, &copy, &info,
+                                            &err));
+        assert_int_equal(info->n_sections, 0);
+        assert_string_equal(info->machine, "pc-test");
+        talloc_free(copy);
+    }
+
     /* A digest of another length is refused. */
     at[-1] = 31;
     assert_false(vs_stream_load_ber_info(tmp, ber->data, ber->len, &copy, &info, &err));
