@@ -535,7 +535,8 @@ static bool open_container(VsVisitor *v, const char *name, LoadKind kind, uint32
 
     /* The common case: the element, or the named field without a marker, next. */
     if (quick_value(l, name, &pos, &end) &&
-        vs_ber_read_tlv_quick(l->data, pos, end, l->depth + 2, value, NULL) &&
+        vs_ber_read_tlv_quick(l->data, pos, end, holds_values(f) ? l->depth : l->depth + 2,
+                              value, NULL) &&
         vs_ber_is(value, VS_BER_CONTEXT, true, tag)) {
         bool element = holds_values(f);
 
