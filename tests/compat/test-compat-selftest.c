@@ -310,7 +310,12 @@ static void test_golden(void **state)
     fclose(devnull);
     g_free(path);
     g_free(ber);
-    assert_true(system(g_strdup_printf("rm -rf '%s'", dir)) == 0);
+    {
+        char *rm = g_strdup_printf("rm -rf '%s'", dir);
+
+        assert_int_equal(system(rm), 0);
+        g_free(rm);
+    }
     g_free(dir);
 }
 
