@@ -233,7 +233,8 @@ PY
     cmp -s "$scratch/notrailer.json" "$scratch/bydesc.json" &&
         check ok "qemu-json: compiled schemas (no trailer) and the description agree" ||
         check fail "qemu-json differs: $(diff "$scratch/bydesc.json" "$scratch/notrailer.json" | head -c 400)"
-    expect_grep "qemu-json key of a schema-decoded section" '"i8259 (2)": {' "$scratch/notrailer.json"
+    grep -Eq '^    "i8259 \([0-9]+\)": \{$' "$scratch/notrailer.json" && check ok "qemu-json key of a schema-decoded section" ||
+        check fail "qemu-json: no i8259 key: $(head -c 300 "$scratch/notrailer.json")"
 else
     check fail "vstate demo --out wrote no stream"
 fi
