@@ -38,7 +38,8 @@ struct VsSaveState {
     size_t n_blocks;
 };
 
-VsSaveState *vs_savevm_new(TALLOC_CTX *mem_ctx, const char *machine_type)
+VsSaveState *vs_savevm_new_numbered(TALLOC_CTX *mem_ctx, const char *machine_type,
+                                    uint32_t ram_section_id)
 {
     VsSaveState *s = talloc_zero(mem_ctx, VsSaveState);
 
@@ -46,9 +47,14 @@ VsSaveState *vs_savevm_new(TALLOC_CTX *mem_ctx, const char *machine_type)
     s->machine_type = talloc_strdup(s, machine_type);
     g_assert(s->machine_type != NULL);
     /* QEMU registers "ram" at startup, before any device. */
-    s->ram_section_id = VS_SAVEVM_FIRST_SECTION_ID;
-    s->next_section_id = VS_SAVEVM_FIRST_SECTION_ID + 1;
+    s->ram_section_id = ram_section_id;
+    s->next_section_id = ram_section_id + 1;
     return s;
+}
+
+VsSaveState *vs_savevm_new(TALLOC_CTX *mem_ctx, const char *machine_type)
+{
+    return vs_savevm_new_numbered(mem_ctx, machine_type, VS_SAVEVM_FIRST_SECTION_ID);
 }
 
 /* ---- registration -------------------------------------------------------- */

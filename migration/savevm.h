@@ -62,8 +62,17 @@ typedef enum VsSaveVmError {
 
 /* Target page size of the RAM records (x86's TARGET_PAGE_SIZE). */
 #define VS_SAVEVM_PAGE_SIZE 4096u
-/* The section id of "ram"; devices get the ids after it. */
+/* The section id of "ram" by default; devices get the ids after it. */
 #define VS_SAVEVM_FIRST_SECTION_ID 0u
+/*
+ * The id QEMU's own pc machines give "ram".  Streams a QEMU 7.2
+ * destination loads need a non-zero one: it finds the handler of a
+ * PART/END section by comparing the id with each handler's last bound id,
+ * which is 0 for every handler not bound yet, so PART(ram) with id 0 goes
+ * to the first handler in its list ("timer") and the load fails ("timer:
+ * incoming version_id 0 is too old for local minimum version_id 1").
+ */
+#define VS_SAVEVM_QEMU_RAM_SECTION_ID 2u
 /* The version of QEMU 7.2's "ram" section. */
 #define VS_SAVEVM_RAM_VERSION 4u
 
@@ -78,6 +87,14 @@ typedef struct VsSaveState VsSaveState;
  * Returns: the new state; never NULL.
  */
 VsSaveState *vs_savevm_new(TALLOC_CTX *mem_ctx, const char *machine_type);
+
+/*
+ * vs_savevm_new_numbered: as vs_savevm_new(), with "ram" numbered
+ * @ram_section_id and devices numbered after it (VS_SAVEVM_QEMU_RAM_SECTION_ID
+ * for streams QEMU 7.2 must load).
+ */
+VsSaveState *vs_savevm_new_numbered(TALLOC_CTX *mem_ctx, const char *machine_type,
+                                    uint32_t ram_section_id);
 
 /*
  * vs_savevm_add_device: register a device section.

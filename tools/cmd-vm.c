@@ -170,6 +170,7 @@ typedef struct VmOptions {
     gboolean describe;
     gboolean progress;
     gboolean auto_converge;
+    gboolean no_demo;
     char **trace;
 } VmOptions;
 
@@ -216,6 +217,7 @@ static bool vm_config(const char *prog, const VmOptions *o, VsVmConfig *cfg)
     cfg->dirty = (VsVmDirty)tracker;
     cfg->seed = (uint64_t)o->seed;
     cfg->incoming = o->incoming != NULL;
+    cfg->no_demo_device = o->no_demo;
     /* One-shot destinations stay stopped, so what they print is the switchover state. */
     cfg->paused = o->paused || (o->once && o->incoming);
     return true;
@@ -305,6 +307,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "max-bandwidth", 0, 0, G_OPTION_ARG_STRING, &o.max_bandwidth, "migration bandwidth cap in bytes/s (default 128M, 0: none)", "RATE" },
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
+        { "no-demo-device", 0, 0, G_OPTION_ARG_NONE, &o.no_demo, "leave out the example device vsdemo (QEMU does not know it)", NULL },
         { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },
         { "describe", 0, 0, G_OPTION_ARG_NONE, &o.describe, "with --once: print a digest per RAM block and of the devices", NULL },

@@ -106,7 +106,8 @@ static void board_wire(VsBoard *b)
     vs_serial_init(&b->com1, &b->clock, vs_i8259_input(&b->pic, 4), NULL, NULL, false);
 }
 
-VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, GError **errp)
+VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, bool with_demo,
+                      GError **errp)
 {
     VsBoard *b = talloc_zero(mem_ctx, VsBoard);
 
@@ -121,6 +122,9 @@ VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, GError **errp)
         const VsRegistryEntry *e = vs_registry_lookup(d->wire_name);
 
         g_assert(e != NULL);
+        if (!with_demo && strcmp(d->idstr, "vsdemo") == 0) {
+            continue;
+        }
         if (!vs_savevm_add_device(devices, d->idstr, d->instance_id, e, (char *)b + d->offset, 0,
                                   errp)) {
             talloc_free(b);

@@ -17,8 +17,12 @@ G_BEGIN_DECLS
 
 typedef struct VsBoard VsBoard;
 
-/* Creates the devices and registers them with @devices. */
-VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, GError **errp);
+/*
+ * Creates the devices and registers them with @devices; the example device
+ * "vsdemo" only when @with_demo.
+ */
+VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, bool with_demo,
+                      GError **errp);
 
 /*
  * vs_board_tick: advance the devices by one workload tick (@n counts

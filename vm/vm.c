@@ -433,9 +433,10 @@ VsVm *vs_vm_new(TALLOC_CTX *mem_ctx, const VsVmConfig *cfg, GError **errp)
     vm->autostart = !cfg->paused;
     vm->worker_parked = true;
     talloc_set_destructor(vm, vm_destructor);
-    vm->devices = vs_savevm_new(vm, "pc-i440fx-7.2");
+    /* Numbered as QEMU numbers them, so a QEMU 7.2 destination can load it. */
+    vm->devices = vs_savevm_new_numbered(vm, "pc-i440fx-7.2", VS_SAVEVM_QEMU_RAM_SECTION_ID);
     vm->ram = vs_ram_list_new(vm);
-    vm->board = vs_board_new(vm, vm->devices, errp);
+    vm->board = vs_board_new(vm, vm->devices, !cfg->no_demo_device, errp);
     if (!vm->board || !vm_add_ram(vm, errp) || !vm_make_tracker(vm, errp)) {
         talloc_free(vm);
         return NULL;
