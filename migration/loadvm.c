@@ -326,6 +326,12 @@ static bool loadvm_decode_body(VsLoadCtx *lc, VsSection *sec, TALLOC_CTX *rec_ct
     if (schema) {
         void *obj = vs_registry_new_object(tmp, schema);
 
+        /*
+         * The object is a scratch copy, not a live device: decoding shows
+         * the values on the wire, so the device's hooks (which may reach
+         * the model or recompute fields) stay out of it.
+         */
+        vs_visitor_set_hooks(tee, false);
         ok = schema->walker(tee, sec->wire_name, obj, &local);
     } else {
         ok = vs_desc_walk(tee, f, c->end, desc, sec->wire_name, sec->version_id,
