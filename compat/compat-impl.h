@@ -38,7 +38,8 @@ bool vs_compat_save(TALLOC_CTX *mem, VsCompatFormat fmt, const VsCompatSchema *s
 /*
  * Loads @bytes into @obj with @s (hooks off), tracing what is loaded.
  * @version: the section version (legacy; BER carries it).  @lenient: BER's
- * lenient policy (loads across versions skip what one side lacks).
+ * lenient policy (the harness loads strictly: a lenient load would skip
+ * what one side lacks without failing).
  */
 bool vs_compat_load(TALLOC_CTX *mem, VsCompatFormat fmt, const VsCompatSchema *s,
                     const char *section, const uint8_t *bytes, size_t len, uint32_t version,

@@ -6,7 +6,7 @@
  * Theory of operation
  * ===================
  *
- * For every device the build knows (compat/registry, generated from
+ * For every device the build knows (the table compat/gen-registry.py writes from
  * the schemas of schema/ and schema/history/) the harness generates random valid
  * states from the type descriptors (VsTypeInfo), saves them with one walker
  * and loads them with another, in QEMU's legacy form and in BER, with the
@@ -126,6 +126,7 @@ typedef struct VsCompatOptions {
     const char *device;       /* only this device (NULL: all) */
     const char *golden_dir;   /* check the golden streams there (NULL: skip) */
     const char *known_breaks; /* cases declared to refuse every state (NULL: none) */
+    const char *schema_dir;   /* fail unless every schema there is in the table (NULL: skip) */
     FILE *out;                /* the report (stdout) */
 } VsCompatOptions;
 

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "compat/compat-impl.h"
@@ -515,6 +516,52 @@ static bool print_coverage(FILE *out, GPtrArray *cases)
     return ok;
 }
 
+static bool schema_known(const char *file, bool history)
+{
+    for (size_t i = 0; i < vs_compat_n_devices; i++) {
+        const VsCompatDevice *dev = &vs_compat_devices[i];
+
+        if (!history && strcmp(dev->current.file, file) == 0) {
+            return true;
+        }
+        for (uint32_t h = 0; history && h < dev->n_history; h++) {
+            if (strcmp(dev->history[h].file, file) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/*
+ * Every schema of @dir and @dir/history is in the build's table: a version
+ * added without reconfiguring would otherwise be skipped without a word.
+ */
+static bool check_schema_dir(const char *dir, FILE *out)
+{
+    bool ok = true;
+
+    for (int history = 0; history < 2; history++) {
+        g_autofree char *path = history ? g_build_filename(dir, "history", NULL) : g_strdup(dir);
+        GDir *d = g_dir_open(path, 0, NULL);
+        const char *name;
+
+        if (!d) {
+            fprintf(out, "FAIL schemas: cannot read %s\n", path);
+            return false;
+        }
+        while ((name = g_dir_read_name(d))) {
+            if (g_str_has_suffix(name, ".vs") && !schema_known(name, history)) {
+                fprintf(out, "FAIL schemas: %s/%s is not in this build's harness "
+                        "(reconfigure: meson setup --reconfigure)\n", path, name);
+                ok = false;
+            }
+        }
+        g_dir_close(d);
+    }
+    return ok;
+}
+
 bool vs_compat_run(const VsCompatOptions *opts)
 {
     GPtrArray *cases = g_ptr_array_new_with_free_func(free_case);
@@ -526,6 +573,10 @@ bool vs_compat_run(const VsCompatOptions *opts)
     if (opts->known_breaks && !read_breaks(opts->known_breaks, breaks, &err)) {
         fprintf(out, "compat: %s\n", err->message);
         g_error_free(err);
+        ok = false;
+        goto done;
+    }
+    if (opts->schema_dir && !check_schema_dir(opts->schema_dir, out)) {
         ok = false;
         goto done;
     }

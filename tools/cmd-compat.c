@@ -42,6 +42,7 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
     g_autofree char *golden = NULL;
     g_autofree char *write_golden = NULL;
     g_autofree char *known_breaks = NULL;
+    g_autofree char *schema_dir = NULL;
     GOptionEntry entries[] = {
         { "states", 'n', 0, G_OPTION_ARG_INT, &states,
           "random states per case (default 50)", "N" },
@@ -52,6 +53,8 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
           "cases declared to refuse every state (tests/compat/known-breaks)", "FILE" },
         { "golden", 'g', 0, G_OPTION_ARG_FILENAME, &golden,
           "also load the golden streams of DIR and compare their traces", "DIR" },
+        { "schemas", 0, 0, G_OPTION_ARG_FILENAME, &schema_dir,
+          "fail unless every schema of DIR and DIR/history is in this build", "DIR" },
         { "write-golden", 0, 0, G_OPTION_ARG_FILENAME, &write_golden,
           "write the golden streams missing from DIR, then stop", "DIR" },
         { NULL },
@@ -92,6 +95,7 @@ int vs_cmd_compat(const char *prog, int argc, char **argv)
     opts.device = device;
     opts.golden_dir = golden;
     opts.known_breaks = known_breaks;
+    opts.schema_dir = schema_dir;
     opts.out = stdout;
     status = vs_compat_run(&opts) ? VS_TOOL_EXIT_OK : VS_TOOL_EXIT_DIFFERENT;
     if (fflush(stdout) != 0 || ferror(stdout)) {
