@@ -494,7 +494,7 @@ static bool print_coverage(FILE *out, GPtrArray *cases)
     uint32_t ran = 0;
 
     fprintf(out, "\ncoverage: device x schema pair x direction x format\n");
-    fprintf(out, "%-12s %-22s %-9s %-6s %-16s %6s %6s %6s %6s %7s %6s %4s %s\n", "section",
+    fprintf(out, "%-12s %-34s %-9s %-6s %-16s %6s %6s %6s %6s %7s %6s %4s %s\n", "section",
             "source -> destination", "direction", "format", "expect", "states", "passed",
             "refused", "failed", "compared", "fields", "subs", "verdict");
     for (guint i = 0; i < cases->len; i++) {
@@ -503,7 +503,7 @@ static bool print_coverage(FILE *out, GPtrArray *cases)
         g_autofree char *pair = g_strdup_printf("%s->%s", c->src->file, c->dst->file);
         const char *verdict = c->failed ? "FAIL" : vacuous ? "FAIL (vacuous)" : "ok";
 
-        fprintf(out, "%-12s %-22s %-9s %-6s %-16s %6u %6u %6u %6u %7u %6u %4u %s%s%s\n",
+        fprintf(out, "%-12s %-34s %-9s %-6s %-16s %6u %6u %6u %6u %7u %6u %4u %s%s%s\n",
                 c->dev->section, pair, direction_names[c->dir], vs_compat_format_name(c->fmt),
                 expect_name(c), c->states, c->passed, c->refused, c->failed, c->compared,
                 g_hash_table_size(c->fields), g_hash_table_size(c->subsections), verdict,
