@@ -161,8 +161,15 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
         !mig_check_range("max_cpu_throttle", p->max_cpu_throttle, 1, 99, errp)) {
         return false;
     }
+    if (p->background_snapshot && p->auto_converge) {
+        /* QEMU 7.2's words; it refuses the same combination. */
+        return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
+                         "Background-snapshot is not compatible with auto-converge");
+    }
     g_mutex_lock(&m->lock);
-    if (p->auto_converge != m->params.auto_converge && m->running && !m->incoming) {
+    if ((p->auto_converge != m->params.auto_converge ||
+         p->background_snapshot != m->params.background_snapshot) && m->running &&
+        !m->incoming) {
         g_mutex_unlock(&m->lock);
         return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
     }
@@ -579,6 +586,94 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
     return true;
 }
 
+/*
+ * A background snapshot (QEMU's background-snapshot capability): the
+ * devices are saved with the guest stopped for a moment, RAM is
+ * write-protected, the guest runs on, and every page goes out as it was
+ * at that moment (pages the guest wants to write first).  The stream is
+ * QEMU's for this case: START(ram), PART(ram)... without END, then the
+ * device sections, EOF and the trailer saved at the start.
+ */
+static bool mig_out_run_snapshot(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **errp)
+{
+    VsMigration *m = o->m;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    uint32_t id = vs_savevm_ram_section_id(m->devices);
+    bool was_running = m->ops->is_running(m->opaque);
+    VsQemuFile *devs = vs_qemufile_new_memory_writer(tmp);
+    const uint8_t *dev_bytes;
+    size_t dev_len = 0;
+    VsRamWp *wp = NULL;
+    bool done = false, ok = false;
+
+    g_assert(tmp != NULL);
+    if (was_running) {
+        m->ops->stop(m->opaque);
+        *ret_stopped = true;
+    }
+    if (!vs_savevm_write_devices(m->devices, devs, errp)) {
+        goto out;
+    }
+    vs_dirty_tracker_suspend(m->tracker);
+    wp = vs_ram_wp_new(tmp, m->ram, errp);
+    if (!wp) {
+        g_prefix_error(errp, "Background-snapshot is not supported by host kernel: ");
+        goto out;
+    }
+    trace_savevm_state_setup();
+    vs_savevm_write_header(m->devices, o->f);
+    vs_savevm_put_section_header(o->f, VS_MIG_SECTION_START, id, "ram", 0,
+                                 VS_SAVEVM_RAM_VERSION);
+    vs_ram_sender_snapshot_setup(o->rs, o->f);
+    vs_savevm_put_footer(o->f, id);
+    if (was_running) {
+        /* The state is fixed: the guest may run again. */
+        m->ops->start(m->opaque);
+        *ret_stopped = false;
+    }
+    mig_out_publish(o);
+    if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_SETUP, VS_MIG_STATUS_ACTIVE)) {
+        mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        goto out;
+    }
+    o->window_start_us = g_get_monotonic_time();
+    while (!done) {
+        if (mig_out_cancelled(m, errp)) {
+            goto out;
+        }
+        vs_savevm_put_section_header(o->f, VS_MIG_SECTION_PART, id, NULL, 0, 0);
+        vs_ram_sender_snapshot_round(o->rs, o->f, wp, &done);
+        vs_savevm_put_footer(o->f, id);
+        if (!mig_out_file_ok(o, errp)) {
+            goto out;
+        }
+        mig_out_measure(o);
+    }
+    dev_bytes = vs_qemufile_memory_data(devs, &dev_len);
+    vs_qemufile_put_buffer(o->f, dev_bytes, dev_len);
+    if (!vs_qemufile_flush(o->f, errp)) {
+        goto out;
+    }
+    o->final_bytes = vs_qemufile_pos(o->f);
+    o->f = NULL;
+    mig_publish_channel(m, NULL);
+    ok = vs_channel_close(ch, errp);
+out:
+    /* Freeing the write-protection wakes any writer still waiting. */
+    talloc_free(wp);
+    if (!vs_dirty_tracker_resume(m->tracker, ok ? errp : NULL)) {
+        ok = false;
+    }
+    talloc_free(tmp);
+    if (ok) {
+        mig_out_publish(o);
+        ok = vs_migstate_transition(m->out_state, VS_MIG_STATUS_ACTIVE,
+                                    VS_MIG_STATUS_COMPLETED) ||
+             !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+    }
+    return ok;
+}
+
 static gpointer mig_out_thread(gpointer opaque)
 {
     VsMigration *m = opaque;
@@ -597,8 +692,12 @@ static gpointer mig_out_thread(gpointer opaque)
     if (ch) {
         o.f = vs_channel_file(ch);
         vs_qemufile_set_rate_hook(o.f, mig_rate_hook, m);
+        VsMigParams p;
+
+        vs_migration_get_params(m, &p);
         mig_publish_channel(m, ch);
-        if (mig_out_run(&o, ch, &stopped, &err)) {
+        if (p.background_snapshot ? mig_out_run_snapshot(&o, ch, &stopped, &err)
+                                  : mig_out_run(&o, ch, &stopped, &err)) {
             goto done;
         }
     }

@@ -87,6 +87,9 @@ typedef struct VsMigParams {
     uint8_t cpu_throttle_initial;         /* 1..99 */
     uint8_t cpu_throttle_increment;       /* 1..99 */
     uint8_t max_cpu_throttle;             /* 1..99 */
+    /* The background-snapshot capability: migrate saves the state of the
+     * moment it starts while the guest runs on (a live dump). */
+    bool background_snapshot;
 } VsMigParams;
 
 typedef struct VsMigration VsMigration;

@@ -269,3 +269,111 @@ bool vs_uffd_tracker_collect(VsUffdTracker *u, VsRamBlock *b, unsigned long *bit
     *ret_new = fresh;
     return true;
 }
+
+/* ---- write-protect for background snapshots ---------------------------------- */
+
+/*
+ * A background snapshot saves every page as it was when the snapshot
+ * began while the guest runs on: each block is write-protected with a
+ * *synchronous* userfaultfd (no WP_ASYNC), so a guest write to a page not
+ * yet saved blocks in the kernel and is reported here; the saver sends
+ * that page first and then lifts its protection, which wakes the writer.
+ * Pages already saved are unprotected in batches, so later writes to them
+ * cost nothing.
+ */
+struct VsRamWp {
+    VsRamList *list;
+    int uffd;
+};
+
+static int wp_destructor(VsRamWp *wp)
+{
+    if (wp->uffd >= 0) {
+        /* Closing unregisters every range and wakes any blocked writer. */
+        close(wp->uffd);
+    }
+    return 0;
+}
+
+VsRamWp *vs_ram_wp_new(TALLOC_CTX *mem_ctx, VsRamList *list, GError **errp)
+{
+    VsRamWp *wp = talloc_zero(mem_ctx, VsRamWp);
+    struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_UNPOPULATED };
+    bool ok = true;
+
+    g_assert(wp != NULL);
+    wp->list = list;
+    talloc_set_destructor(wp, wp_destructor);
+    wp->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (wp->uffd < 0) {
+        ok = uffd_unsupported(errp, "userfaultfd()", errno);
+    } else if (ioctl(wp->uffd, UFFDIO_API, &api) < 0) {
+        ok = uffd_unsupported(errp, "UFFDIO_API with WP_UNPOPULATED", errno);
+    }
+    for (size_t i = 0; ok && i < vs_ram_list_count(list); i++) {
+        VsRamBlock *b = vs_ram_list_get(list, i);
+        struct uffdio_register reg = {
+            .range = { .start = (uintptr_t)b->host, .len = b->save.length },
+            .mode = UFFDIO_REGISTER_MODE_WP,
+        };
+        struct uffdio_writeprotect prot = {
+            .range = reg.range,
+            .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+        };
+
+        if (ioctl(wp->uffd, UFFDIO_REGISTER, &reg) < 0) {
+            g_autofree char *step = g_strdup_printf("registering RAM block '%s'", b->save.name);
+
+            ok = uffd_unsupported(errp, step, errno);
+        } else if (ioctl(wp->uffd, UFFDIO_WRITEPROTECT, &prot) < 0) {
+            g_autofree char *step = g_strdup_printf("write-protecting RAM block '%s'",
+                                                    b->save.name);
+
+            ok = uffd_unsupported(errp, step, errno);
+        }
+    }
+    if (!ok) {
+        talloc_free(wp);
+        return NULL;
+    }
+    return wp;
+}
+
+bool vs_ram_wp_next_fault(VsRamWp *wp, VsRamBlock **ret_block, uint64_t *ret_page)
+{
+    for (;;) {
+        struct uffd_msg msg;
+        ssize_t n = read(wp->uffd, &msg, sizeof(msg));
+
+        if (n != (ssize_t)sizeof(msg)) {
+            return false;   /* EAGAIN: nobody waits */
+        }
+        if (msg.event != UFFD_EVENT_PAGEFAULT || !(msg.arg.pagefault.flags &
+                                                    UFFD_PAGEFAULT_FLAG_WP)) {
+            continue;
+        }
+        for (size_t i = 0; i < vs_ram_list_count(wp->list); i++) {
+            VsRamBlock *b = vs_ram_list_get(wp->list, i);
+            uint64_t a = msg.arg.pagefault.address, base = (uintptr_t)b->host;
+
+            if (a >= base && a < base + b->save.length) {
+                *ret_block = b;
+                *ret_page = (a - base) / VS_RAM_PAGE_SIZE;
+                return true;
+            }
+        }
+    }
+}
+
+void vs_ram_wp_release(VsRamWp *wp, VsRamBlock *b, uint64_t first_page, uint64_t npages)
+{
+    struct uffdio_writeprotect prot = {
+        .range = { .start = (uintptr_t)b->host + first_page * VS_RAM_PAGE_SIZE,
+                   .len = npages * VS_RAM_PAGE_SIZE },
+        .mode = 0,
+    };
+
+    /* Failing leaves a page protected: its writer stays blocked until the
+     * userfaultfd is closed at the end, so the snapshot is still right. */
+    (void)ioctl(wp->uffd, UFFDIO_WRITEPROTECT, &prot);
+}

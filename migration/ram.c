@@ -306,6 +306,24 @@ bool vs_dirty_tracker_running(const VsDirtyTracker *t)
     return g_atomic_int_get(&t->running) != 0;
 }
 
+void vs_dirty_tracker_suspend(VsDirtyTracker *t)
+{
+    g_assert(!vs_dirty_tracker_running(t));
+    if (t->backend == VS_DIRTY_UFFD) {
+        talloc_free(t->uffd);
+        t->uffd = NULL;
+    }
+}
+
+bool vs_dirty_tracker_resume(VsDirtyTracker *t, GError **errp)
+{
+    if (t->backend == VS_DIRTY_UFFD && !t->uffd) {
+        t->uffd = vs_uffd_tracker_new(t, t->list, errp);
+        return t->uffd != NULL;
+    }
+    return true;
+}
+
 void vs_dirty_mark(VsDirtyTracker *t, VsRamBlock *b, uint64_t offset, uint64_t len)
 {
     uint64_t first, last;
@@ -525,6 +543,86 @@ bool vs_ram_sender_complete(VsRamSender *rs, VsQemuFile *f, GError **errp)
     rs->stats.bytes += 8;
     rs->stats.downtime_bytes = rs->stats.bytes - before;
     return true;
+}
+
+void vs_ram_sender_snapshot_setup(VsRamSender *rs, VsQemuFile *f)
+{
+    VsRamSaveBlock *flat = talloc_array(rs, VsRamSaveBlock, rs->list->n_blocks + 1);
+    uint64_t before = vs_qemufile_pos(f);
+
+    g_assert(flat != NULL);
+    sender_mark_all(rs);
+    rs->cur_block = 0;
+    rs->cur_page = 0;
+    vs_ram_saver_forget(&rs->saver);
+    for (size_t i = 0; i < rs->list->n_blocks; i++) {
+        flat[i] = rs->list->blocks[i]->save;
+    }
+    vs_ram_save_mem_size(f, flat, rs->list->n_blocks);
+    vs_ram_save_eos(f);
+    rs->stats.bytes += vs_qemufile_pos(f) - before;
+    talloc_free(flat);
+}
+
+/* Pages a writer waits for: send them now (if not sent yet), then release. */
+static void snapshot_serve_faults(VsRamSender *rs, VsQemuFile *f, VsRamWp *wp)
+{
+    VsRamBlock *b;
+    uint64_t page;
+
+    while (vs_ram_wp_next_fault(wp, &b, &page)) {
+        for (size_t bi = 0; bi < rs->list->n_blocks; bi++) {
+            if (rs->list->blocks[bi] == b &&
+                (b->to_send[page / VS_BITS_PER_LONG] >> (page % VS_BITS_PER_LONG)) & 1) {
+                sender_send_page(rs, f, bi, page);
+            }
+        }
+        vs_ram_wp_release(wp, b, page, 1);
+    }
+}
+
+/* Releases batch pages at a time: fewer ioctls, and a write to a page sent
+ * but not yet released is simply served by snapshot_serve_faults(). */
+#define SNAPSHOT_RELEASE_BATCH 256u
+
+void vs_ram_sender_snapshot_round(VsRamSender *rs, VsQemuFile *f, VsRamWp *wp, bool *ret_done)
+{
+    int64_t start = g_get_monotonic_time();
+    uint64_t sent = 0;
+    size_t run_block = SIZE_MAX;
+    uint64_t run_first = 0, run_len = 0;
+
+    *ret_done = false;
+    while (!vs_qemufile_rate_limited(f)) {
+        if (sent % 16 == 0) {
+            snapshot_serve_faults(rs, f, wp);
+        }
+        if (!sender_next_dirty(rs, &rs->cur_block, &rs->cur_page)) {
+            *ret_done = true;
+            break;
+        }
+        sender_send_page(rs, f, rs->cur_block, rs->cur_page);
+        if (run_block != rs->cur_block || run_first + run_len != rs->cur_page ||
+            run_len == SNAPSHOT_RELEASE_BATCH) {
+            if (run_len) {
+                vs_ram_wp_release(wp, rs->list->blocks[run_block], run_first, run_len);
+            }
+            run_block = rs->cur_block;
+            run_first = rs->cur_page;
+            run_len = 0;
+        }
+        run_len++;
+        if (++sent % RAM_TIME_CHECK_PAGES == 0 &&
+            (uint64_t)(g_get_monotonic_time() - start) > 50000) {
+            break;
+        }
+    }
+    if (run_len) {
+        vs_ram_wp_release(wp, rs->list->blocks[run_block], run_first, run_len);
+    }
+    snapshot_serve_faults(rs, f, wp);
+    vs_ram_save_eos(f);
+    rs->stats.bytes += 8;
 }
 
 void vs_ram_sender_abort(VsRamSender *rs)

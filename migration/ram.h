@@ -146,6 +146,31 @@ void vs_dirty_mark(VsDirtyTracker *t, VsRamBlock *b, uint64_t offset, uint64_t l
 bool vs_dirty_tracker_collect(VsDirtyTracker *t, VsRamBlock *b, unsigned long *bitmap,
                               uint64_t *ret_new, GError **errp);
 
+/*
+ * vs_dirty_tracker_suspend/resume: hand the kernel tracker's registration
+ * over (a memory range takes one userfaultfd: a background snapshot needs
+ * its own) and take it back; no-ops for the explicit tracker.  Suspend
+ * only while the tracker is not running.
+ */
+void vs_dirty_tracker_suspend(VsDirtyTracker *t);
+bool vs_dirty_tracker_resume(VsDirtyTracker *t, GError **errp);
+
+/* ---- write-protect for background snapshots ---------------------------------- */
+
+typedef struct VsRamWp VsRamWp;
+
+/*
+ * vs_ram_wp_new: write-protect every block of @list with a synchronous
+ * userfaultfd: a guest write to a protected page blocks until the page is
+ * released.  VS_RAM_ERROR_UNSUPPORTED when the kernel cannot.
+ * Freeing it lifts every protection and wakes blocked writers.
+ */
+VsRamWp *vs_ram_wp_new(TALLOC_CTX *mem_ctx, VsRamList *list, GError **errp);
+/* The next page a writer waits for, without blocking; false when none. */
+bool vs_ram_wp_next_fault(VsRamWp *wp, VsRamBlock **ret_block, uint64_t *ret_page);
+/* Lift the protection of @npages pages from @first_page, waking their writers. */
+void vs_ram_wp_release(VsRamWp *wp, VsRamBlock *b, uint64_t first_page, uint64_t npages);
+
 /* ---- precopy sender --------------------------------------------------------- */
 
 typedef struct VsRamSendStats {
@@ -180,6 +205,16 @@ uint64_t vs_ram_sender_pending(const VsRamSender *rs);
 
 /* The END body, guest stopped: a last sync, every page left, EOS; stops the tracker. */
 bool vs_ram_sender_complete(VsRamSender *rs, VsQemuFile *f, GError **errp);
+
+/*
+ * vs_ram_sender_snapshot: the PART bodies of a background snapshot: every
+ * page once, as it was when @wp was armed, pages writers wait for first;
+ * each page is released once sent.  @f's rate limit paces it; returns at
+ * the end of a 50 ms round with *@ret_done telling whether all went.
+ */
+void vs_ram_sender_snapshot_round(VsRamSender *rs, VsQemuFile *f, VsRamWp *wp, bool *ret_done);
+/* The START body of a background snapshot: MEM_SIZE, EOS; every page to send, no tracking. */
+void vs_ram_sender_snapshot_setup(VsRamSender *rs, VsQemuFile *f);
 
 /* vs_ram_sender_abort: stop the tracker (cancel, failure). */
 void vs_ram_sender_abort(VsRamSender *rs);

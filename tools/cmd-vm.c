@@ -171,6 +171,7 @@ typedef struct VmOptions {
     gboolean progress;
     gboolean auto_converge;
     gboolean no_demo;
+    gboolean snapshot;
     char **trace;
 } VmOptions;
 
@@ -238,6 +239,7 @@ static bool vm_set_params(const char *prog, VsVm *vm, const VmOptions *o)
         p.downtime_limit = (uint64_t)o->downtime_limit;
     }
     p.auto_converge = p.auto_converge || o->auto_converge;
+    p.background_snapshot = p.background_snapshot || o->snapshot;
     if (!vs_migration_set_params(vs_vm_migration(vm), &p, &err)) {
         vm_fail(prog, "%s", err->message);
         return false;
@@ -307,6 +309,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "max-bandwidth", 0, 0, G_OPTION_ARG_STRING, &o.max_bandwidth, "migration bandwidth cap in bytes/s (default 128M, 0: none)", "RATE" },
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
+        { "background-snapshot", 0, 0, G_OPTION_ARG_NONE, &o.snapshot, "--migrate saves the state of the moment it starts while the guest runs on (a live dump)", NULL },
         { "no-demo-device", 0, 0, G_OPTION_ARG_NONE, &o.no_demo, "leave out the example device vsdemo (QEMU does not know it)", NULL },
         { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },

@@ -377,6 +377,8 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
         }
         if (strcmp(name, "auto-converge") == 0) {
             p.auto_converge = state;
+        } else if (strcmp(name, "background-snapshot") == 0) {
+            p.background_snapshot = state;
         } else if (state) {
             return qmp_error(c->id, "GenericError",
                              "Capability '%s' is not supported by this VM yet", name);
@@ -396,7 +398,9 @@ static char *qmp_cmd_query_capabilities(QmpCall *c)
 
     vs_migration_get_params(vs_vm_migration(c->q->vm), &p);
     for (size_t i = 0; i < G_N_ELEMENTS(qmp_capabilities_72); i++) {
-        bool on = strcmp(qmp_capabilities_72[i], "auto-converge") == 0 && p.auto_converge;
+        bool on = (strcmp(qmp_capabilities_72[i], "auto-converge") == 0 && p.auto_converge) ||
+                  (strcmp(qmp_capabilities_72[i], "background-snapshot") == 0 &&
+                   p.background_snapshot);
 
         g_string_append_printf(v, "%s{\"state\": %s, \"capability\": \"%s\"}",
                                i ? ", " : "", on ? "true" : "false", qmp_capabilities_72[i]);

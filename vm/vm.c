@@ -142,11 +142,9 @@ static uint64_t vm_rand(uint64_t *s)
     return *s * 0x2545f4914f6cdd1dull;
 }
 
-static uint64_t vm_next_page(VsVm *vm, uint64_t *rng, uint64_t *seq)
+static uint64_t vm_next_page(VsVmPattern pattern, uint64_t n, uint64_t *rng, uint64_t *seq)
 {
-    uint64_t n = vm->pc_ram->npages;
-
-    switch (vm->cfg.pattern) {
+    switch (pattern) {
     case VS_VM_PATTERN_SEQUENTIAL:
         *seq = (*seq + 1) % n;
         return *seq;
@@ -163,12 +161,33 @@ static uint64_t vm_next_page(VsVm *vm, uint64_t *rng, uint64_t *seq)
     }
 }
 
+/* Write number @value of the workload goes to this byte of pc.ram. */
+static uint64_t vm_write_offset(uint64_t page, uint64_t value)
+{
+    return page * VM_PAGE + (value * 8) % VM_PAGE;
+}
+
+static uint64_t vm_workload_seed(const VsVmConfig *cfg)
+{
+    return cfg->seed * 0x9e3779b97f4a7c15ull + 1;
+}
+
 static void vm_write_page(VsVm *vm, uint64_t page, uint64_t value)
 {
-    uint64_t off = page * VM_PAGE + (value * 8) % VM_PAGE;
+    uint64_t off = vm_write_offset(page, value);
 
     memcpy(vm->pc_ram->host + off, &value, sizeof(value));
     vs_dirty_mark(vm->tracker, vm->pc_ram, off, sizeof(value));
+}
+
+void vs_vm_replay_workload(const VsVmConfig *cfg, uint64_t writes, uint8_t *pc_ram)
+{
+    uint64_t rng = vm_workload_seed(cfg), seq = 0, n = cfg->ram_size / VM_PAGE;
+
+    for (uint64_t v = 1; v <= writes; v++) {
+        memcpy(pc_ram + vm_write_offset(vm_next_page(cfg->pattern, n, &rng, &seq), v), &v,
+               sizeof(v));
+    }
 }
 
 /* Parks while the guest does not run; false when the VM goes away. */
@@ -191,7 +210,7 @@ static bool vm_worker_wait_running(VsVm *vm)
 static gpointer vm_worker(gpointer opaque)
 {
     VsVm *vm = opaque;
-    uint64_t rng = vm->cfg.seed * 0x9e3779b97f4a7c15ull + 1, seq = 0, value = 0;
+    uint64_t rng = vm_workload_seed(&vm->cfg), seq = 0, value = 0;
     double base_per_us = (double)vm->cfg.dirty_rate / VM_PAGE / 1e6, pages_per_us = base_per_us;
     int64_t t0 = 0, next_tick = 0;
     uint64_t done = 0, ticks = 0;
@@ -232,7 +251,8 @@ static gpointer vm_worker(gpointer opaque)
             continue;
         }
         for (uint64_t i = 0, n = MIN(due - done, VM_MAX_BATCH); i < n; i++) {
-            vm_write_page(vm, vm_next_page(vm, &rng, &seq), ++value);
+            vm_write_page(vm, vm_next_page(vm->cfg.pattern, vm->pc_ram->npages, &rng, &seq),
+                          ++value);
         }
         __atomic_add_fetch(&vm->pages_written, MIN(due - done, VM_MAX_BATCH), __ATOMIC_RELAXED);
         done += MIN(due - done, VM_MAX_BATCH);

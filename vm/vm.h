@@ -112,7 +112,14 @@ void vs_vm_stop(VsVm *vm);
 /* Start listening for an incoming migration (needs run state inmigrate). */
 bool vs_vm_incoming(VsVm *vm, const char *uri, GError **errp);
 
-/* Pages the workload wrote so far. */
+/*
+ * vs_vm_replay_workload: apply the first @writes writes of the workload a
+ * VM with @cfg runs (write number v stores the 64-bit value v) to
+ * @pc_ram, @cfg->ram_size bytes; to check what a snapshot holds.
+ */
+void vs_vm_replay_workload(const VsVmConfig *cfg, uint64_t writes, uint8_t *pc_ram);
+
+/* Pages the workload wrote so far (= the value of its last write). */
 uint64_t vs_vm_pages_written(VsVm *vm);
 
 /*

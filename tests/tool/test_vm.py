@@ -296,6 +296,13 @@ def test_qmp(tmp):
         except QMPError as e:
             ok("Parameter 'cpu_throttle_initial' expects an integer in the range of 1 to 99"
                in str(e), "cpu-throttle-initial out of range: QEMU's words", e)
+        try:
+            s.command("migrate-set-capabilities",
+                      capabilities=[{"capability": "background-snapshot", "state": True}])
+            ok(False, "background-snapshot with auto-converge is refused")
+        except QMPError as e:
+            ok("Background-snapshot is not compatible with auto-converge" in str(e),
+               "background-snapshot with auto-converge: QEMU's words", e)
         s.command("migrate-set-parameters", **{"cpu-throttle-initial": 30})
         ok(s.command("query-migrate-parameters")["cpu-throttle-initial"] == 30,
            "cpu-throttle-initial reads back")

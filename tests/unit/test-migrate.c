@@ -694,6 +694,77 @@ static void test_migrate_auto_converge(void **state)
     talloc_free(src);
 }
 
+/*
+ * background-snapshot: the VM keeps running and writing during the dump,
+ * and the file holds RAM exactly as it was at one moment: loaded, pc.ram
+ * equals the workload's first M writes replayed on zeroed memory, M being
+ * the largest value found (write number v stores v).
+ */
+static void test_migrate_background_snapshot(void **state)
+{
+    VsVmConfig cfg = VS_VM_CONFIG_INIT;
+    g_autofree char *uri = g_strdup_printf("file:%s/snapshot.bin", tmpdir);
+    GError *err = NULL;
+    VsMigParams p;
+    VsMigInfo info;
+    VsVm *src, *dst;
+    const VsRamBlock *got;
+    uint8_t *want;
+    uint64_t max = 0, before, during;
+
+    cfg.ram_size = 64 * MiB;
+    cfg.dirty_rate = 100 * MiB;
+    src = vs_vm_new(*state, &cfg, &err);
+    assert_non_null(src);
+    assert_true(vs_vm_cont(src, &err));
+    g_usleep(100 * 1000);
+    vs_migration_get_params(vs_vm_migration(src), &p);
+    p.max_bandwidth = 4 * MiB;   /* seconds of dumping, the guest writing all along */
+    p.background_snapshot = true;
+    p.auto_converge = true;
+    assert_false(vs_migration_set_params(vs_vm_migration(src), &p, &err));
+    assert_gerror(err, VS_MIGRATE_ERROR, VS_MIGRATE_ERROR_PARAM,
+                  "Background-snapshot is not compatible with auto-converge");
+    g_clear_error(&err);
+    p.auto_converge = false;
+    assert_true(vs_migration_set_params(vs_vm_migration(src), &p, &err));
+    before = vs_vm_pages_written(src);
+    assert_true(vs_migration_start(vs_vm_migration(src), uri, &err));
+    info = wait_done(src);
+    during = vs_vm_pages_written(src) - before;
+    if (info.status != VS_MIG_STATUS_COMPLETED) {
+        print_error("%s\n", info.error_desc);
+        fail();
+    }
+    /* A live dump: the guest ran on, and still runs. */
+    print_message("%" PRIu64 " pages written during the dump of %" PRId64 " ms\n", during,
+                  info.total_time);
+    assert_true(during > 1000);
+    assert_int_equal(vs_vm_run_state(src), VS_VM_RUNNING);
+
+    cfg.incoming = true;
+    cfg.paused = true;
+    cfg.dirty_rate = 0;
+    dst = vs_vm_new(*state, &cfg, &err);
+    assert_non_null(dst);
+    assert_true(vs_vm_incoming(dst, uri, &err));
+    assert_int_equal(wait_done(dst).status, VS_MIG_STATUS_COMPLETED);
+    got = vs_ram_list_find(vs_vm_ram(dst), "pc.ram");
+    for (size_t i = 0; i < cfg.ram_size; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, got->host + i, 8);
+        max = MAX(max, w);
+    }
+    assert_true(max >= before && max < before + during);
+    want = g_malloc0(cfg.ram_size);
+    vs_vm_replay_workload(&cfg, max, want);
+    assert_memory_equal(want, got->host, cfg.ram_size);
+    g_free(want);
+    talloc_free(dst);
+    talloc_free(src);
+}
+
 /* ---- status snapshots -------------------------------------------------------------------- */
 
 typedef struct Poller {
@@ -790,6 +861,7 @@ int main(void)
         T(test_migrate_bandwidth_limit),
         T(test_migrate_downtime_limit),
         T(test_migrate_auto_converge),
+        T(test_migrate_background_snapshot),
         T(test_migrate_query_snapshots),
     };
 #undef T
