@@ -382,6 +382,8 @@ typedef struct BsReader {
     size_t at;                /* its offset */
     unsigned packages;        /* nesting of packages */
     VsBerStreamInfo *info;    /* the top stream's header, or NULL when not wanted */
+    VsRamPageFn ram_page;     /* page records go here, not kept, when set */
+    void *ram_page_opaque;
 } BsReader;
 
 /* The elements of one container: [pos, end). */
@@ -781,7 +783,7 @@ static bool bs_ram_record(BsReader *r, VsStream *s, VsSection *sec, BsSeq *list,
 {
     size_t at = list->pos;
     uint64_t offset, flags;
-    VsRamRecord *rec;
+    VsRamRecord *rec, streamed;
     BsSeq seq;
 
     if (!bs_next_seq(r, list, "RAM record", &seq, errp) ||
@@ -795,13 +797,33 @@ static bool bs_ram_record(BsReader *r, VsStream *s, VsSection *sec, BsSeq *list,
                        " is not a legacy record word (page size %" PRIu64 ")",
                        at, offset, flags, s->page_size);
     }
-    rec = bs_ram_add(s, sec);
+    /* A streamed page record lives on the stack for the callback only. */
+    if ((flags & BS_RAM_PAGE_FLAGS) && r->ram_page) {
+        memset(&streamed, 0, sizeof(streamed));
+        rec = &streamed;
+    } else {
+        rec = bs_ram_add(s, sec);
+    }
     rec->offset = offset;
     rec->flags = (uint32_t)flags;
     if ((flags & BS_RAM_PAGE_FLAGS) && !bs_ram_block(r, s, rec, &seq, last, errp)) {
         return false;
     }
-    return bs_ram_payload(r, s, rec, &seq, errp) && bs_done(r, &seq, "RAM record", errp);
+    if (!bs_ram_payload(r, s, rec, &seq, errp) || !bs_done(r, &seq, "RAM record", errp)) {
+        return false;
+    }
+    if (rec == &streamed) {
+        const VsRamBlockInfo *b = NULL;
+
+        for (size_t i = 0; i < r->top->n_blocks && !b; i++) {
+            b = r->top->blocks[i].name == rec->block ? &r->top->blocks[i] : NULL;
+        }
+        VsRamPage page = { .rec = rec, .block = b, .page_size = s->page_size,
+                           .input_offset = at };
+
+        r->ram_page(r->ram_page_opaque, &page);
+    }
+    return true;
 }
 
 static bool bs_load_ram(BsReader *r, VsStream *s, VsSection *sec, const BsSeq *seq,
@@ -1262,7 +1284,19 @@ static bool bs_load_stream(BsReader *r, TALLOC_CTX *ctx, BsSeq *in, bool top, Vs
 bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                              VsStream **ret_stream, VsBerStreamInfo **ret_info, GError **errp)
 {
+    return vs_stream_load_ber_opts(mem_ctx, data, len, NULL, ret_stream, ret_info, errp);
+}
+
+bool vs_stream_load_ber_opts(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                             const VsLoadOptions *opts, VsStream **ret_stream,
+                             VsBerStreamInfo **ret_info, GError **errp)
+{
     BsReader r = { .data = data, .len = len, .rec = SIZE_MAX };
+
+    if (opts) {
+        r.ram_page = opts->ram_page;
+        r.ram_page_opaque = opts->ram_page_opaque;
+    }
     BsSeq all = { .pos = 0, .end = len, .open = true };
     VsStream *s = NULL;
 

@@ -131,6 +131,16 @@ bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t le
                              GError **errp);
 
 /*
+ * vs_stream_load_ber_opts: vs_stream_load_ber_info() with the options of
+ * vs_stream_load() that apply to BER: @opts->ram_page streams the RAM page
+ * records instead of keeping them (NULL @opts: keep them).  @ret_info may
+ * be NULL.
+ */
+bool vs_stream_load_ber_opts(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                             const VsLoadOptions *opts, VsStream **ret_stream,
+                             VsBerStreamInfo **ret_info, GError **errp);
+
+/*
  * vs_ber_stream_check: what a loader that restores sections into this
  * build's devices makes of @info's schema list.  Sections whose digests
  * differ, or come without one, are noted (the field-level checks of the

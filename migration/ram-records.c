@@ -6,7 +6,8 @@
  *
  * Each record starts with a be64 word, offset | flags, the flags being the
  * bits below the target page size (qemu-stream-format.md §3.1).  Records
- * are kept in stream order exactly as sent: repeated pages, CONTINUE (the
+ * are kept in stream order exactly as sent (page records are instead
+ * handed to the load's ram_page callback when it has one): repeated pages, CONTINUE (the
  * block of the previous page record, also across sections), the XBZRLE
  * flag byte, the fill byte of ZERO pages.  Page payloads point into the
  * input; nothing is allocated for a length the stream declares (a block's
@@ -322,11 +323,21 @@ static bool ram_record(VsLoadCtx *lc, VsSection *sec, TALLOC_CTX *rec_ctx, VsCur
     const VsRamBlockInfo *b = NULL;
     uint64_t w;
 
+    VsRamRecord streamed;
+    uint32_t flags;
+
     if (!vs_cursor_be64(c, &w)) {
         return vs_mig_fail_short(errp, c, 8, "RAM record word");
     }
-    rec = ram_add(sec, rec_ctx);
-    rec->flags = (uint32_t)(w & (lc->page_size - 1));
+    flags = (uint32_t)(w & (lc->page_size - 1));
+    /* A streamed page record lives on the stack for the callback only. */
+    if ((flags & RAM_PAGE_FLAGS) && lc->opts.ram_page) {
+        memset(&streamed, 0, sizeof(streamed));
+        rec = &streamed;
+    } else {
+        rec = ram_add(sec, rec_ctx);
+    }
+    rec->flags = flags;
     rec->offset = w & ~(lc->page_size - 1);
     if (rec->flags & RAM_PAGE_FLAGS) {
         if (lc->opts.max_pages && ++lc->n_pages > lc->opts.max_pages) {
@@ -344,7 +355,16 @@ static bool ram_record(VsLoadCtx *lc, VsSection *sec, TALLOC_CTX *rec_ctx, VsCur
                                rec->offset, at, b->name, b->length);
         }
     }
-    return ram_payload(lc, rec, rec_ctx, c, at, ret_eos, errp);
+    if (!ram_payload(lc, rec, rec_ctx, c, at, ret_eos, errp)) {
+        return false;
+    }
+    if (rec == &streamed) {
+        VsRamPage page = { .rec = rec, .block = b, .page_size = lc->page_size,
+                           .input_offset = at };
+
+        lc->opts.ram_page(lc->opts.ram_page_opaque, &page);
+    }
+    return true;
 }
 
 bool vs_ram_load_section(VsLoadCtx *lc, VsSection *sec, TALLOC_CTX *rec_ctx, VsCursor *c,

@@ -328,63 +328,46 @@ bool vs_input_open_memory(TALLOC_CTX *mem_ctx, const char *name, const uint8_t *
 
 /* ---- RAM summaries ------------------------------------------------------------ */
 
-/* A page record and its place in the stream, for "the last one wins". */
-typedef struct InputPage {
-    uint64_t offset;
-    uint64_t seq;
-    const VsRamRecord *rec;
-} InputPage;
+/*
+ * Summaries are worked out as the pages go by, so that a load need not keep
+ * them: per block the counts, and while every page comes at a higher
+ * offset than the one before (as a stopped guest's pages are sent), a
+ * running SHA-256.  A block whose pages come out of order or again is
+ * summarised afterwards in windows of INPUT_WINDOW_PAGES pages, one more
+ * pass over the pages per window, each keeping the last record per page of
+ * its window only.
+ */
+#define INPUT_WINDOW_PAGES ((uint64_t)1 << 18)
 
-typedef struct InputRamBlock {
-    VsInputRamBlock *out;
-    GArray *pages;          /* InputPage, in stream order */
-} InputRamBlock;
+typedef struct InputBlock {
+    VsInputRamBlock sum;        /* counts so far; name and length set at the end */
+    GChecksum *digest;          /* the running digest, while in order */
+    uint64_t next;              /* bytes of the block hashed so far */
+    uint64_t next_report;
+    bool any;                   /* a page was seen */
+    bool out_of_order;          /* a page at or below the one before */
+    bool no_digest;             /* content that cannot be known from the stream */
+} InputBlock;
 
-static gint input_page_cmp(gconstpointer a, gconstpointer b)
+typedef struct InputSummary {
+    VsInput *in;
+    const VsInputOptions *o;
+    GHashTable *by_name;        /* name (g_strdup) -> InputBlock (g_new0) */
+} InputSummary;
+
+static void input_block_free(gpointer p)
 {
-    const InputPage *x = a, *y = b;
+    InputBlock *b = p;
 
-    if (x->offset != y->offset) {
-        return x->offset < y->offset ? -1 : 1;
+    if (b->digest) {
+        g_checksum_free(b->digest);
     }
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    g_free(b);
 }
 
 static bool input_is_page(const VsRamRecord *r)
 {
     return (r->flags & (VS_RAM_ZERO | VS_RAM_PAGE | VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) != 0;
-}
-
-/* Collects the page records of @s (packages included) per block, in order. */
-static void input_collect(const VsStream *s, GHashTable *by_name, uint64_t *seq)
-{
-    for (size_t i = 0; i < s->n_records; i++) {
-        const VsRecord *r = &s->records[i];
-
-        if (r->kind == VS_REC_COMMAND && r->command.package) {
-            input_collect(r->command.package, by_name, seq);
-            continue;
-        }
-        if (r->kind != VS_REC_SECTION) {
-            continue;
-        }
-        for (size_t k = 0; k < r->section.n_ram; k++) {
-            const VsRamRecord *rec = &r->section.ram[k];
-            InputRamBlock *b;
-            InputPage page;
-
-            if (!input_is_page(rec) || !rec->block ||
-                !(b = g_hash_table_lookup(by_name, rec->block))) {
-                continue;
-            }
-            page = (InputPage){ .offset = rec->offset, .seq = (*seq)++, .rec = rec };
-            g_array_append_val(b->pages, page);
-            b->out->pages_sent++;
-            b->out->data_pages += (rec->flags & VS_RAM_PAGE) != 0;
-            b->out->zero_pages += (rec->flags & VS_RAM_ZERO) != 0;
-            b->out->encoded_pages += (rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) != 0;
-        }
-    }
 }
 
 static void input_hash_fill(GChecksum *sum, uint8_t byte, uint64_t n)
@@ -405,97 +388,272 @@ static void input_hash_fill(GChecksum *sum, uint8_t byte, uint64_t n)
     }
 }
 
-/*
- * The digest of one block from its last record per page; false when a
- * last record is XBZRLE or compressed.
- */
-static bool input_digest(InputRamBlock *b, uint64_t page_size, const VsInputOptions *o)
+/* Hashes the final content of the page at @offset (the block's bytes before it are done). */
+static bool input_hash_page(GChecksum *sum, const VsRamRecord *rec, uint64_t offset,
+                            uint64_t page_size, uint64_t length)
 {
-    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-    g_autofree char *what = g_strdup_printf("digest of %s", b->out->name);
-    uint64_t pos = 0, next_report = INPUT_PROGRESS_STEP;
-    const uint64_t len = b->out->length;
-    GArray *pages = b->pages;
+    uint64_t n = MIN(page_size, length - offset);
 
-    for (guint i = 0; i < pages->len; i++) {
-        const InputPage *p = &g_array_index(pages, InputPage, i);
-        uint64_t n;
-
-        if (i + 1 < pages->len && g_array_index(pages, InputPage, i + 1).offset == p->offset) {
-            continue;   /* a later record replaces this one */
+    if (rec->flags & VS_RAM_PAGE) {
+        g_checksum_update(sum, rec->data, (gssize)MIN(n, (uint64_t)rec->len));
+        if (rec->len < n) {
+            input_hash_fill(sum, 0, n - rec->len);
         }
-        /* Content the page cannot be known from, or a page outside the block
-         * (the legacy loader refuses those; a BER stream is checked less). */
-        if ((p->rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) || p->offset >= len ||
-            p->offset < pos) {
-            return false;
-        }
-        input_hash_fill(sum, 0, p->offset - pos);
-        n = MIN(page_size, len - p->offset);
-        if (p->rec->flags & VS_RAM_PAGE) {
-            g_checksum_update(sum, p->rec->data, (gssize)MIN(n, (uint64_t)p->rec->len));
-        } else {
-            input_hash_fill(sum, p->rec->fill, n);
-        }
-        pos = p->offset + n;
-        if (pos >= next_report) {
-            input_progress(o, what, pos, len);
-            next_report = pos + INPUT_PROGRESS_STEP;
-        }
+        return true;
     }
-    input_hash_fill(sum, 0, len - pos);
-    g_strlcpy(b->out->digest, g_checksum_get_string(sum), sizeof(b->out->digest));
-    b->out->has_digest = true;
-    return true;
+    if (rec->flags & VS_RAM_ZERO) {
+        input_hash_fill(sum, rec->fill, n);
+        return true;
+    }
+    return false;   /* XBZRLE or compressed: needs the page before, or zlib */
 }
 
-static void input_summarise(VsInput *in, const VsInputOptions *o)
+static InputBlock *input_block(InputSummary *su, const char *name)
+{
+    InputBlock *b = g_hash_table_lookup(su->by_name, name);
+
+    if (!b) {
+        b = g_new0(InputBlock, 1);
+        if (su->o->ram == VS_INPUT_RAM_SUMMARY) {
+            b->digest = g_checksum_new(G_CHECKSUM_SHA256);
+        }
+        b->next_report = INPUT_PROGRESS_STEP;
+        g_hash_table_insert(su->by_name, g_strdup(name), b);
+    }
+    return b;
+}
+
+/* One page record, in stream order: counts, and the digest while in order. */
+static void input_page(void *opaque, const VsRamPage *p)
+{
+    InputSummary *su = opaque;
+    const VsRamRecord *rec = p->rec;
+    InputBlock *b;
+
+    if (!input_is_page(rec) || !rec->block || !p->block) {
+        return;
+    }
+    b = input_block(su, rec->block);
+    b->sum.pages_sent++;
+    b->sum.data_pages += (rec->flags & VS_RAM_PAGE) != 0;
+    b->sum.zero_pages += (rec->flags & VS_RAM_ZERO) != 0;
+    b->sum.encoded_pages += (rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) != 0;
+    if (b->any && rec->offset < b->next) {
+        b->out_of_order = true;
+    }
+    b->any = true;
+    /* A page outside the block: the legacy loader refuses it, BER is checked less. */
+    if (rec->offset >= p->block->length) {
+        b->no_digest = true;
+    }
+    if (b->out_of_order) {
+        return;
+    }
+    b->next = rec->offset + p->page_size;
+    if (!b->digest || b->no_digest) {
+        return;
+    }
+    input_hash_fill(b->digest, 0, rec->offset - b->sum.length);
+    b->no_digest = !input_hash_page(b->digest, rec, rec->offset, p->page_size,
+                                    p->block->length);
+    /* sum.length holds the bytes hashed until the end, where it gets the block's length. */
+    b->sum.length = MIN(rec->offset + p->page_size, p->block->length);
+    if (b->sum.length >= b->next_report) {
+        g_autofree char *what = g_strdup_printf("digest of %s", rec->block);
+
+        input_progress(su->o, what, b->sum.length, p->block->length);
+        b->next_report = b->sum.length + INPUT_PROGRESS_STEP;
+    }
+}
+
+/* Calls @fn for every page record @s kept (packages included), in stream order. */
+static void input_replay(const VsStream *top, const VsStream *s, VsRamPageFn fn, void *opaque)
+{
+    for (size_t i = 0; i < s->n_records; i++) {
+        const VsRecord *r = &s->records[i];
+
+        if (r->kind == VS_REC_COMMAND && r->command.package) {
+            input_replay(top, r->command.package, fn, opaque);
+            continue;
+        }
+        if (r->kind != VS_REC_SECTION) {
+            continue;
+        }
+        for (size_t k = 0; k < r->section.n_ram; k++) {
+            const VsRamRecord *rec = &r->section.ram[k];
+            VsRamPage p = { .rec = rec, .page_size = top->page_size ? top->page_size : 4096 };
+
+            if (!input_is_page(rec) || !rec->block) {
+                continue;
+            }
+            /* The loader resolves names to the first of two equal ones; so here. */
+            for (size_t b = 0; b < top->n_blocks && !p.block; b++) {
+                p.block = strcmp(top->blocks[b].name, rec->block) == 0 ? &top->blocks[b] : NULL;
+            }
+            fn(opaque, &p);
+        }
+    }
+}
+
+/* Loads @in again into a scratch stream, handing the pages to @fn. */
+static void input_reload(VsInput *in, VsRamPageFn fn, void *opaque)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsLoadOptions load = in->load;
+    VsStream *s = NULL;
+
+    load.ram_page = fn;
+    load.ram_page_opaque = opaque;
+    if (in->format == VS_INPUT_BER) {
+        vs_stream_load_ber_opts(tmp, in->data, in->len, &load, &s, NULL, NULL);
+    } else {
+        vs_stream_load(tmp, in->data, in->len, &load, &s, NULL);
+    }
+    talloc_free(tmp);
+}
+
+/* The last record per page of one window of one block. */
+typedef struct InputSlot {
+    const uint8_t *data;        /* into the input, which outlives the pass */
+    uint32_t len;
+    uint16_t flags;
+    uint8_t fill;
+    bool set;
+} InputSlot;
+
+typedef struct InputWindow {
+    const char *block;
+    uint64_t first;             /* page number of slots[0] */
+    uint64_t n;
+    InputSlot *slots;
+} InputWindow;
+
+static void input_window_page(void *opaque, const VsRamPage *p)
+{
+    InputWindow *w = opaque;
+    const VsRamRecord *rec = p->rec;
+    uint64_t page = rec->offset / p->page_size;
+    InputSlot *slot;
+
+    if (!input_is_page(rec) || !rec->block || !p->block || strcmp(rec->block, w->block) != 0 ||
+        page < w->first || page - w->first >= w->n) {
+        return;
+    }
+    slot = &w->slots[page - w->first];
+    *slot = (InputSlot){ .data = rec->data, .len = (uint32_t)MIN(rec->len, UINT32_MAX),
+                         .flags = (uint16_t)rec->flags, .fill = rec->fill, .set = true };
+}
+
+/* Counts and digest of a block whose pages came out of order, window by window. */
+static void input_windows(VsInput *in, const VsInputOptions *o, VsInputRamBlock *out,
+                          bool known, uint64_t page_size)
+{
+    g_autofree char *what = g_strdup_printf("digest of %s", out->name);
+    uint64_t pages = out->length / page_size + (out->length % page_size != 0);
+    InputWindow w = { .block = out->name, .n = MIN(pages, INPUT_WINDOW_PAGES) };
+    GChecksum *sum = o->ram == VS_INPUT_RAM_SUMMARY ? g_checksum_new(G_CHECKSUM_SHA256) : NULL;
+
+    w.slots = g_new(InputSlot, w.n ? w.n : 1);
+    out->pages_present = 0;
+    for (w.first = 0; w.first < pages; w.first += w.n) {
+        memset(w.slots, 0, w.n * sizeof(InputSlot));
+        if (in->stream && in->stream->n_records && !in->streamed) {
+            input_replay(in->stream, in->stream, input_window_page, &w);
+        } else {
+            input_reload(in, input_window_page, &w);
+        }
+        for (uint64_t i = 0; i < w.n && w.first + i < pages; i++) {
+            const InputSlot *slot = &w.slots[i];
+            uint64_t offset = (w.first + i) * page_size;
+            VsRamRecord rec = { .flags = slot->flags, .fill = slot->fill, .data = slot->data,
+                                .len = slot->len };
+
+            out->pages_present += slot->set;
+            if (sum && known) {
+                known = slot->set ? input_hash_page(sum, &rec, offset, page_size, out->length)
+                                  : (input_hash_fill(sum, 0, MIN(page_size, out->length - offset)),
+                                     true);
+            }
+        }
+        input_progress(o, what, MIN((w.first + w.n) * page_size, out->length), out->length);
+    }
+    if (sum && known) {
+        g_strlcpy(out->digest, g_checksum_get_string(sum), sizeof(out->digest));
+        out->has_digest = true;
+    }
+    if (sum) {
+        g_checksum_free(sum);
+    }
+    g_free(w.slots);
+}
+
+/* The summaries of @in->stream's blocks from what @su gathered. */
+static void input_summarise(VsInput *in, const VsInputOptions *o, InputSummary *su)
 {
     const VsStream *s = in->stream;
-    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
-    InputRamBlock *blocks;
-    uint64_t seq = 0;
+    uint64_t page_size = s->page_size ? s->page_size : 4096;
 
     in->n_ram_blocks = s->n_blocks;
     in->ram_blocks = talloc_zero_array(in, VsInputRamBlock, s->n_blocks ? s->n_blocks : 1);
-    blocks = g_new0(InputRamBlock, s->n_blocks ? s->n_blocks : 1);
     g_assert(in->ram_blocks != NULL);
     for (size_t i = 0; i < s->n_blocks; i++) {
-        in->ram_blocks[i].name = talloc_strdup(in->ram_blocks, s->blocks[i].name);
-        in->ram_blocks[i].length = s->blocks[i].length;
-        blocks[i].out = &in->ram_blocks[i];
-        blocks[i].pages = g_array_new(FALSE, FALSE, sizeof(InputPage));
-        /* The loader resolves names to the first of two equal ones; so here. */
-        if (!g_hash_table_contains(by_name, s->blocks[i].name)) {
-            g_hash_table_insert(by_name, s->blocks[i].name, &blocks[i]);
-        }
-    }
-    input_collect(s, by_name, &seq);
-    for (size_t i = 0; i < s->n_blocks; i++) {
-        GArray *pages = blocks[i].pages;
+        VsInputRamBlock *out = &in->ram_blocks[i];
+        InputBlock *b = g_hash_table_lookup(su->by_name, s->blocks[i].name);
+        bool first = true;
 
-        g_array_sort(pages, input_page_cmp);
-        for (guint k = 0; k < pages->len; k++) {
-            in->ram_blocks[i].pages_present +=
-                k + 1 == pages->len ||
-                g_array_index(pages, InputPage, k + 1).offset !=
-                    g_array_index(pages, InputPage, k).offset;
+        /* Two blocks of one name: the pages went to the first. */
+        for (size_t k = 0; k < i && first; k++) {
+            first = strcmp(s->blocks[k].name, s->blocks[i].name) != 0;
         }
-        if (o->ram == VS_INPUT_RAM_SUMMARY) {
-            input_digest(&blocks[i], s->page_size ? s->page_size : 4096, o);
+        out->name = talloc_strdup(in->ram_blocks, s->blocks[i].name);
+        out->length = s->blocks[i].length;
+        if (!b || !first) {
+            /* No page sent: the content is all zero bytes. */
+            if (o->ram == VS_INPUT_RAM_SUMMARY) {
+                g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+                input_hash_fill(sum, 0, out->length);
+                g_strlcpy(out->digest, g_checksum_get_string(sum), sizeof(out->digest));
+                out->has_digest = true;
+            }
+            continue;
         }
-        g_array_free(pages, TRUE);
+        out->pages_sent = b->sum.pages_sent;
+        out->data_pages = b->sum.data_pages;
+        out->zero_pages = b->sum.zero_pages;
+        out->encoded_pages = b->sum.encoded_pages;
+        if (b->out_of_order) {
+            input_windows(in, o, out, !b->no_digest, page_size);
+            continue;
+        }
+        out->pages_present = b->sum.pages_sent;
+        if (b->digest && !b->no_digest && b->sum.length <= out->length) {
+            input_hash_fill(b->digest, 0, out->length - b->sum.length);
+            g_strlcpy(out->digest, g_checksum_get_string(b->digest), sizeof(out->digest));
+            out->has_digest = true;
+        }
     }
-    g_free(blocks);
 }
 
 /* ---- loading -------------------------------------------------------------------- */
+
+/* Streaming: the summary sees each page, then the caller's own callback. */
+static void input_stream_page(void *opaque, const VsRamPage *p)
+{
+    InputSummary *su = opaque;
+
+    input_page(su, p);
+    if (su->o->load.ram_page) {
+        su->o->load.ram_page(su->o->load.ram_page_opaque, p);
+    }
+}
 
 bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
 {
     static const VsInputOptions defaults = { .ram = VS_INPUT_RAM_NONE };
     const VsInputOptions *o = opts ? opts : &defaults;
     VsLoadOptions load = o->load;
+    InputSummary su = { .in = in, .o = o };
     bool ok;
 
     talloc_free(in->stream);
@@ -503,15 +661,26 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     TALLOC_FREE(in->ram_blocks);
     in->n_ram_blocks = 0;
     load.max_input = 0;
-    in->load = load;
+    in->streamed = o->stream_ram || load.ram_page;
+    load.ram_page = in->streamed ? input_stream_page : NULL;
+    load.ram_page_opaque = &su;
+    su.by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, input_block_free);
     if (in->format == VS_INPUT_BER) {
-        ok = vs_stream_load_ber(in, in->data, in->len, &in->stream, errp);
+        ok = vs_stream_load_ber_opts(in, in->data, in->len, &load, &in->stream, NULL, errp);
     } else {
         ok = vs_stream_load(in, in->data, in->len, &load, &in->stream, errp);
     }
+    /* A reload for the windows uses the caller's options, not the summary's callback. */
+    in->load = o->load;
+    in->load.max_input = 0;
+    in->load.ram_page = NULL;
     if (in->stream) {
-        input_summarise(in, o);
+        if (!in->streamed) {
+            input_replay(in->stream, in->stream, input_page, &su);
+        }
+        input_summarise(in, o, &su);
     }
+    g_hash_table_unref(su.by_name);
     return ok;
 }
 

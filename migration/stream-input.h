@@ -12,9 +12,11 @@
  * as standard input by redirection) is mapped read-only; a pipe is spooled
  * to an unlinked temporary file, which is then mapped.  So RAM page
  * payloads, which the loaders reference rather than copy, stay in the page
- * cache, where the kernel may drop them: a stream of many GiB of RAM is
- * loaded with heap memory proportional to its number of records (about 64
- * bytes per RAM page record), never to its bytes.
+ * cache, where the kernel may drop them.  A load that keeps the RAM page
+ * records (needed to list or re-encode them) costs heap in proportion to
+ * their number (about 64 bytes per page record), never to the bytes; with
+ * stream_ram it keeps none, and its heap does not depend on the number of
+ * pages at all: the summaries below are worked out as the pages go by.
  *
  * The form is told by the first bytes: "QEVM" (0x5145564d) is a legacy
  * stream, `30 80` (an indefinite-length SEQUENCE) vstate's BER form
@@ -36,6 +38,15 @@
  * value `sha256sum` gives for the block's memory image.  It cannot be known
  * when an XBZRLE or compressed page is the last word on a page (it would
  * need the page before, or zlib); then has_digest is false.
+ *
+ * Memory of the summaries: while a block's pages come in ascending offsets
+ * (a stopped guest's precopy sends each page once, in order), counts and a
+ * running SHA-256 only.  A block whose pages come out of order or more than
+ * once (a running guest's later passes) is summarised after the load in
+ * windows of 2^18 pages (1 GiB of 4 KiB pages), keeping the last record of
+ * each page of the window (16 bytes a page: 4 MiB); each window is one more
+ * pass over the page records (without stream_ram over the kept records,
+ * with it by loading the input again).
  */
 #ifndef VSTATE_MIGRATION_STREAM_INPUT_H
 #define VSTATE_MIGRATION_STREAM_INPUT_H
@@ -80,8 +91,11 @@ typedef void (*VsInputProgress)(void *opaque, const char *what, uint64_t done,
                                 uint64_t total);
 
 typedef struct VsInputOptions {
-    VsLoadOptions load;         /* passed to the legacy loader (max_input is ignored) */
+    VsLoadOptions load;         /* passed to the loaders (max_input is ignored); a
+                                 * load.ram_page callback sees every page record
+                                 * and implies stream_ram */
     VsInputRam ram;
+    bool stream_ram;            /* keep no RAM page records (bounded memory; see above) */
     VsInputProgress progress;   /* NULL: none */
     void *progress_opaque;
 } VsInputOptions;
@@ -99,6 +113,7 @@ typedef struct VsInput {
     size_t n_ram_blocks;
     /* Private. */
     VsLoadOptions load;         /* what the last load used */
+    bool streamed;              /* it kept no RAM page records */
     void *map;
     size_t map_len;
 } VsInput;

@@ -204,12 +204,40 @@ typedef struct VsStream {
     uint8_t *trailing;
 } VsStream;
 
+/*
+ * VsRamPage: one RAM page record (ZERO, PAGE, XBZRLE or COMPRESS_PAGE) as
+ * it is read, for a load that does not keep them (VsLoadOptions'
+ * ram_page).  It and what it points to are valid during the call only.
+ * @rec: the record; @rec->block is the resolved block name
+ * @block: the block's MEM_SIZE entry (NULL when a BER stream names a
+ *   block MEM_SIZE did not list)
+ * @page_size: the stream's target page size
+ * @input_offset: where the record starts in the input
+ */
+typedef struct VsRamPage {
+    const VsRamRecord *rec;
+    const VsRamBlockInfo *block;
+    uint64_t page_size;
+    uint64_t input_offset;
+} VsRamPage;
+
+typedef void (*VsRamPageFn)(void *opaque, const VsRamPage *page);
+
 typedef struct VsLoadOptions {
     bool no_schemas;          /* decode device sections from the description only */
     bool no_description;      /* ignore the trailer (as old machine types send none) */
     size_t max_input;         /* largest input read (default 4 GiB) */
-    size_t max_pages;         /* most RAM page records kept (default: unlimited
+    size_t max_pages;         /* most RAM page records read (default: unlimited
                                * within the input) */
+    /*
+     * Streaming RAM: when set, page records are handed to @ram_page in
+     * stream order and not kept, so a RAM section's records are only its
+     * MEM_SIZE and EOS records and the load's heap does not grow with the
+     * number of pages.  Such a stream cannot be re-encoded
+     * (vs_stream_encode() would leave the pages out).
+     */
+    VsRamPageFn ram_page;
+    void *ram_page_opaque;
 } VsLoadOptions;
 
 /*

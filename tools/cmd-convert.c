@@ -143,7 +143,7 @@ int vs_cmd_convert(const char *prog, int argc, char **argv)
         status = vs_tool_fail(prog, "unknown form '%s' for --to (legacy or ber)", to_name);
         goto out;
     }
-    ts = vs_tool_open_stream(ctx, argv[1], NULL, &err);
+    ts = vs_tool_open_stream(ctx, argv[1], NULL, true, &err);
     if (!ts) {
         status = vs_tool_fail(prog, "%s (nothing written)", err->message);
         goto out;

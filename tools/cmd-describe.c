@@ -218,7 +218,8 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
     TALLOC_CTX *ctx = talloc_new(NULL);
     g_autoptr(GString) out = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
-    VsInputOptions o = { .ram = VS_INPUT_RAM_NONE, .progress = dump_progress };
+    VsInputOptions o = { .ram = VS_INPUT_RAM_NONE, .stream_ram = true,
+                         .progress = dump_progress };
     Describe d = { .out = out };
     bool color = false, ecolor = false;
     DumpColors ec;

@@ -390,6 +390,12 @@ static void diff_digest_section(DiffSide *side, const VsSection *sec)
     }
 }
 
+/* A page as the loader reads it (VsLoadOptions' ram_page). */
+static void diff_page(void *opaque, const VsRamPage *p)
+{
+    vs_page_digests_add_page(opaque, p);
+}
+
 static void diff_collect(const VsSection *sec, void *opaque)
 {
     DiffSide *side = opaque;
@@ -416,7 +422,7 @@ static void diff_collect(const VsSection *sec, void *opaque)
 }
 
 static void diff_side_init(DiffSide *side, TALLOC_CTX *ctx, const char *name, VsToolStream *ts,
-                           bool progress)
+                           VsPageDigests *pages, bool progress)
 {
     side->name = name;
     side->progress = progress;
@@ -425,7 +431,7 @@ static void diff_side_init(DiffSide *side, TALLOC_CTX *ctx, const char *name, Vs
     side->devices = g_ptr_array_new();
     side->by_key = g_hash_table_new(g_str_hash, g_str_equal);
     side->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    side->ram = vs_page_digests_new(ctx, ts->stream ? ts->stream->page_size : 4096);
+    side->ram = pages;
     vs_tool_foreach_section(ts->stream, diff_collect, side);
     if (side->n_ram_records >= DIFF_PROGRESS_STEP) {
         diff_progress(NULL);
@@ -655,14 +661,15 @@ static const VsToolHelp diff_help = {
         "  vstate diff -q a.bin b.bin && echo same\n",
 };
 
-static int diff_streams(DiffRun *d, VsToolStream *ta, VsToolStream *tb, bool quiet)
+static int diff_streams(DiffRun *d, VsToolStream *ta, VsToolStream *tb,
+                        VsPageDigests *const pages[2], bool quiet)
 {
     TALLOC_CTX *ctx = talloc_new(NULL);
     DiffSide a = { 0 }, b = { 0 };
     bool progress = isatty(STDERR_FILENO);
 
-    diff_side_init(&a, ctx, "A", ta, progress);
-    diff_side_init(&b, ctx, "B", tb, progress);
+    diff_side_init(&a, ctx, "A", ta, pages[0], progress);
+    diff_side_init(&b, ctx, "B", tb, pages[1], progress);
     d->lines = g_string_new(NULL);
     d->sa = ta->stream;
     d->sb = tb->stream;
@@ -700,6 +707,7 @@ int vs_cmd_diff(const char *prog, int argc, char **argv)
     TALLOC_CTX *ctx = talloc_new(NULL);
     g_autoptr(GError) err = NULL;
     VsToolStream *ts[2];
+    VsPageDigests *pages[2];
     VsLoadOptions opts = { 0 };
     DiffRun d = { .out = stdout };
     bool bad_color;
@@ -727,14 +735,18 @@ int vs_cmd_diff(const char *prog, int argc, char **argv)
     }
     d.ignore = ignore;
     opts.no_schemas = no_schemas;
+    opts.ram_page = diff_page;
     for (int i = 0; i < 2; i++) {
-        ts[i] = vs_tool_open_stream(ctx, argv[1 + i], &opts, &err);
+        /* The loader keeps no page: each goes into the side's digest table. */
+        pages[i] = vs_page_digests_new(ctx, 0);
+        opts.ram_page_opaque = pages[i];
+        ts[i] = vs_tool_open_stream(ctx, argv[1 + i], &opts, false, &err);
         if (!ts[i]) {
             status = vs_tool_fail(prog, "%s: %s", i ? "B" : "A", err->message);
             goto out;
         }
     }
-    status = diff_streams(&d, ts[0], ts[1], quiet);
+    status = diff_streams(&d, ts[0], ts[1], pages, quiet);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         status = vs_tool_fail(prog, "writing standard output failed");
         goto out;

@@ -621,6 +621,8 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
     /* qemu-json has no RAM content; digests are only worked out when printed. */
     o.ram = d.ram == DUMP_RAM_NONE || d.format == DUMP_QEMU_JSON ? VS_INPUT_RAM_NONE
                                                                  : VS_INPUT_RAM_SUMMARY;
+    /* Only a page listing needs the page records kept. */
+    o.stream_ram = d.ram != DUMP_RAM_PAGES;
     if (!dump_open(prog, ctx, argv[1], &o, &d.in, &err, &status)) {
         goto out;
     }

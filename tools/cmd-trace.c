@@ -127,7 +127,7 @@ int vs_cmd_trace(const char *prog, int argc, char **argv)
     }
     opts.no_schemas = no_schemas;
     opts.no_description = no_description;
-    ts = vs_tool_open_stream(ctx, argv[1], &opts, &err);
+    ts = vs_tool_open_stream(ctx, argv[1], &opts, false, &err);
     if (!ts) {
         status = vs_tool_fail(prog, "%s", err->message);
         goto out;

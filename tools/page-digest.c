@@ -31,6 +31,7 @@ typedef struct BlockDigests {
 
 struct VsPageDigests {
     uint64_t page_size;
+    bool page_size_fixed;    /* given, or learnt from the first page */
     GPtrArray *blocks;       /* BlockDigests *, in the order first seen */
     GHashTable *by_name;     /* name -> BlockDigests * */
     uint64_t fill_digest[256];
@@ -170,6 +171,7 @@ VsPageDigests *vs_page_digests_new(TALLOC_CTX *mem_ctx, uint64_t page_size)
 
     g_assert(pd != NULL);
     pd->page_size = page_size ? page_size : 4096;
+    pd->page_size_fixed = page_size != 0;
     pd->blocks = g_ptr_array_new();
     pd->by_name = g_hash_table_new(g_str_hash, g_str_equal);
     talloc_set_destructor(pd, block_destroy);
@@ -214,6 +216,16 @@ void vs_page_digests_add_record(VsPageDigests *pd, const VsRamRecord *r)
         digest = fmix64((found ? *prev : 0) ^ tag ^ vs_page_digest_bytes(r->data, r->len));
     }
     table_set(bd, page, digest);
+}
+
+void vs_page_digests_add_page(VsPageDigests *pd, const VsRamPage *p)
+{
+    if (!pd->page_size_fixed && p->page_size) {
+        pd->page_size = p->page_size;
+        memset(pd->fill_known, 0, sizeof(pd->fill_known));
+    }
+    pd->page_size_fixed = true;
+    vs_page_digests_add_record(pd, p->rec);
 }
 
 void vs_page_digests_add_section(VsPageDigests *pd, const VsSection *sec)

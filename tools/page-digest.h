@@ -11,7 +11,9 @@
  * previous bytes or an inflater); their digest chains the payload onto
  * what the page held before, so such pages compare equal only when both
  * streams sent them the same way.  Memory: about 32 bytes per distinct page
- * sent, whatever the page size.
+ * sent, whatever the page size (a table of page digests is what comparing
+ * two streams' memory page by page needs; `vstate diff` builds it from
+ * pages streamed by the loader, which keeps none of them).
  */
 #ifndef VSTATE_TOOLS_PAGE_DIGEST_H
 #define VSTATE_TOOLS_PAGE_DIGEST_H
@@ -25,11 +27,17 @@ G_BEGIN_DECLS
 
 typedef struct VsPageDigests VsPageDigests;
 
-/* An empty set for pages of @page_size bytes (a power of two). */
+/*
+ * An empty set for pages of @page_size bytes (a power of two); 0: the page
+ * size of the first page given to vs_page_digests_add_page().
+ */
 VsPageDigests *vs_page_digests_new(TALLOC_CTX *mem_ctx, uint64_t page_size);
 
 /* Applies one RAM record (records other than pages are ignored). */
 void vs_page_digests_add_record(VsPageDigests *pd, const VsRamRecord *r);
+
+/* Applies one streamed page (VsLoadOptions' ram_page). */
+void vs_page_digests_add_page(VsPageDigests *pd, const VsRamPage *p);
 
 /* Applies every record of a RAM section. */
 void vs_page_digests_add_section(VsPageDigests *pd, const VsSection *sec);

@@ -116,7 +116,7 @@ static void tool_progress(void *opaque, const char *what, uint64_t done, uint64_
 }
 
 VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
-                                  const VsLoadOptions *opts, GError **errp)
+                                  const VsLoadOptions *opts, bool keep_pages, GError **errp)
 {
     VsToolStream *ts = talloc_zero(mem_ctx, VsToolStream);
     VsInputOptions io = { .ram = VS_INPUT_RAM_NONE };
@@ -134,6 +134,7 @@ VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
     if (opts) {
         io.load = *opts;
     }
+    io.stream_ram = !keep_pages;
     if (isatty(STDERR_FILENO)) {
         io.progress = tool_progress;
         io.progress_opaque = &progress;

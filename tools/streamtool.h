@@ -80,7 +80,9 @@ typedef struct VsToolStream {
  * (legacy "QEVM" or a BER SEQUENCE) and maps rather than copies the input,
  * and load it; a progress line goes to stderr when that is a terminal.
  * @mem_ctx: talloc parent of the result (the input bytes included)
- * @opts: load options for legacy input; NULL for defaults
+ * @opts: load options; NULL for defaults.  With @opts->ram_page set, RAM
+ *   page records are handed to it and not kept (bounded memory: see
+ *   stream-input.h); @keep_pages keeps them instead (to re-encode)
  *
  * A load that fails part-way still returns the result, with @complete
  * false, @error set and @stream holding the records decoded before the
@@ -88,7 +90,7 @@ typedef struct VsToolStream {
  * cannot be read or has neither format returns NULL (with @errp set).
  */
 VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
-                                  const VsLoadOptions *opts, GError **errp);
+                                  const VsLoadOptions *opts, bool keep_pages, GError **errp);
 
 /*
  * Calls @fn for every section record of @s in stream order, descending

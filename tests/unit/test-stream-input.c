@@ -21,6 +21,12 @@
 #include "migration/ber-stream.h"
 #include "migration/stream-input.h"
 #include "tests/unit/corpus.h"
+#include "tests/unit/stream-builder.h"
+
+#include <malloc.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/allocator_interface.h>
+#endif
 
 /* The corpus's per-block digest of @block (leading '/' dropped there), or NULL. */
 static char *corpus_block_digest(const char *base, const char *block, uint64_t *ret_size)
@@ -84,10 +90,50 @@ static size_t check_digests(const VsInput *in, const char *base)
     return n;
 }
 
+/*
+ * The same input loaded again keeping no page records: the summaries are
+ * worked out as the pages go by (and in windows for blocks whose pages
+ * repeat), and must equal those of the load that kept them; @repeats
+ * counts blocks that took the window path.
+ */
+static void check_streamed(const char *base, const VsInput *kept, size_t *repeats)
+{
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    VsInputOptions o = { .ram = VS_INPUT_RAM_SUMMARY, .stream_ram = true };
+    VsInput *in = NULL;
+
+    assert_true(vs_input_open_memory(ctx, base, kept->data, kept->len, &in, NULL));
+    assert_true(vs_input_load(in, &o, NULL));
+    assert_int_equal(check_digests(in, base), in->n_ram_blocks);
+    assert_int_equal(in->n_ram_blocks, kept->n_ram_blocks);
+    for (size_t i = 0; i < in->n_ram_blocks; i++) {
+        const VsInputRamBlock *a = &kept->ram_blocks[i], *b = &in->ram_blocks[i];
+
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->pages_sent, b->pages_sent);
+        assert_int_equal(a->pages_present, b->pages_present);
+        assert_int_equal(a->data_pages, b->data_pages);
+        assert_int_equal(a->zero_pages, b->zero_pages);
+        assert_int_equal(a->has_digest, b->has_digest);
+        assert_string_equal(a->digest, b->digest);
+        *repeats += b->pages_present < b->pages_sent;
+    }
+    /* No page record is kept: only MEM_SIZE and EOS records. */
+    for (size_t r = 0; r < in->stream->n_records; r++) {
+        const VsSection *sec = &in->stream->records[r].section;
+
+        for (size_t k = 0; in->stream->records[r].kind == VS_REC_SECTION && k < sec->n_ram; k++) {
+            assert_false(sec->ram[k].flags & (VS_RAM_PAGE | VS_RAM_ZERO));
+        }
+    }
+    talloc_free(ctx);
+}
+
 static void test_corpus_paths(void **state)
 {
     g_autofree char *dir = vs_test_corpus_dir();
     g_autoptr(GPtrArray) streams = NULL;
+    size_t repeats = 0;
 
     (void)state;
     SKIP_WITHOUT_CORPUS(dir);
@@ -111,8 +157,11 @@ static void test_corpus_paths(void **state)
         /* Every corpus stream lists its blocks with their digests. */
         assert_int_equal(check_digests(in, base), in->n_ram_blocks);
         assert_int_equal(vs_input_decoded_end(in), in->len);
+        check_streamed(base, in, &repeats);
         talloc_free(ctx);
     }
+    /* The corpus has running guests: their pages come again, out of order. */
+    assert_true(repeats > 0);
 }
 
 /* --ram=none: the same counts, no digests. */
@@ -220,6 +269,138 @@ static void test_ber(void **state)
     talloc_free(ctx);
 }
 
+/* ---- bounded memory ------------------------------------------------------- */
+
+/* A 256 MiB guest: 65536 pages, every 64th a data page, the others ZERO. */
+#define BIG_PAGES 65536u
+#define BIG_DATA_EVERY 64u
+#define BIG_PER_PART 4096u
+
+/* Heap bytes in use now (the sanitizer's allocator has its own count). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+static void big_page(uint8_t *page, uint32_t n)
+{
+    memset(page, (int)(n / BIG_DATA_EVERY) & 0xff, 4096);
+    memcpy(page, &n, sizeof(n));
+}
+
+/* The stream, and in @ret_digest the SHA-256 of the guest's memory. */
+static GByteArray *big_stream(char **ret_digest)
+{
+    GByteArray *b = g_byte_array_new();
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    static const uint8_t zeros[4096];
+    uint8_t page[4096];
+
+    put32(b, VS_MIG_FILE_MAGIC);
+    put32(b, VS_MIG_FILE_VERSION);
+    put_section(b, VS_MIG_SECTION_START, 2, "ram", 0, 4);
+    put64(b, (uint64_t)BIG_PAGES * 4096 | VS_RAM_MEM_SIZE);
+    putstr(b, "pc.ram");
+    put64(b, (uint64_t)BIG_PAGES * 4096);
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+    for (uint32_t n = 0; n < BIG_PAGES; n++) {
+        uint64_t flags = n ? VS_RAM_CONTINUE : 0;
+
+        if (n % BIG_PER_PART == 0) {
+            put_section(b, VS_MIG_SECTION_PART, 2, NULL, 0, 0);
+        }
+        if (n % BIG_DATA_EVERY == 0) {
+            put64(b, (uint64_t)n * 4096 | VS_RAM_PAGE | flags);
+            if (!flags) {
+                putstr(b, "pc.ram");
+            }
+            big_page(page, n);
+            g_byte_array_append(b, page, sizeof(page));
+            g_checksum_update(sum, page, sizeof(page));
+        } else {
+            put64(b, (uint64_t)n * 4096 | VS_RAM_ZERO | flags);
+            put8(b, 0);
+            g_checksum_update(sum, zeros, sizeof(zeros));
+        }
+        if (n % BIG_PER_PART == BIG_PER_PART - 1) {
+            put64(b, VS_RAM_EOS);
+            put_footer(b, 2);
+        }
+    }
+    put_section(b, VS_MIG_SECTION_END, 2, NULL, 0, 0);
+    put64(b, VS_RAM_EOS);
+    put_footer(b, 2);
+    put8(b, VS_MIG_EOF);
+    put_trailer(b, "{\"page_size\": 4096, \"devices\": []}");
+    *ret_digest = g_strdup(g_checksum_get_string(sum));
+    return b;
+}
+
+typedef struct HeapPeak {
+    size_t peak;
+    uint64_t pages;
+} HeapPeak;
+
+static void heap_sample(void *opaque, const VsRamPage *p)
+{
+    HeapPeak *h = opaque;
+    size_t now = heap_in_use();
+
+    (void)p;
+    h->peak = MAX(h->peak, now);
+    h->pages++;
+}
+
+/*
+ * A load that keeps no page records needs heap independent of the number
+ * of pages: sampled at every page, the heap in use stays below 8 bytes a
+ * page above what it was before the load (a kept record costs 64), while
+ * the summaries are those of the guest's memory.  The load that keeps
+ * records shows the per-page cost the sampling would catch.
+ */
+static void test_bounded_memory(void **state)
+{
+    g_autofree char *want = NULL;
+    g_autoptr(GByteArray) bytes = big_stream(&want);
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    HeapPeak h = { 0 };
+    VsInputOptions o = { .ram = VS_INPUT_RAM_SUMMARY, .load.ram_page = heap_sample,
+                         .load.ram_page_opaque = &h };
+    VsInputOptions keep = { .ram = VS_INPUT_RAM_SUMMARY };
+    VsInput *in = NULL, *kept = NULL;
+    size_t before;
+
+    (void)state;
+    assert_true(vs_input_open_memory(ctx, "big", bytes->data, bytes->len, &in, NULL));
+    assert_true(vs_input_open_memory(ctx, "big", bytes->data, bytes->len, &kept, NULL));
+    before = heap_in_use();
+    h.peak = before;
+    assert_true(vs_input_load(in, &o, NULL));
+    assert_int_equal(h.pages, BIG_PAGES);
+    assert_int_equal(in->n_ram_blocks, 1);
+    assert_int_equal(in->ram_blocks[0].pages_sent, BIG_PAGES);
+    assert_int_equal(in->ram_blocks[0].pages_present, BIG_PAGES);
+    assert_int_equal(in->ram_blocks[0].data_pages, BIG_PAGES / BIG_DATA_EVERY);
+    assert_true(in->ram_blocks[0].has_digest);
+    assert_string_equal(in->ram_blocks[0].digest, want);
+    print_message("heap during a streamed load of %u pages: %zu bytes above the start\n",
+                  BIG_PAGES, h.peak - before);
+    assert_true(h.peak - before < (size_t)BIG_PAGES * 8);
+
+    before = heap_in_use();
+    assert_true(vs_input_load(kept, &keep, NULL));
+    print_message("heap kept by a load keeping the records: %zu bytes\n",
+                  heap_in_use() - before);
+    assert_true(heap_in_use() - before >= (size_t)BIG_PAGES * 32);
+    assert_string_equal(kept->ram_blocks[0].digest, want);
+    talloc_free(ctx);
+}
+
 static void test_refusals(void **state)
 {
     TALLOC_CTX *ctx = talloc_new(NULL);
@@ -293,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_stdin_pipe),
         cmocka_unit_test(test_ber),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bounded_memory),
         cmocka_unit_test(test_truncated),
     };
 
