@@ -419,5 +419,34 @@ expect_grep "zero page count" "^ram\[\"pc.ram\"\].zero_pages = (uint64) $(printf
 expect_status 0 "dump --ram=summary of the large stream from a pipe" sh -c "cat '$scratch/large.bin' | '$vstate' dump -"
 expect_grep "digest of the large block" "^ram\[\"pc.ram\"\].sha256 = (string) \"$want_sum\"$" "$scratch/out"
 
+# The progress line: on a terminal only (script(1) gives the command one),
+# rewritten in place and cleared before the output ends; never in a file.
+if ! command -v script >/dev/null 2>&1; then
+    skip "progress line on a terminal" "script(1) is not installed (bsdutils)"
+elif ! script -qec true /dev/null >/dev/null 2>&1; then
+    skip "progress line on a terminal" "script(1) cannot open a pseudo-terminal here"
+else
+    script -qec "'$vstate' dump --ram=summary --color=never '$scratch/large.bin' >'$scratch/tty-out'" \
+        /dev/null >"$scratch/tty" 2>&1
+    st=$?
+    [ "$st" = 0 ] && check ok "dump on a terminal: exit 0" || check fail "dump on a terminal: exit $st"
+    expect_grep "progress line names the work and its size" "digest of pc.ram: [0-9]* of $mib MiB" "$scratch/tty"
+    # Each report starts by going back to the line's start and erasing it.
+    cr=$(printf '\r')
+    esc=$(printf '\033')
+    if grep -q "${cr}${esc}\[Kvstate dump: digest of pc.ram" "$scratch/tty"; then
+        check ok "progress line is rewritten in place"
+    else
+        check fail "progress line is rewritten in place: $(od -c "$scratch/tty" | head -5)"
+    fi
+    last=$(tr '\r' '\n' <"$scratch/tty" | tail -n 1)
+    [ "$last" = "${esc}[K" ] && check ok "progress line is cleared at the end" ||
+        check fail "progress line is cleared at the end: last is '$(printf '%s' "$last" | od -c | head -2)'"
+    expect_grep "the output itself goes to stdout" "^ram\[\"pc.ram\"\].sha256 = (string) \"$want_sum\"$" "$scratch/tty-out"
+    "$vstate" dump --ram=summary "$scratch/large.bin" >/dev/null 2>"$scratch/notty-err"
+    [ ! -s "$scratch/notty-err" ] && check ok "no progress line when stderr is a file" ||
+        check fail "no progress line when stderr is a file: $(head -c 200 "$scratch/notty-err")"
+fi
+
 echo "1..$n"
 [ "$failures" = 0 ]
