@@ -20,7 +20,9 @@ static int visitor_destructor(VsVisitor *v)
     if (v->ops->destroy) {
         v->ops->destroy(v);
     }
-    g_string_free(v->path, TRUE);
+    if (v->path) {
+        g_string_free(v->path, TRUE);
+    }
     g_clear_error(&v->error);
     return 0;
 }
@@ -34,12 +36,18 @@ void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size
     g_assert(ops->start_struct && ops->start_array && ops->start_subsection);
     g_assert(ops->type_uint && ops->type_int && ops->type_bool);
     g_assert(ops->buffer && ops->string && ops->unused);
-    v = talloc_zero_size(mem_ctx, size);
+    /*
+     * One allocation, zeroed except for the inline frames, which are only
+     * read once pushed (zeroing them would cost more than a small walk).
+     */
+    v = talloc_named_const(mem_ctx, size, ops->impl_name);
     g_assert(v != NULL);
-    talloc_set_name_const(v, ops->impl_name);
+    memset(v, 0, offsetof(VsVisitor, inline_frames));
+    memset((char *)v + sizeof(VsVisitor), 0, size - sizeof(VsVisitor));
     v->ops = ops;
     v->result_ctx = result_ctx ? result_ctx : (TALLOC_CTX *)v;
-    v->path = g_string_new(NULL);
+    v->frames = v->inline_frames;
+    v->frames_alloc = VS_VISITOR_INLINE_FRAMES;
     talloc_set_destructor(v, visitor_destructor);
     return v;
 }
@@ -223,11 +231,12 @@ static bool frame_holds_elements(const VsFrame *f)
 /*
  * Checks common to every operation before it runs: the visitor has not
  * failed or completed, an enclosing array still has room, and an
- * enclosing list has announced the element.
+ * enclosing list has announced the element.  may_visit() is the inline
+ * test of the usual case; this reports whichever check failed.
  */
-static bool may_visit(VsVisitor *v, GError **errp)
+static bool G_GNUC_NO_INLINE may_visit_slow(VsVisitor *v, GError **errp)
 {
-    const VsFrame *top = vs_visitor_top(v);
+    const VsFrame *top = vs_path_top(v);
 
     if (v->error) {
         g_propagate_error(errp, g_error_copy(v->error));
@@ -250,6 +259,32 @@ static bool may_visit(VsVisitor *v, GError **errp)
                          top->next_index);
     }
     return true;
+}
+
+static inline bool may_visit(VsVisitor *v, GError **errp)
+{
+    const VsFrame *top;
+
+    if (G_LIKELY(!v->error && !v->completed)) {
+        if (!v->depth) {
+            return true;
+        }
+        top = &v->frames[v->depth - 1];
+        switch (top->kind) {
+        case VS_FRAME_STRUCT:
+        case VS_FRAME_SUBSECTION:
+            return true;
+        case VS_FRAME_ARRAY:
+        case VS_FRAME_LIST:
+            if (top->next_index < top->count) {
+                return true;
+            }
+            break;
+        case VS_FRAME_LEAF:
+            break;
+        }
+    }
+    return may_visit_slow(v, errp);
 }
 
 /* ---- structs ---------------------------------------------------------- */
@@ -303,7 +338,7 @@ bool vs_visit_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *typ
 
 static bool top_is(VsVisitor *v, VsFrameKind kind, const char *what)
 {
-    const VsFrame *top = vs_visitor_top(v);
+    const VsFrame *top = vs_path_top(v);
 
     if (!top || top->kind != kind) {
         breach(v, "%s without a matching start", what);
@@ -315,7 +350,7 @@ static bool top_is(VsVisitor *v, VsFrameKind kind, const char *what)
 bool vs_visit_check_struct(VsVisitor *v, GError **errp)
 {
     GError *local = NULL;
-    const VsFrame *top = vs_visitor_top(v);
+    const VsFrame *top = vs_path_top(v);
 
     if (v->error) {
         g_propagate_error(errp, g_error_copy(v->error));
@@ -390,7 +425,7 @@ void vs_visit_end_array(VsVisitor *v)
     if (!top_is(v, VS_FRAME_ARRAY, "vs_visit_end_array()")) {
         return;
     }
-    top = vs_visitor_top(v);
+    top = vs_path_top(v);
     if (top->next_index != top->count) {
         breach(v, "%" PRIu32 " of %" PRIu32 " declared elements visited", top->next_index,
                top->count);
@@ -429,7 +464,7 @@ bool vs_visit_start_list(VsVisitor *v, const char *name, uint32_t max, size_t el
 /* The contract of vs_visit_list_next(): directly in a list, one element per "more". */
 static bool list_next_allowed(VsVisitor *v, GError **errp)
 {
-    const VsFrame *top = vs_visitor_top(v);
+    const VsFrame *top = vs_path_top(v);
 
     if (v->error) {
         g_propagate_error(errp, g_error_copy(v->error));
@@ -457,7 +492,7 @@ static bool list_next_allowed(VsVisitor *v, GError **errp)
 /* Element number next_index may not exist when it would exceed the maximum. */
 static bool list_within_max(VsVisitor *v, bool more, GError **errp)
 {
-    const VsFrame *top = vs_visitor_top(v);
+    const VsFrame *top = vs_path_top(v);
 
     if (more && top->next_index >= top->max) {
         return fail_here(v, errp, VS_VISIT_ERROR_LIMIT,
@@ -508,7 +543,7 @@ void vs_visit_end_list(VsVisitor *v)
     if (!top_is(v, VS_FRAME_LIST, "vs_visit_end_list()")) {
         return;
     }
-    top = vs_visitor_top(v);
+    top = vs_path_top(v);
     if (top->next_index != top->count) {
         breach(v, "vs_visit_end_list() before element %" PRIu32 " was visited",
                top->next_index);
@@ -527,7 +562,7 @@ bool vs_visit_start_subsection(VsVisitor *v, const char *name, const VsTypeInfo 
                                uint32_t *version, bool *present, GError **errp)
 {
     GError *local = NULL;
-    const VsFrame *parent = vs_visitor_top(v);
+    const VsFrame *parent = vs_path_top(v);
     VsFrame *f;
 
     g_assert(name != NULL && type != NULL && version != NULL && present != NULL);
@@ -574,7 +609,7 @@ void vs_visit_end_subsection(VsVisitor *v)
 /* ---- leaves ----------------------------------------------------------- */
 
 /* Every leaf runs between leaf_begin() and leaf_end() so errors name it. */
-static bool leaf_begin(VsVisitor *v, const char *name, GError **errp)
+static inline bool leaf_begin(VsVisitor *v, const char *name, GError **errp)
 {
     if (!may_visit(v, errp)) {
         return false;
@@ -583,7 +618,7 @@ static bool leaf_begin(VsVisitor *v, const char *name, GError **errp)
     return true;
 }
 
-static bool leaf_end(VsVisitor *v, bool ok, GError *local, GError **errp)
+static inline bool leaf_end(VsVisitor *v, bool ok, GError *local, GError **errp)
 {
     if (!ok) {
         record(v, local, errp);
@@ -592,38 +627,42 @@ static bool leaf_end(VsVisitor *v, bool ok, GError *local, GError **errp)
     return ok;
 }
 
-static bool uint_fits(VsVisitor *v, uint64_t val, unsigned width, GError **errp)
+static inline bool uint_fits(VsVisitor *v, uint64_t val, unsigned width, GError **errp)
 {
-    if (width < 8 && val >> (width * 8)) {
+    if (G_UNLIKELY(width < 8 && val >> (width * 8))) {
         return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE,
                              "value 0x%" PRIx64 " does not fit in %u bits", val, width * 8);
     }
     return true;
 }
 
-static bool int_fits(VsVisitor *v, int64_t val, unsigned width, GError **errp)
+static inline bool int_fits(VsVisitor *v, int64_t val, unsigned width, GError **errp)
 {
     int64_t lim = width < 8 ? INT64_C(1) << (width * 8 - 1) : 0;
 
-    if (width < 8 && (val < -lim || val >= lim)) {
+    if (G_UNLIKELY(width < 8 && (val < -lim || val >= lim))) {
         return vs_visit_fail(v, errp, VS_VISIT_ERROR_RANGE,
                              "value %" PRId64 " does not fit in %u signed bits", val, width * 8);
     }
     return true;
 }
 
-bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
-                   GError **errp)
+/*
+ * The bodies of every integer visit, inlined into each width's wrapper so
+ * that a narrow visit is one call into the core and, with the width a
+ * constant, the range checks fold to a compare (or to nothing on save).
+ * Checked on both sides of the op: nothing out of range is ever written.
+ */
+G_ALWAYS_INLINE static inline bool visit_uint(VsVisitor *v, const char *name,
+                                              uint64_t *val, unsigned width, GError **errp)
 {
     GError *local = NULL;
     uint64_t tmp = *val;
     bool ok;
 
-    g_assert(width == 1 || width == 2 || width == 4 || width == 8);
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
-    /* Checked on both sides of the op: nothing out of range is ever written. */
     ok = uint_fits(v, tmp, width, &local) && v->ops->type_uint(v, name, &tmp, width, &local) &&
          uint_fits(v, tmp, width, &local);
     if (ok) {
@@ -632,14 +671,13 @@ bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width
     return leaf_end(v, ok, local, errp);
 }
 
-bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
-                  GError **errp)
+G_ALWAYS_INLINE static inline bool visit_int(VsVisitor *v, const char *name,
+                                             int64_t *val, unsigned width, GError **errp)
 {
     GError *local = NULL;
     int64_t tmp = *val;
     bool ok;
 
-    g_assert(width == 1 || width == 2 || width == 4 || width == 8);
     if (!leaf_begin(v, name, errp)) {
         return false;
     }
@@ -651,11 +689,25 @@ bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
     return leaf_end(v, ok, local, errp);
 }
 
+bool vs_visit_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
+                   GError **errp)
+{
+    g_assert(width == 1 || width == 2 || width == 4 || width == 8);
+    return visit_uint(v, name, val, width, errp);
+}
+
+bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
+                  GError **errp)
+{
+    g_assert(width == 1 || width == 2 || width == 4 || width == 8);
+    return visit_int(v, name, val, width, errp);
+}
+
 #define DEFINE_UINT_VISIT(suffix, ctype, width)                                           \
     bool vs_visit_##suffix(VsVisitor *v, const char *name, ctype *val, GError **errp)     \
     {                                                                                     \
         uint64_t tmp = *val;                                                              \
-        if (!vs_visit_uint(v, name, &tmp, width, errp)) {                                 \
+        if (!visit_uint(v, name, &tmp, width, errp)) {                                    \
             return false;                                                                 \
         }                                                                                 \
         *val = (ctype)tmp;                                                                \
@@ -666,7 +718,7 @@ bool vs_visit_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
     bool vs_visit_##suffix(VsVisitor *v, const char *name, ctype *val, GError **errp)     \
     {                                                                                     \
         int64_t tmp = *val;                                                               \
-        if (!vs_visit_int(v, name, &tmp, width, errp)) {                                  \
+        if (!visit_int(v, name, &tmp, width, errp)) {                                     \
             return false;                                                                 \
         }                                                                                 \
         *val = (ctype)tmp;                                                                \

@@ -7,32 +7,23 @@
 #include "visitor/visit-path.h"
 
 #include <inttypes.h>
+#include <string.h>
 
-VsFrame *vs_path_push(VsVisitor *v, VsFrameKind kind, const char *name)
+void vs_path_grow(VsVisitor *v)
 {
-    VsFrame *parent = v->depth ? &v->frames[v->depth - 1] : NULL;
-    VsFrame *f;
+    size_t n = v->frames_alloc * 2;
+    VsFrame *frames;
 
-    if (v->depth == v->frames_alloc) {
-        size_t n = v->frames_alloc ? v->frames_alloc * 2 : 16;
-
-        v->frames = talloc_realloc(v, v->frames, VsFrame, n);
-        g_assert(v->frames != NULL);
-        v->frames_alloc = n;
+    if (v->frames == v->inline_frames) {
+        frames = talloc_array(v, VsFrame, n);
+        g_assert(frames != NULL);
+        memcpy(frames, v->inline_frames, v->depth * sizeof(VsFrame));
+    } else {
+        frames = talloc_realloc(v, v->frames, VsFrame, n);
+        g_assert(frames != NULL);
     }
-    f = &v->frames[v->depth++];
-    *f = (VsFrame){ .kind = kind, .name = name, .index = -1 };
-    if (parent && (parent->kind == VS_FRAME_ARRAY || parent->kind == VS_FRAME_LIST)) {
-        f->index = parent->next_index++;
-        f->name = NULL;
-    }
-    return f;
-}
-
-void vs_path_pop(VsVisitor *v)
-{
-    g_assert(v->depth > 0);
-    v->depth--;
+    v->frames = frames;
+    v->frames_alloc = n;
 }
 
 static void append_component(GString *s, const VsFrame *f, bool trace)
@@ -66,15 +57,24 @@ void vs_path_render(const VsVisitor *v, GString *out, bool trace)
     }
 }
 
+/* The path cache, created the first time a path is rendered. */
+static GString *path_buffer(VsVisitor *v)
+{
+    if (!v->path) {
+        v->path = g_string_new(NULL);
+    }
+    return v->path;
+}
+
 const char *vs_visitor_path(VsVisitor *v)
 {
-    vs_path_render(v, v->path, false);
+    vs_path_render(v, path_buffer(v), false);
     return v->path->str;
 }
 
 const char *vs_visitor_trace_path(VsVisitor *v)
 {
-    vs_path_render(v, v->path, true);
+    vs_path_render(v, path_buffer(v), true);
     return v->path->str;
 }
 

@@ -99,32 +99,42 @@ typedef enum VsFrameKind {
     VS_FRAME_LIST,
 } VsFrameKind;
 
+/* Members ordered so that the frame has no padding holes (48 bytes). */
 typedef struct VsFrame {
     VsFrameKind kind;
+    uint32_t count;         /* arrays: element count; lists: elements announced so far */
     const char *name;       /* borrowed; NULL for array and list elements */
     int64_t index;          /* element index within the parent array or list, or -1 */
-    uint32_t count;         /* arrays: element count; lists: elements announced so far */
     uint32_t next_index;    /* arrays and lists: index of the next element */
+    uint32_t version;       /* structs and subsections: the version in use */
     size_t elem_size;       /* arrays and lists: wire size of one element */
     const VsTypeInfo *type; /* structs and subsections */
-    uint32_t version;       /* structs and subsections: the version in use */
     uint32_t max;           /* lists: the declared maximum element count */
     bool list_ended;        /* lists: vs_visit_list_next() reported the end */
 } VsFrame;
 
-/* The base every visitor embeds first.  Fields are the core's. */
+/* Frames held inside the visitor; deeper walks move to a talloc array. */
+#define VS_VISITOR_INLINE_FRAMES 8
+
+/*
+ * The base every visitor embeds first.  Fields are the core's.  Creating
+ * a visitor is one talloc allocation: the frame stack starts in
+ * inline_frames (left uninitialised: a frame is written when pushed) and
+ * the path string exists only once a path has been rendered.
+ */
 struct VsVisitor {
     const VsVisitorOps *ops;
     TALLOC_CTX *result_ctx;
-    VsFrame *frames;        /* talloc array, frames[0..depth-1] */
+    VsFrame *frames;        /* frames[0..depth-1]: inline_frames or a talloc array */
     size_t depth;
     size_t frames_alloc;
-    GString *path;          /* cache for vs_visitor_path() */
+    GString *path;          /* cache for vs_visitor_path(); NULL until first needed */
     GError *error;          /* first failure; the visitor stays failed */
     bool completed;
     bool has_root_version;
     uint32_t root_version;
     bool hooks_off;         /* vs_visitor_set_hooks(v, false) */
+    VsFrame inline_frames[VS_VISITOR_INLINE_FRAMES];
 };
 
 /*
