@@ -324,6 +324,11 @@ class CBackend:
         body = "".join(out)
         return "".join(head) + expr_helpers(body) + body
 
+    def declared_name(self, sym: str) -> str:
+        """A C symbol's type name as the schema declares it (without --prefix)."""
+        prefix = self.m.type_prefix
+        return sym[len(prefix):] if prefix and sym.startswith(prefix) else sym
+
     def type_info(self, sym: str, wire: str, version: int, minimum: int,
                   members: List[ast.Member], size: str, needed: Optional[ast.Pred],
                   owner: ast.TypeDecl) -> str:
@@ -332,7 +337,8 @@ class CBackend:
         return (f"static const VsFieldInfo vs_fields_{sym}[] = {{\n"
                 + "".join(fields) + "    { .name = NULL },\n};\n\n"
                 f"{'static ' if size == '0' else ''}const VsTypeInfo vs_type_{sym} = {{\n"
-                f"    .name = {c_string(sym)},\n    .wire_name = {c_string(wire)},\n"
+                f"    .name = {c_string(self.declared_name(sym))},\n"
+                f"    .wire_name = {c_string(wire)},\n"
                 f"    .version = {version},\n    .minimum_version = {minimum},\n"
                 f"    .size = {size},\n    .fields = vs_fields_{sym},\n"
                 f"    .n_fields = {len(fields)},\n    .needed = {needed_text},\n}};\n\n")
@@ -811,7 +817,7 @@ class CBackend:
             key = ("vs_visit_u64(v, \"key\", &s->key, errp)" if m.key_type == "u64"
                    else f"vs_visit_{m.key_type}(v, \"key\", &s->key, errp)")
             out.append(f"static const VsTypeInfo vs_type_{node} = {{\n"
-                       f"    .name = \"{node}\",\n    .wire_name = "
+                       f"    .name = {c_string(self.declared_name(node))},\n    .wire_name = "
                        f"{c_string(t.wire + '/' + m.name + '/node')},\n"
                        f"    .version = 1,\n    .minimum_version = 1,\n"
                        f"    .size = sizeof({node}),\n}};\n\n"

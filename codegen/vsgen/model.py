@@ -47,6 +47,7 @@ class Model:
     includes: List[str]                         # included files, as written
     sources: List[str] = field(default_factory=list)  # every schema file read
     scopes: Dict[str, Scope] = field(default_factory=dict)
+    type_prefix: str = ""                       # --prefix: on C symbols only
 
 
 def module_name(path: str) -> str:
@@ -691,13 +692,16 @@ def apply_prefix(model: Model, prefix: str) -> None:
     vs_visit_NAME, vs_init_NAME), so two schemas that declare the same type
     names (a device's current schema and an older one kept for compatibility
     tests) can be linked into one program when one is compiled with a prefix.
-    Wire names, member names, hooks and codecs are unchanged.  Included types
-    are renamed too: an included schema must be compiled with the same prefix.
+    Wire names, member names, hooks and codecs are unchanged, and so are the
+    type names in the descriptors (VsTypeInfo.name), which the BER form
+    writes and loaders compare.  Included types are renamed too: an included
+    schema must be compiled with the same prefix.
     """
     if not PREFIX.match(prefix) or prefix.lower().startswith("vs_"):
         raise SchemaError(Loc(model.main.path, 1, 1),
                           f"prefix '{prefix}' is not a C identifier that may start a type name")
     renamed = {name: prefix + name for name in model.types}
+    model.type_prefix = prefix
     for t in model.types.values():
         t.name = renamed[t.name]
         if t.tmp_for in renamed:

@@ -61,6 +61,12 @@ def main():
                 "uint32_t value;" in header)
         results.append(("wire names, members, hooks and the registry function are kept", same,
                         "a wire name, member, hook or registry name changed"))
+        # The BER form writes descriptor names and strict loads compare them.
+        renamed = re.findall(r'\.name = "Old_', source)
+        declared = [t for t in TYPES if f'.name = "{t}"' not in source]
+        results.append(("descriptors keep the declared type names",
+                        not renamed and not declared,
+                        f"prefixed: {len(renamed)}, missing: {declared}"))
 
         bad = []
         for prefix in ("9x", "a-b", "vs_old", "VS_Old"):
