@@ -659,6 +659,7 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     talloc_free(in->stream);
     in->stream = NULL;
     TALLOC_FREE(in->ram_blocks);
+    TALLOC_FREE(in->ber_info);
     in->n_ram_blocks = 0;
     load.max_input = 0;
     in->streamed = o->stream_ram || load.ram_page;
@@ -666,7 +667,8 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     load.ram_page_opaque = &su;
     su.by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, input_block_free);
     if (in->format == VS_INPUT_BER) {
-        ok = vs_stream_load_ber_opts(in, in->data, in->len, &load, &in->stream, NULL, errp);
+        ok = vs_stream_load_ber_opts(in, in->data, in->len, &load, &in->stream, &in->ber_info,
+                                     errp);
     } else {
         ok = vs_stream_load(in, in->data, in->len, &load, &in->stream, errp);
     }

@@ -51,6 +51,7 @@
 #ifndef VSTATE_MIGRATION_STREAM_INPUT_H
 #define VSTATE_MIGRATION_STREAM_INPUT_H
 
+#include "migration/ber-stream.h"
 #include "migration/stream.h"
 
 G_BEGIN_DECLS
@@ -111,6 +112,10 @@ typedef struct VsInput {
     VsStream *stream;           /* NULL when nothing could be decoded */
     VsInputRamBlock *ram_blocks;
     size_t n_ram_blocks;
+    /* BER: the header (writer, per-section schema digests compared with this
+     * build's, must-understand marks); NULL for legacy input or when the
+     * header did not load. */
+    VsBerStreamInfo *ber_info;
     /* Private. */
     VsLoadOptions load;         /* what the last load used */
     bool streamed;              /* it kept no RAM page records */

@@ -32,15 +32,16 @@ static bool convert_parse_to(const char *name, VsToolFormat from, VsToolFormat *
 
 /* Encodes @s in @to into a new byte array. */
 static GByteArray *convert_encode(TALLOC_CTX *ctx, const VsStream *s, VsToolFormat to,
-                                  GError **errp)
+                                  const char *const *must_understand, GError **errp)
 {
+    VsBerEncodeOptions ber = { .must_understand = must_understand };
     GByteArray *out = g_byte_array_new();
     VsQemuFile *f;
     const uint8_t *bytes;
     size_t len;
 
     if (to == VS_TOOL_FORMAT_BER) {
-        if (!vs_stream_encode_ber(s, out, errp)) {
+        if (!vs_stream_encode_ber_opts(s, out, &ber, errp)) {
             g_byte_array_unref(out);
             return NULL;
         }
@@ -104,7 +105,11 @@ static const VsToolHelp convert_help = {
         "The record layer is kept (section ids and order, footers, RAM records as sent,\n"
         "commands, the description trailer), so a legacy stream converted to BER and back\n"
         "is byte-identical to the original, and converting a BER stream to BER gives the\n"
-        "same bytes again. OUT is replaced only when the whole stream was encoded.",
+        "same bytes again. OUT is replaced only when the whole stream was encoded.\n"
+        "\n"
+        "--must-understand IDSTR marks that section must-understand in a BER header: a\n"
+        "reader without a schema for it refuses the stream instead of skipping the section\n"
+        "(docs/ber-format.md); `vstate describe` shows the marks.",
     .epilogue =
         "Exit status:\n"
         "  0  OUT was written\n"
@@ -119,9 +124,13 @@ static const VsToolHelp convert_help = {
 int vs_cmd_convert(const char *prog, int argc, char **argv)
 {
     g_autofree char *to_name = NULL;
+    g_auto(GStrv) must_understand = NULL;
     GOptionEntry entries[] = {
         { "to", 't', 0, G_OPTION_ARG_STRING, &to_name,
           "the form to write: legacy or ber (default: the form IN is not in)", "FORM" },
+        { "must-understand", 0, 0, G_OPTION_ARG_STRING_ARRAY, &must_understand,
+          "BER: mark the section of this idstr must-understand in the header; repeatable",
+          "IDSTR" },
         { NULL },
     };
     TALLOC_CTX *ctx = talloc_new(NULL);
@@ -153,7 +162,7 @@ int vs_cmd_convert(const char *prog, int argc, char **argv)
         goto out;
     }
     convert_parse_to(to_name, ts->format, &to);
-    bytes = convert_encode(ctx, ts->stream, to, &err);
+    bytes = convert_encode(ctx, ts->stream, to, (const char *const *)must_understand, &err);
     if (!bytes) {
         status = vs_tool_fail(prog, "%s: cannot encode as %s: %s (nothing written)", argv[1],
                               vs_tool_format_name(to), err->message);

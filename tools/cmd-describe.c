@@ -27,7 +27,10 @@ static const DumpHelp describe_help = {
         "Describe a migration stream (QEMU 7.2's legacy form or vstate's BER form; - reads\n"
         "standard input): first the header facts (the form, the writer's identity for BER,\n"
         "the machine type from the configuration section, the target page size, the\n"
-        "description trailer), then one line per section record in stream order: idstr,\n"
+        "description trailer; for BER the header's schema list: per section the SHA-256\n"
+        "of the writer's schema, whether it is this build's, and the must-understand\n"
+        "marks, with a note for each section whose schema differs or is unknown here),\n"
+        "then one line per section record in stream order: idstr,\n"
         "instance, version, section id, record type, byte offset and size in the stream\n"
         "(header and footer included; BER records have no legacy offsets), and how its\n"
         "content was decoded:\n"
@@ -45,6 +48,123 @@ static const DumpHelp describe_help = {
                 "select(.decoded_by == \"description\") | .idstr'\n"
                 "  cat ran2s.ber | vstate describe -",
 };
+
+/* ---- the BER header's schema list -------------------------------------------------- */
+
+static const char *const describe_match_names[] = {
+    [VS_BER_SCHEMA_SAME] = "same",
+    [VS_BER_SCHEMA_DIFFERS] = "differs",
+    [VS_BER_SCHEMA_NO_DIGEST] = "no_digest",
+    [VS_BER_SCHEMA_UNKNOWN] = "unknown",
+};
+
+static const char *const describe_match_text[] = {
+    [VS_BER_SCHEMA_SAME] = "same as this build's",
+    [VS_BER_SCHEMA_DIFFERS] = "DIFFERS from this build's",
+    [VS_BER_SCHEMA_NO_DIGEST] = "none sent; this build has one",
+    [VS_BER_SCHEMA_UNKNOWN] = "no schema in this build",
+};
+
+static void describe_hex(GString *o, const uint8_t *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_string_append_printf(o, "%02x", bytes[i]);
+    }
+}
+
+/*
+ * Notes on the schema list: each section whose writer's schema is not this
+ * build's (a load checks its fields one by one), and whether a load into
+ * this build refuses the stream (a must-understand section it has no
+ * schema for).  Sections with no schema here are marked on their line.
+ */
+static GPtrArray *describe_schema_notes(const VsBerStreamInfo *info)
+{
+    GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) refused = NULL;
+
+    for (size_t i = 0; i < info->n_sections; i++) {
+        const VsBerSectionSchema *e = &info->sections[i];
+
+        if (e->match == VS_BER_SCHEMA_DIFFERS || e->match == VS_BER_SCHEMA_NO_DIGEST) {
+            g_ptr_array_add(notes,
+                            g_strdup_printf("section '%s' instance %" PRIu32 ": %s; a load "
+                                            "checks its fields one by one",
+                                            e->idstr, e->instance_id,
+                                            e->match == VS_BER_SCHEMA_DIFFERS
+                                                ? "the writer's schema differs from this build's"
+                                                : "the writer sent no schema digest"));
+        }
+    }
+    if (!vs_ber_stream_check(info, VS_BER_LENIENT, NULL, &refused)) {
+        g_ptr_array_add(notes, g_strdup_printf("a load into this build refuses the stream: %s",
+                                               refused->message));
+    }
+    return notes;
+}
+
+static void describe_schemas_text(Describe *d, const VsBerStreamInfo *info)
+{
+    GString *o = d->out;
+    g_autoptr(GPtrArray) notes = describe_schema_notes(info);
+
+    g_string_append_printf(o, "%sschemas:%s    %zu section%s in the header\n", d->c.bold,
+                           d->c.reset, info->n_sections, info->n_sections == 1 ? "" : "s");
+    for (size_t i = 0; i < info->n_sections; i++) {
+        const VsBerSectionSchema *e = &info->sections[i];
+        bool odd = e->match != VS_BER_SCHEMA_SAME;
+
+        g_string_append_printf(o, "  %s%s%s instance %" PRIu32 " (%s): ", d->c.section, e->idstr,
+                               d->c.reset, e->instance_id, e->wire_name);
+        if (e->has_digest) {
+            g_string_append(o, "sha256:");
+            describe_hex(o, e->digest, VS_BER_DIGEST_LEN);
+        } else {
+            g_string_append(o, "no digest");
+        }
+        g_string_append_printf(o, ", %s%s%s%s\n", odd ? d->c.error : "",
+                               describe_match_text[e->match], odd ? d->c.reset : "",
+                               e->must_understand ? ", must-understand" : "");
+    }
+    for (guint i = 0; i < notes->len; i++) {
+        g_string_append_printf(o, "%snote:%s %s\n", d->c.bold, d->c.reset,
+                               (const char *)g_ptr_array_index(notes, i));
+    }
+}
+
+static void describe_schemas_json(Describe *d, const VsBerStreamInfo *info)
+{
+    GString *o = d->out;
+    g_autoptr(GPtrArray) notes = describe_schema_notes(info);
+
+    g_string_append(o, ",\n  \"schemas\": [");
+    for (size_t i = 0; i < info->n_sections; i++) {
+        const VsBerSectionSchema *e = &info->sections[i];
+
+        g_string_append_printf(o, "%s\n    {\"idstr\": ", i ? "," : "");
+        dump_json_string(o, e->idstr);
+        g_string_append_printf(o, ", \"instance\": %" PRIu32 ", \"wire_name\": ",
+                               e->instance_id);
+        dump_json_string(o, e->wire_name);
+        g_string_append(o, ", \"digest\": ");
+        if (e->has_digest) {
+            g_string_append(o, "\"");
+            describe_hex(o, e->digest, VS_BER_DIGEST_LEN);
+            g_string_append(o, "\"");
+        } else {
+            g_string_append(o, "null");
+        }
+        g_string_append_printf(o, ", \"schema_match\": \"%s\", \"must_understand\": %s}",
+                               describe_match_names[e->match],
+                               e->must_understand ? "true" : "false");
+    }
+    g_string_append(o, info->n_sections ? "\n  ],\n  \"schema_notes\": [" : "],\n  \"schema_notes\": [");
+    for (guint i = 0; i < notes->len; i++) {
+        g_string_append(o, i ? ", " : "");
+        dump_json_string(o, g_ptr_array_index(notes, i));
+    }
+    g_string_append(o, "]");
+}
 
 /* ---- text ------------------------------------------------------------------------ */
 
@@ -82,6 +202,9 @@ static void describe_header_text(Describe *d)
             g_string_append_printf(o, "%zu bytes of JSON at offset 0x%" PRIx64 "\n",
                                    s->vmdesc_len, desc->offset);
         }
+    }
+    if (d->in->ber_info) {
+        describe_schemas_text(d, d->in->ber_info);
     }
     g_string_append_printf(o, "%s%-28s %8s %7s %4s %-5s %10s %8s  %s%s\n", d->c.dim, "IDSTR",
                            "INSTANCE", "VERSION", "ID", "TYPE", "OFFSET", "SIZE", "DECODED_BY",
@@ -189,6 +312,9 @@ static void describe_json(Describe *d, const GError *err)
         g_string_append_printf(o, "%zu", s->vmdesc_len);
     } else {
         g_string_append(o, "null");
+    }
+    if (d->in->ber_info) {
+        describe_schemas_json(d, d->in->ber_info);
     }
     g_string_append(o, ",\n  \"sections\": [");
     if (s) {

@@ -521,6 +521,76 @@ def test_errors(tmp, demo):
           text(p) + err(p))
 
 
+# ---- describe: the BER header ---------------------------------------------------------
+
+def test_describe_ber_header(tmp, demo):
+    ber = os.path.join(tmp, "demo.ber")
+    p = run("convert", "--to=ber", "--must-understand", "i8259", demo, ber)
+    check(p.returncode == 0, "convert --must-understand writes a BER stream", err(p))
+    version = text(run("--version")).split()
+    p = run("describe", "--format=json", ber)
+    d = json.loads(text(p)) if p.returncode == 0 else {}
+    schemas = d.get("schemas", [])
+    check(d.get("writer") == " ".join(version[:2]),
+          "describe: the writer identity is this build's `vstate --version`",
+          "%r vs %r" % (d.get("writer"), version))
+    ids = sorted((e["idstr"], e["instance"]) for e in schemas)
+    sections = sorted((e["idstr"], e["instance"]) for e in d.get("sections", [])
+                      if "idstr" in e and e.get("decoded_by") != "ram")
+    check(ids and set(ids) <= set(sections) and ("i8259", 0) in ids and ("i8259", 1) in ids,
+          "describe --format=json: the header lists the device sections", "%r\n%r" % (ids, sections))
+    pic = [e for e in schemas if e["idstr"] == "i8259"]
+    check(pic and all(re.fullmatch(r"[0-9a-f]{64}", e["digest"] or "") and
+                      e["schema_match"] == "same" and e["must_understand"] for e in pic) and
+          not any(e["must_understand"] for e in schemas if e["idstr"] != "i8259"),
+          "each PIC has this build's schema digest and the must-understand mark; "
+          "no other section is marked", json.dumps(schemas)[:1500])
+    check(d.get("schema_notes") == [], "no notes when every schema is this build's",
+          d.get("schema_notes"))
+    t = text(run("describe", "--color=never", ber))
+    check(pic and ("i8259 instance 0 (i8259): sha256:%s, same as this build's, must-understand"
+                   % pic[0]["digest"]) in t and "note:" not in t,
+          "describe (text): the digest, how it compares and the mark", t[:1500])
+    legacy = json.loads(text(run("describe", "--format=json", demo)))
+    check("schemas" not in legacy, "a legacy stream has no schema list")
+
+    # The writer's schema is another one: one byte of the digest changed.
+    data = bytearray(open(ber, "rb").read())
+    digest = bytes.fromhex(pic[0]["digest"]) if pic else b"\0" * 32
+    at = data.find(digest)
+    check(at > 0, "the digest is in the BER header")
+    data[at] ^= 0x01
+    other = os.path.join(tmp, "other-schema.ber")
+    with open(other, "wb") as f:
+        f.write(data)
+    p = run("describe", "--format=json", other)
+    d = json.loads(text(p)) if p.returncode == 0 else {}
+    changed = [e for e in d.get("schemas", []) if e["schema_match"] == "differs"]
+    check(p.returncode == 0 and len(changed) == 1 and changed[0]["idstr"] == "i8259" and
+          len(d.get("schema_notes", [])) == 1 and "differs" in d["schema_notes"][0],
+          "a digest other than this build's: marked differs, with a note; the load goes on",
+          text(p)[:800] + err(p))
+    t = text(run("describe", "--color=never", other))
+    check(re.search(r"^  i8259 instance \d \(i8259\): sha256:[0-9a-f]{64}, DIFFERS from this "
+                    r"build's, must-understand$", t, re.M) is not None and
+          re.search(r"^note: section 'i8259' instance \d: the writer's schema differs", t, re.M)
+          is not None, "describe (text): the differing digest and its note", t[:1500])
+
+    if not HAVE_CORPUS:
+        skip("describe: a must-understand section with no schema here",
+             "corpus not found at '%s'" % CORPUS)
+        return
+    src = os.path.join(STREAMS, "a-pc-bare", "paused.bin")
+    marked = os.path.join(tmp, "marked.ber")
+    run("convert", "--to=ber", "--must-understand", "timer", src, marked)
+    d = json.loads(text(run("describe", "--format=json", marked)))
+    timer = [e for e in d.get("schemas", []) if e["idstr"] == "timer"]
+    check(timer and timer[0]["schema_match"] == "unknown" and timer[0]["must_understand"] and
+          any("refuses the stream" in x and "timer" in x for x in d.get("schema_notes", [])),
+          "a must-understand section with no schema here: the note says a load refuses it",
+          json.dumps(d.get("schema_notes")))
+
+
 # ---- docs/debugging.md ------------------------------------------------------------
 
 def doc_transcripts(doc):
@@ -581,6 +651,7 @@ def main():
         test_diff_types()
         demo = test_trace(tmp)
         test_errors(tmp, demo)
+        test_describe_ber_header(tmp, demo)
         test_debugging_doc(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
