@@ -33,7 +33,7 @@ import json
 import os
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -97,6 +97,11 @@ class Field:
     le: bool = False
     decl: str = ""
     absorbed: bool = False             # matched with unused bytes of the same size
+    # Inlined from a struct that ends its description: (the struct field's
+    # name, the struct's own version).  The legacy form walks a nested struct
+    # at its own version whatever the stream's, so `since` and `version` in
+    # conditions are read at that version.
+    walked: Optional[Tuple[str, int]] = None
 
 
 @dataclass(eq=False)
@@ -476,6 +481,27 @@ def refs(e: ast.Expr, out: Set[str]) -> Set[str]:
     return out
 
 
+def at_version(e: ast.Expr, version: int) -> ast.Expr:
+    """@e with the word `version` replaced by @version."""
+    if isinstance(e, ast.Ref) and e.name == "version":
+        return ast.Num(e.loc, version)
+    if isinstance(e, ast.Unary):
+        return ast.Unary(e.loc, e.op, at_version(e.operand, version))
+    if isinstance(e, ast.Binary):
+        return ast.Binary(e.loc, e.op, at_version(e.left, version),
+                          at_version(e.right, version))
+    return e
+
+
+def cond_at(cond: Cond, version: int) -> Cond:
+    """@cond as it reads at @version (unchanged if it does not name it)."""
+    if cond.kind != "expr" or cond.expr is None or "version" not in refs(cond.expr, set()):
+        return cond
+    e = at_version(cond.expr, version)
+    text = expr_text(e)
+    return Cond("expr", e, text if text.startswith("(") else f"({text})")
+
+
 def literals(e: ast.Expr, out: Set[int]) -> Set[int]:
     if isinstance(e, ast.Num):
         out.add(wrap(e.value))
@@ -771,6 +797,17 @@ def same_shape(a: Field, b: Field) -> bool:
     return wire_shape(a) == wire_shape(b)
 
 
+@dataclass
+class Move:
+    """Fields moved into (into=True: NEW's) or out of (OLD's) a struct
+    ending the description: the struct field, its description, and each
+    of its fields as declared and as inlined (walked at the struct's version)."""
+    into: bool
+    struct: Field
+    inner: Desc
+    fields: List[Tuple[Field, Field]]
+
+
 class Comparer:
     def __init__(self, old: SchemaSet, new: SchemaSet, legacy_only: bool = False) -> None:
         self.old, self.new = old, new
@@ -870,22 +907,23 @@ class Comparer:
                          desc_decl(od), desc_decl(nd), NEW_OLD)
             else:
                 ok.add(NEW_OLD)
-        od, nd = self.unwrap(od, nd, path, dirs)
+        od, nd, moves = self.unwrap(od, nd)
+        self.report_moves(od, nd, moves, path, level, dirs, ok)
         self.compare_fields(od, nd, path, level, ok)
         self.compare_subs(od, nd, path, dirs, ok)
         if OLD_NEW in ok and od.origin == "vs":   # dumps do not show validations
             self.compare_validates(od, nd, path)
 
-    def unwrap(self, od: Desc, nd: Desc, path: str, dirs: Set[str]) -> Tuple[Desc, Desc]:
+    def unwrap(self, od: Desc, nd: Desc) -> Tuple[Desc, Desc, List[Move]]:
         """Fields moved into a struct, or out of one, at the end of a description.
 
         On the legacy wire a struct's fields (then its subsections) are its
-        parent's bytes, so a wrapper struct that only regroups them changes
-        nothing there (QEMU's checker allows it for names it knows).  The BER
-        form nests the struct, so it is an error unless only QEMU's bytes
-        count.  Returns the two descriptions with such a struct inlined.
+        parent's bytes, but walked at the struct's own version, not the
+        stream's: the inlined fields keep that version with them (`walked`).
+        Returns the two descriptions with such a struct inlined, and the moves.
         """
         sides = [od, nd]
+        moves: List[Move] = []
         for i in (0, 1):
             this, other = sides[i], sides[1 - i]
             if not this.fields:
@@ -896,21 +934,73 @@ class Comparer:
             inner = f.nested
             if (inner is None or f.key in other_keys or f.array or f.since or
                     f.cond.kind != "none" or f.kind not in ("struct", "blob") or
-                    not inner.fields or inner.version != this.version or
+                    not inner.fields or
                     inner.fields[0].key not in other_keys or inner.fields[0].key in keys):
                 continue
+            walked = [replace(x, walked=(f.name, inner.version)) for x in inner.fields]
             flat = Desc(this.name, this.version, this.minimum,
-                        fields=this.fields[:-1] + inner.fields, subs=this.subs + inner.subs,
+                        fields=this.fields[:-1] + walked, subs=this.subs + inner.subs,
                         needed=this.needed, validates=dict(inner.validates, **this.validates),
                         scope=dict(inner.scope, **this.scope), origin=this.origin)
             sides[i] = flat
-            sev = WARNING if self.legacy_only else ERROR
-            moved = "into" if i == 1 else "out of"
+            moves.append(Move(i == 1, f, inner, list(zip(inner.fields, walked))))
+        return sides[0], sides[1], moves
+
+    def report_moves(self, od: Desc, nd: Desc, moves: List["Move"], path: str, level: str,
+                     dirs: Set[str], ok: Set[str]) -> None:
+        """A move is an error where the struct's own version puts a field on
+        the wire (or leaves it off) where, walked at the stream's version as
+        before, it matched the other side: those stream versions' bytes
+        differ.  Elsewhere the legacy bytes are the same and only the BER
+        form, which nests the struct, tells the two apart."""
+        vers = self.stream_versions(od, nd, level)
+        free, fixed = self.domain(od, nd, {})
+        for mv in moves:
+            into = "into" if mv.into else "out of"
+            other = od if mv.into else nd
+            counterpart = {x.key: x for x in other.fields}
+            decls = ("none", mv.struct.decl) if mv.into else (mv.struct.decl, "none")
+            fpath = f"{path}/{mv.struct.name}"
             for d in sorted(dirs):
-                self.add(sev, f"{path}/{f.name}", f"fields moved {moved} struct '{f.name}' (the "
-                         "legacy bytes are the same; the BER form nests them)",
-                         f.decl if i == 0 else "none", f.decl if i == 1 else "none", d)
-        return sides[0], sides[1]
+                differ: Dict[int, List[str]] = {}
+                for wv, rv in vers[d] if d in ok else []:
+                    ov, nv = (wv, rv) if d == OLD_NEW else (rv, wv)
+                    here, there = (nv, ov) if mv.into else (ov, nv)
+                    for orig, walked in mv.fields:
+                        c = counterpart.get(orig.key)
+                        if not self.same_presence(walked, here, c, there, free, fixed) and \
+                                self.same_presence(orig, here, c, there, free, fixed):
+                            differ.setdefault(here, []).append(orig.name)
+                if differ:
+                    at = "; ".join(f"at version {v}: {', '.join(names)}"
+                                   for v, names in sorted(differ.items(), reverse=True))
+                    self.add(ERROR, fpath, f"fields moved {into} struct '{mv.struct.name}', "
+                             f"which the legacy form walks at its own version "
+                             f"{mv.inner.version}, not the stream's: the legacy bytes differ "
+                             f"({at})", decls[0], decls[1], d)
+                    continue
+                sev = WARNING if self.legacy_only else ERROR
+                self.add(sev, fpath, f"fields moved {into} struct '{mv.struct.name}' (the "
+                         "legacy bytes are the same; the BER form nests them)", decls[0],
+                         decls[1], d)
+
+    def same_presence(self, a: Field, va: int, b: Optional[Field], vb: int, free,
+                      fixed) -> bool:
+        """Whether @a at version @va and @b (None: absent) at @vb are on the
+        wire for the same states."""
+        pa = self.presence(a, va, free, fixed)
+        pb = self.presence(b, vb, free, fixed) if b is not None else Verdict("never")
+        if pa.possible != pb.possible:
+            return False
+        if not pa.possible or b is None:
+            return True
+        return same_condition(self.cond_of_field(a, va), self.cond_of_field(b, vb), va,
+                              free, fixed)[0]
+
+    @staticmethod
+    def cond_of_field(f: Field, version: int) -> Cond:
+        """A field's condition with `version` read where its walker reads it."""
+        return cond_at(f.cond, f.walked[1] if f.walked else version)
 
     # -- the domain of a writer's state -----------------------------------------
 
@@ -928,6 +1018,8 @@ class Comparer:
         return free, fixed
 
     def presence(self, f: Field, version: int, free, fixed) -> Verdict:
+        if f.walked is not None:
+            version = f.walked[1]
         if f.since > version:
             return Verdict("never")
         return judge(f.cond, version, free, fixed)
@@ -984,6 +1076,14 @@ class Comparer:
             marks.update((f.since, f.since - 1))
         olds = sorted((v for v in marks if lo <= v <= od.version), reverse=True)
         return {OLD_NEW: [(v, v) for v in olds], NEW_OLD: [(nd.version, nd.version)]}
+
+    @staticmethod
+    def walked_text(o: Field, n: Field) -> str:
+        """Why a field moved into or out of a struct reads at another version."""
+        f, into = (n, "into") if n.walked else (o, "out of")
+        assert f.walked is not None
+        return f"moved {into} struct '{f.walked[0]}', which the legacy form walks at its " \
+            f"own version {f.walked[1]}, not the stream's"
 
     def when(self, f: Field, p: Verdict) -> str:
         if f.cond.kind == "none" or p.result == "always":
@@ -1072,7 +1172,11 @@ class Comparer:
             p = self.presence(f, rv, free, fixed)
             if not p.possible:
                 continue
-            if f.since == 0 and f.cond.kind == "none":
+            if f.walked is not None:
+                what = (f"field added in struct '{f.walked[0]}', which the legacy form walks "
+                        f"at its own version {f.walked[1]}, not the stream's: a new "
+                        f"destination reads it from version {wv} streams" + self.when(f, p))
+            elif f.since == 0 and f.cond.kind == "none":
                 what = "field added without 'since': a new destination reads it from old streams"
             elif f.since and (f.cond.kind == "none" or p.result == "always"):
                 what = (f"field added with 'since {f.since}', not above the old version {wv}: "
@@ -1111,7 +1215,11 @@ class Comparer:
             kinds = {o.cond.kind, n.cond.kind}
             opaque = "unknown" in kinds and "none" not in kinds
             if pw.possible != pr.possible and not opaque:
-                if o.since != n.since:
+                if o.walked != n.walked:
+                    what = self.walked_text(o, n) + f": a version {wv} stream " + \
+                        ("carries it but the destination does not read it" if pw.possible
+                         else "lacks it but the destination reads it")
+                elif o.since != n.since:
                     what = f"'since' changed ({o.since} -> {n.since}) without the versions " \
                         f"to match: a version {wv} stream " + \
                         ("carries it but the destination does not read it" if pw.possible
@@ -1125,8 +1233,10 @@ class Comparer:
                 reported.add(d)
                 continue
             on_wire.add(d)
-            if o.cond.text != n.cond.text or o.cond.kind != n.cond.kind:
-                same, example = same_condition(o.cond, n.cond, wv, free, fixed)
+            ov, nv = (wv, rv) if d == OLD_NEW else (rv, wv)
+            oc, nc = self.cond_of_field(o, ov), self.cond_of_field(n, nv)
+            if oc.text != nc.text or oc.kind != nc.kind:
+                same, example = same_condition(oc, nc, wv, free, fixed)
                 if not same:
                     ex = ", ".join(f"{k}={v}" for k, v in sorted(example.items()))
                     self.add(ERROR, fpath, "condition changed" +

@@ -221,6 +221,89 @@ VS_CASES: List[Tuple[str, str, str, List[Expect]]] = [
 ]
 
 
+# Fields moved into a struct that ends the description (or out of one),
+# checked in QEMU's byte stream only (--form=legacy): the legacy form walks
+# the struct at its own version, so its version-conditioned members decide
+# whether the bytes of each stream version are the same.
+FLAT = 'type Dev "dev" version 2 minimum 1 { u8 a; u16 b since 2; }'
+WRAPPED = ('type Core "core" version 2 nested { u8 a; u16 b since 2; }\n'
+           'type Dev "dev" version 2 minimum 1 { Core core; }')
+SAME_BYTES = "the legacy bytes are the same"
+MOVE_CASES: List[Tuple[str, str, str, List[Expect]]] = [
+    # A version 1 stream lacks b; the struct, walked at version 2, reads it.
+    ("moved into a wrapper with a since member", FLAT, WRAPPED,
+     [(ERROR, "dev/core", {OLD_NEW}, "the legacy bytes differ (at version 1: b)"),
+      (WARNING, "dev/core", {NEW_OLD}, SAME_BYTES),
+      (ERROR, "dev/b", {OLD_NEW}, "own version 2, not the stream's: a version 1 stream "
+       "lacks it but the destination reads it")]),
+    # An old writer of version 1 streams still writes the struct at version 2.
+    ("moved out of a wrapper with a since member", WRAPPED, FLAT,
+     [(ERROR, "dev/core", {OLD_NEW}, "moved out of struct 'core', which the legacy form "
+       "walks at its own version 2, not the stream's: the legacy bytes differ "
+       "(at version 1: b)"),
+      (WARNING, "dev/core", {NEW_OLD}, SAME_BYTES),
+      (ERROR, "dev/b", {OLD_NEW}, "a version 1 stream carries it but the destination "
+       "does not read it")]),
+    ("moved into a wrapper, nothing version-conditioned",
+     'type Dev "dev" version 2 minimum 1 { u8 a; u16 b; }',
+     'type Core "core" version 2 nested { u8 a; u16 b; }\n'
+     'type Dev "dev" version 2 minimum 1 { Core core; }',
+     [(WARNING, "dev/core", BOTH, SAME_BYTES)]),
+    ("moved into a wrapper at another version, nothing version-conditioned",
+     'type Dev "dev" version 2 minimum 1 { u8 a; u16 b; }',
+     'type Core "core" version 5 minimum 3 nested { u8 a; u16 b; }\n'
+     'type Dev "dev" version 2 minimum 1 { Core core; }',
+     [(WARNING, "dev/core", BOTH, SAME_BYTES)]),
+    # The QEMU serial case: a member the old layout never had, `since` the
+    # struct's version but above the old section's.
+    ("moved into a wrapper that adds a since member above the old version",
+     'type Dev "dev" version 2 minimum 1 { u8 a; u16 b; }',
+     'type Core "core" version 3 minimum 2 nested { u8 a; u16 b; u8 c since 3; }\n'
+     'type Dev "dev" version 3 minimum 2 { Core core; }',
+     [(ERROR, "dev/core", {OLD_NEW}, "the legacy bytes differ (at version 2: c)"),
+      (WARNING, "dev/core", {NEW_OLD}, SAME_BYTES),
+      (ERROR, "dev", {NEW_OLD}, "version raised"),
+      (WARNING, "dev", {OLD_NEW}, "minimum version raised"),
+      (ERROR, "dev/c", {OLD_NEW}, "field added in struct 'core', which the legacy form "
+       "walks at its own version 3, not the stream's: a new destination reads it from "
+       "version 2 streams")]),
+    # The struct's own version (3) is above the section's (2): it reads c
+    # from every stream, and b from version 1 streams too.
+    ("moved into a wrapper whose own version is above the section's",
+     'type Dev "dev" version 2 minimum 1 { u8 a; u8 b since 2; }',
+     'type Core "core" version 3 nested { u8 a; u8 b since 2; u8 c since 3; }\n'
+     'type Dev "dev" version 2 minimum 1 { Core core; }',
+     [(ERROR, "dev/core", {OLD_NEW}, "the legacy bytes differ (at version 2: c; "
+       "at version 1: b, c)"),
+      (ERROR, "dev/core", {NEW_OLD}, "the legacy bytes differ (at version 2: c)"),
+      (ERROR, "dev/b", {OLD_NEW}, "a version 1 stream lacks it"),
+      (ERROR, "dev/c", {OLD_NEW}, "field added in struct 'core'"),
+      (ERROR, "dev/c", {NEW_OLD}, "field added: new sources send it")]),
+    # `version` in a condition reads the struct's version too.
+    ("moved into a wrapper with a version condition",
+     'type Dev "dev" version 2 minimum 1 { u8 a; u8 d if (version >= 2); }',
+     'type Core "core" version 2 nested { u8 a; u8 d if (version >= 2); }\n'
+     'type Dev "dev" version 2 minimum 1 { Core core; }',
+     [(ERROR, "dev/core", {OLD_NEW}, "the legacy bytes differ (at version 1: d)"),
+      (WARNING, "dev/core", {NEW_OLD}, SAME_BYTES),
+      (ERROR, "dev/d", {OLD_NEW}, "a version 1 stream lacks it but the destination reads it")]),
+    # A `since` the versions both load agree on: the same bytes.
+    ("moved into a wrapper, since member outside the common versions",
+     'type Dev "dev" version 3 minimum 2 { u8 a; u8 b since 2; }',
+     'type Core "core" version 3 nested { u8 a; u8 b since 2; }\n'
+     'type Dev "dev" version 3 minimum 2 { Core core; }',
+     [(WARNING, "dev/core", BOTH, SAME_BYTES)]),
+    # Both sides keep the struct; its own version changed with a member.
+    ("wrapper's own version raised with a since member",
+     'type Core "core" version 1 nested { u8 a; }\n'
+     'type Dev "dev" version 1 { Core core; }',
+     'type Core "core" version 2 minimum 1 nested { u8 a; u8 b since 2; }\n'
+     'type Dev "dev" version 1 { Core core; }',
+     [(ERROR, "dev/core", {NEW_OLD}, "struct version raised"),
+      (ERROR, "dev/core/b", {OLD_NEW}, "'since 2', not above the old version 1")]),
+]
+
+
 class VsPairs(unittest.TestCase):
     def test_each_kind_of_change(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -254,6 +337,56 @@ class VsPairs(unittest.TestCase):
             lines = [f.line() for f in check_files(path, desc) if f.severity == ERROR]
             self.assertTrue(any(x.startswith("ERROR dev/b: size changed (2 -> 4)")
                                 for x in lines), lines)
+
+
+class MovedIntoStructs(unittest.TestCase):
+    def write(self, tmp: str, name: str, text: str) -> str:
+        path = os.path.join(tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def test_each_move(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, old, new, expected in MOVE_CASES:
+                with self.subTest(name):
+                    po, pn = self.write(tmp, "old.vs", old), self.write(tmp, "new.vs", new)
+                    found = vstate_check.check(po, pn, [], legacy_only=True).findings(
+                        vstate_check.DIRECTIONS)
+                    assert_findings(self, found, expected, name)
+        note(f"{len(MOVE_CASES)} moves into and out of structs")
+
+    def test_dumps_read_alike(self) -> None:
+        """A dump names a struct field's nested description with its own
+        version: the same pairs through `vstate-gen` dumps give the same
+        findings (conditions aside, which a dump cannot show)."""
+        gen = os.path.join(SOURCE_ROOT, "codegen", "vstate-gen")
+
+        def shape(found: List[vstate_check.Finding]) -> List[Tuple[str, str, Tuple[str, ...]]]:
+            return sorted((f.severity, f.path, tuple(f.directions)) for f in found)
+        compared = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, old, new, _ in MOVE_CASES:
+                if " if " in old + new:
+                    continue
+                with self.subTest(name):
+                    sides = []
+                    for side, text in (("old", old), ("new", new)):
+                        vs = self.write(tmp, f"{side}.vs", text)
+                        out = os.path.join(tmp, side)
+                        subprocess.run([sys.executable, gen, "-o", out, vs], check=True)
+                        sides.append((vs, os.path.join(out, f"{side}.vmstate.json")))
+                    (ovs, ojs), (nvs, njs) = sides
+                    want = shape(vstate_check.check(ovs, nvs, [], True).findings(
+                        vstate_check.DIRECTIONS))
+                    self.assertTrue(want, name)
+                    for po, pn in ((ovs, njs), (ojs, nvs), (ojs, njs)):
+                        got = shape(vstate_check.check(po, pn, [], True).findings(
+                            vstate_check.DIRECTIONS))
+                        self.assertEqual(got, want, f"{name}: {po} -> {pn}")
+                    compared += 1
+        self.assertGreater(compared, 3)
+        note(f"{compared} moves compared through their dumps")
 
 
 class OwnDescriptions(unittest.TestCase):
@@ -609,6 +742,34 @@ def history_pairs() -> List[Tuple[str, str]]:
     return pairs
 
 
+KNOWN_BREAKS = os.path.join(SOURCE_ROOT, "tests", "compat", "known-breaks")
+
+
+def declared_breaks(direction: str, form: str) -> Set[Tuple[str, str]]:
+    """(device, history schema) of tests/compat/known-breaks's lines for
+    @direction and @form: the cases `vstate compat` proves are refused."""
+    out = set()
+    with open(KNOWN_BREAKS, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            assert len(words) == 5, f"{KNOWN_BREAKS}:{n}: expected 5 words: {line!r}"
+            device, schema, d, fmt, _error = words
+            if d == direction and fmt == form:
+                out.add((device, schema))
+    return out
+
+
+def own_version_only(path: str, incs: List[str]) -> vstate_check.SchemaSet:
+    """A schema set whose sections accept only their own version: the
+    streams that release itself writes."""
+    sset = vstate_check.read_set(path, incs, "OLD")
+    for d in sset.sections.values():
+        d.minimum = d.version
+    return sset
+
+
 class History(unittest.TestCase):
     def test_history_against_current(self) -> None:
         hist_dir = os.path.join(SOURCE_ROOT, "schema", "history")
@@ -617,21 +778,47 @@ class History(unittest.TestCase):
             self.skipTest("schema/history/ holds no schemas yet")
         pairs = history_pairs()
         self.assertTrue(pairs, "schema/history/ has schemas but none matches a current one")
+        declared = declared_breaks(OLD_NEW, "legacy")
+        breaking = set()
+        incs = [os.path.join(SOURCE_ROOT, "schema")]
         for old, new in pairs:
-            with self.subTest(os.path.basename(old)):
-                incs = [os.path.join(SOURCE_ROOT, "schema")]
-                # Every current schema must load every stream its history
-                # wrote.  The history is QEMU's released layouts, whose
-                # streams are QEMU's bytes (the legacy form).
+            case = (os.path.basename(new)[:-3], os.path.basename(old))
+            with self.subTest(case[1]):
+                # The history is QEMU's released layouts, whose streams are
+                # QEMU's bytes (the legacy form).  A release writes its own
+                # version: where the current schema cannot load that, the
+                # break must be one tests/compat/known-breaks declares (and
+                # `vstate compat` shows refused), and no other.
+                own = vstate_check.Comparer(own_version_only(old, incs),
+                                            vstate_check.read_set(new, incs, "NEW"),
+                                            legacy_only=True).run()
+                forward = [f.line() for f in own.findings([OLD_NEW]) if f.severity == ERROR]
+                if forward:
+                    breaking.add(case)
+                self.assertEqual(bool(forward), case in declared,
+                                 f"{old} -> {new}: old->new errors in the legacy form "
+                                 f"{'not ' if forward else ''}matching {KNOWN_BREAKS}:\n" +
+                                 "\n".join(forward or ["(none)"]))
+                # Every version both load: also the streams of older releases
+                # the old one still loaded, so a declared break is found here too.
                 legacy = vstate_check.check(old, new, incs, legacy_only=True)
-                forward = [f.line() for f in legacy.findings([OLD_NEW]) if f.severity == ERROR]
-                self.assertEqual(forward, [], f"{old} -> {new}")
+                every = [f.line() for f in legacy.findings([OLD_NEW]) if f.severity == ERROR]
+                if case in declared:
+                    self.assertTrue(every, f"{old} -> {new}")
+                for line in every:
+                    if line not in forward:
+                        note(f"{case[1]} (older versions' streams): {line}")
                 # The rest is reported, not failed: new->old, and what only
                 # the BER form would notice.
                 for f in vstate_check.check(old, new, incs).findings(vstate_check.DIRECTIONS):
                     if f.severity == ERROR:
-                        note(f"{os.path.basename(old)}: {f.line()}")
-        note(f"{len(pairs)} history pairs, none breaks old->new in QEMU's byte stream")
+                        note(f"{case[1]}: {f.line()}")
+        self.assertEqual(breaking, declared & {(os.path.basename(n)[:-3], os.path.basename(o))
+                                               for o, n in pairs})
+        unmatched = declared - {(os.path.basename(n)[:-3], os.path.basename(o)) for o, n in pairs}
+        self.assertEqual(unmatched, set(), f"{KNOWN_BREAKS} declares pairs with no history")
+        note(f"{len(pairs)} history pairs; old->new legacy breaks, as declared in "
+             f"known-breaks: {sorted(breaking) or 'none'}")
 
 
 # ---- the command line --------------------------------------------------------
