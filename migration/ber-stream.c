@@ -384,6 +384,17 @@ typedef struct BsReader {
     VsBerStreamInfo *info;    /* the top stream's header, or NULL when not wanted */
     VsRamPageFn ram_page;     /* page records go here, not kept, when set */
     void *ram_page_opaque;
+    /* Where the top stream's current record starts, for a failed load. */
+    size_t top_rec;
+    size_t top_at;
+    /*
+     * Salvaging the record a load failed in: containers running past the
+     * input are read up to its end, a state is decoded as far as it goes
+     * (into @salvage_path and @salvage_error), RAM is not read again.
+     */
+    bool salvage;
+    char *salvage_path;
+    GError *salvage_error;
 } BsReader;
 
 /* The elements of one container: [pos, end). */
@@ -436,7 +447,9 @@ static bool bs_peek(const BsReader *r, const BsSeq *seq, const char *what, VsBer
                        "%s missing at offset 0x%zx%s", what, seq->pos,
                        seq->open ? " (the input ends)" : "");
     }
-    if (!vs_ber_read_tlv(r->data, seq->pos, seq->end, seq->depth, tlv, &local)) {
+    if (r->salvage ? !vs_ber_read_tlv_clipped(r->data, seq->pos, seq->end, seq->depth, tlv,
+                                              &local)
+                   : !vs_ber_read_tlv(r->data, seq->pos, seq->end, seq->depth, tlv, &local)) {
         return bs_fail_tlv(r, errp, local, what);
     }
     return true;
@@ -860,6 +873,24 @@ static bool bs_load_state(BsReader *r, VsStream *s, VsSection *sec, const VsBerT
     g_autoptr(GError) local = NULL;
     const char *slash;
 
+    if (r->salvage) {
+        VsNode *partial = NULL;
+
+        sec->decoded_by = VS_DECODED_DESCRIPTION;
+        sec->state = vs_ber_decode_tree_partial(s, r->data + tlv->start, tlv->end - tlv->start,
+                                                &partial, &r->salvage_path,
+                                                &r->salvage_error);
+        if (!sec->state) {
+            sec->state = partial;
+        }
+        /* Offsets in the tree decoder's messages are relative to the state. */
+        r->at = tlv->start;
+        slash = strrchr(sec->idstr, '/');
+        sec->wire_name = talloc_strdup(s, sec->state && sec->state->wire_name
+                                              ? sec->state->wire_name
+                                              : slash ? slash + 1 : sec->idstr);
+        return sec->state != NULL && !r->salvage_error;
+    }
     sec->state = vs_ber_decode_tree(s, r->data + tlv->start, tlv->end - tlv->start, &local);
     if (!sec->state) {
         return bs_fail(r, errp, VS_MIG_ERROR_DEVICE,
@@ -884,6 +915,10 @@ static bool bs_load_body(BsReader *r, VsStream *s, VsSection *sec, BsSeq *seq, G
     }
     seq->pos = tlv.end;
     if (vs_ber_is(&tlv, VS_BER_CONTEXT, true, BS_TAG_RAM)) {
+        if (r->salvage) {
+            sec->decoded_by = VS_DECODED_RAM;
+            return false;
+        }
         return bs_load_ram(r, s, sec, seq, &tlv, errp);
     }
     if (vs_ber_is(&tlv, VS_BER_CONTEXT, true, BS_TAG_STRUCT)) {
@@ -1091,9 +1126,15 @@ static bool bs_load_records(BsReader *r, VsStream *s, BsSeq *body, bool indefini
 
         r->rec = i;
         r->at = body->pos;
+        if (s == r->top) {
+            r->top_rec = i;
+            r->top_at = body->pos;
+        }
         if (!bs_peek(r, body, "record", &tlv, errp)) {
             return false;
         }
+        size_t before = s->n_records;
+
         if (trailing || tlv.cls != VS_BER_CONTEXT || !tlv.constructed ||
             tlv.tag < BS_TAG_CONFIG || tlv.tag > BS_TAG_TRAILING || tlv.tag == BS_TAG_RAM) {
             char buf[32];
@@ -1105,6 +1146,8 @@ static bool bs_load_records(BsReader *r, VsStream *s, BsSeq *body, bool indefini
         }
         body->pos = tlv.end;
         if (!bs_load_record(r, s, body, &tlv, errp)) {
+            /* The records before the failing one stand (the caller may keep them). */
+            s->n_records = before;
             return false;
         }
         trailing = tlv.tag == BS_TAG_TRAILING;
@@ -1272,7 +1315,13 @@ static bool bs_load_stream(BsReader *r, TALLOC_CTX *ctx, BsSeq *in, bool top, Vs
     ok = ok && bs_load_header(r, s, &body, top, errp) &&
          bs_load_records(r, s, &body, indefinite, errp);
     if (!ok) {
-        talloc_free(s);
+        /* The top stream keeps its records once its header was read. */
+        if (top && r->rec != SIZE_MAX) {
+            vs_stream_shrink(s);
+            *ret = s;
+        } else {
+            talloc_free(s);
+        }
         return false;
     }
     vs_stream_shrink(s);
@@ -1284,14 +1333,69 @@ static bool bs_load_stream(BsReader *r, TALLOC_CTX *ctx, BsSeq *in, bool top, Vs
 bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                              VsStream **ret_stream, VsBerStreamInfo **ret_info, GError **errp)
 {
-    return vs_stream_load_ber_opts(mem_ctx, data, len, NULL, ret_stream, ret_info, errp);
+    if (!vs_stream_load_ber_opts(mem_ctx, data, len, NULL, ret_stream, ret_info, NULL, errp)) {
+        /* All or nothing here, as before partial loads. */
+        if (ret_info) {
+            TALLOC_FREE(*ret_info);
+        }
+        TALLOC_FREE(*ret_stream);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The section record the load failed in, read again as far as it goes:
+ * its header and the fields of its state before the failure.  The load's
+ * error @err gains the section and the field path when they are known.
+ */
+static VsSection *bs_salvage(BsReader *r, VsStream *s, GError **err)
+{
+    BsSeq all = { .pos = r->top_at, .end = r->len, .depth = 1, .open = true };
+    size_t before = s->n_records;
+    VsSection *failed = NULL;
+    g_autofree char *path = NULL;
+    VsBerTlv tlv;
+
+    r->salvage = true;
+    r->rec = r->top_rec;
+    r->at = r->top_at;
+    if (!bs_peek(r, &all, "record", &tlv, NULL) ||
+        !vs_ber_is(&tlv, VS_BER_CONTEXT, true, BS_TAG_SECTION)) {
+        return NULL;
+    }
+    bs_load_section(r, s, &all, &tlv, NULL);
+    if (s->n_records > before && s->records[before].section.idstr) {
+        failed = talloc_memdup(s, &s->records[before].section, sizeof(VsSection));
+        g_assert(failed != NULL);
+    }
+    s->n_records = before;
+    if (failed && *err) {
+        const VsSection *sec = failed;
+
+        if (r->salvage_path && *r->salvage_path) {
+            path = g_strdup_printf(", field %s.%s", sec->wire_name, r->salvage_path);
+        }
+        g_prefix_error(err, "section '%s' (instance %" PRIu32 ", version %" PRIu32 ")%s: ",
+                       sec->idstr, sec->instance_id, sec->version_id, path ? path : "");
+        if (r->salvage_error && !strstr((*err)->message, r->salvage_error->message)) {
+            g_autofree char *msg = (*err)->message;
+
+            (*err)->message = g_strdup_printf("%s (the state's bytes from offset 0x%zx: %s)", msg,
+                                              r->at, r->salvage_error->message);
+        }
+    }
+    g_clear_error(&r->salvage_error);
+    g_free(r->salvage_path);
+    return failed;
 }
 
 bool vs_stream_load_ber_opts(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                              const VsLoadOptions *opts, VsStream **ret_stream,
-                             VsBerStreamInfo **ret_info, GError **errp)
+                             VsBerStreamInfo **ret_info, VsSection **ret_failed, GError **errp)
 {
     BsReader r = { .data = data, .len = len, .rec = SIZE_MAX };
+    GError *local = NULL;
 
     if (opts) {
         r.ram_page = opts->ram_page;
@@ -1306,8 +1410,20 @@ bool vs_stream_load_ber_opts(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t le
         r.info = talloc_zero(mem_ctx, VsBerStreamInfo);
         g_assert(r.info != NULL);
     }
-    if (!bs_load_stream(&r, mem_ctx, &all, true, &s, errp)) {
-        talloc_free(r.info);
+    if (ret_failed) {
+        *ret_failed = NULL;
+    }
+    if (!bs_load_stream(&r, mem_ctx, &all, true, &s, &local)) {
+        if (s && ret_failed) {
+            *ret_failed = bs_salvage(&r, s, &local);
+        }
+        g_propagate_error(errp, g_steal_pointer(&local));
+        *ret_stream = s;
+        if (ret_info && s) {
+            *ret_info = r.info;
+        } else {
+            talloc_free(r.info);
+        }
         return false;
     }
     if (all.pos != len) {

@@ -132,13 +132,23 @@ bool vs_stream_load_ber_info(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t le
 
 /*
  * vs_stream_load_ber_opts: vs_stream_load_ber_info() with the options of
- * vs_stream_load() that apply to BER: @opts->ram_page streams the RAM page
- * records instead of keeping them (NULL @opts: keep them).  @ret_info may
- * be NULL.
+ * vs_stream_load() that apply to BER (@opts->ram_page streams the RAM page
+ * records instead of keeping them; NULL @opts: keep them), and partial
+ * results, as the legacy loader gives them, when the load fails:
+ * @ret_stream: the stream, also on failure once the header was read: the
+ *   records before the one that failed
+ * @ret_info: the header (may be NULL)
+ * @ret_failed: when the load failed in a section record of the outer
+ *   stream, that section read again as far as it goes (a talloc child of
+ *   the stream): its header and, for a device, the fields decoded before
+ *   the failure in @state (NULL when none); else NULL.  May be NULL.
+ * @errp: as vs_stream_load_ber(), the message then also naming the
+ *   section and the field path where they are known
  */
 bool vs_stream_load_ber_opts(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                              const VsLoadOptions *opts, VsStream **ret_stream,
-                             VsBerStreamInfo **ret_info, GError **errp);
+                             VsBerStreamInfo **ret_info, VsSection **ret_failed,
+                             GError **errp);
 
 /*
  * vs_ber_stream_check: what a loader that restores sections into this

@@ -505,7 +505,7 @@ static void input_reload(VsInput *in, VsRamPageFn fn, void *opaque)
     load.ram_page = fn;
     load.ram_page_opaque = opaque;
     if (in->format == VS_INPUT_BER) {
-        vs_stream_load_ber_opts(tmp, in->data, in->len, &load, &s, NULL, NULL);
+        vs_stream_load_ber_opts(tmp, in->data, in->len, &load, &s, NULL, NULL, NULL);
     } else {
         vs_stream_load(tmp, in->data, in->len, &load, &s, NULL);
     }
@@ -660,6 +660,7 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     in->stream = NULL;
     TALLOC_FREE(in->ram_blocks);
     TALLOC_FREE(in->ber_info);
+    in->ber_failed = NULL;
     in->n_ram_blocks = 0;
     load.max_input = 0;
     in->streamed = o->stream_ram || load.ram_page;
@@ -668,7 +669,7 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp)
     su.by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, input_block_free);
     if (in->format == VS_INPUT_BER) {
         ok = vs_stream_load_ber_opts(in, in->data, in->len, &load, &in->stream, &in->ber_info,
-                                     errp);
+                                     &in->ber_failed, errp);
     } else {
         ok = vs_stream_load(in, in->data, in->len, &load, &in->stream, errp);
     }
@@ -832,6 +833,10 @@ bool vs_input_failed_section(const VsInput *in, TALLOC_CTX *mem_ctx, VsSection *
     const char *vmsd, *slash;
     uint64_t at = vs_input_decoded_end(in);
 
+    if (in->format == VS_INPUT_BER && in->stream && in->ber_failed) {
+        *ret_sec = *in->ber_failed;
+        return true;
+    }
     if (in->format != VS_INPUT_LEGACY || !in->stream || !at || at >= in->len ||
         !input_section_header(in, mem_ctx, (size_t)at, ret_sec)) {
         return false;

@@ -116,6 +116,8 @@ typedef struct VsInput {
      * build's, must-understand marks); NULL for legacy input or when the
      * header did not load. */
     VsBerStreamInfo *ber_info;
+    /* BER: the section a failed load stopped in (vs_input_failed_section()). */
+    VsSection *ber_failed;
     /* Private. */
     VsLoadOptions load;         /* what the last load used */
     bool streamed;              /* it kept no RAM page records */
@@ -146,9 +148,9 @@ bool vs_input_open_memory(TALLOC_CTX *mem_ctx, const char *name, const uint8_t *
 /*
  * vs_input_load: decode the stream into @in->stream (a talloc child of @in)
  * and summarise its RAM into @in->ram_blocks.
- * A legacy stream that fails part-way leaves in @in->stream everything
- * decoded before the error (and the summaries of the RAM read so far); a
- * BER stream that fails leaves NULL.
+ * A stream that fails part-way leaves in @in->stream everything decoded
+ * before the error (and the summaries of the RAM read so far); for BER
+ * once its header was read.
  * Returns: true when the whole stream was decoded.
  */
 bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp);
@@ -160,8 +162,9 @@ bool vs_input_load(VsInput *in, const VsInputOptions *opts, GError **errp);
 uint64_t vs_input_decoded_end(const VsInput *in);
 
 /*
- * vs_input_failed_section: after a legacy load that failed, the section
- * record at vs_input_decoded_end() read again as far as it goes, for
+ * vs_input_failed_section: after a load that failed, the section record
+ * it failed in (legacy: the one at vs_input_decoded_end()) read again as
+ * far as it goes, for
  * showing what was decoded before the failure: its header in @ret_sec
  * (type, ids, idstr, version, wire name, decoded_by, body_offset), and the
  * fields decoded before the error in @ret_sec->state (NULL when there are

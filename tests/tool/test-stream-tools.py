@@ -591,6 +591,123 @@ def test_describe_ber_header(tmp, demo):
           json.dumps(d.get("schema_notes")))
 
 
+# ---- BER streams cut short or corrupted ------------------------------------------------
+
+def cut_stream():
+    """A small legacy stream: two devices described by its trailer around a
+    RAM section of zero pages (BER conversion: about 1 KiB)."""
+    def section(kind, sid, idstr=None, version=1):
+        b = bytes([kind]) + struct.pack(">I", sid)
+        if idstr:
+            b += bytes([len(idstr)]) + idstr + struct.pack(">II", 0, version)
+        return b
+
+    def footer(sid):
+        return b"\x7e" + struct.pack(">I", sid)
+    dev1 = struct.pack(">BH4IB", 0x11, 0x2233, 1, 2, 3, 4, 0x55)
+    dev2 = struct.pack(">B3IB", 0x66, 7, 8, 9, 0x77)
+    ram = struct.pack(">Q", 0x4000 | 0x4) + b"\x06pc.ram" + struct.pack(">QQ", 0x4000, 0x10)
+    pages = struct.pack(">Q", 0x2) + b"\x06pc.ram\x00"
+    for i in range(1, 4):
+        pages += struct.pack(">Q", i * 4096 | 0x22) + b"\x00"
+    out = b"QEVM" + struct.pack(">I", 3)
+    out += section(4, 1, b"cutdev") + dev1 + footer(1)
+    out += section(1, 2, b"ram", 4) + ram + footer(2)
+    out += section(2, 2) + pages + struct.pack(">Q", 0x10) + footer(2)
+    out += section(3, 2) + struct.pack(">Q", 0x10) + footer(2)
+    out += section(4, 3, b"cutdev2") + dev2 + footer(3)
+
+    def u(name, size, **more):
+        return dict(name=name, type="uint%d" % (8 * size), size=size, **more)
+    desc = {"page_size": 4096, "devices": [
+        {"name": "cutdev", "instance_id": 0, "vmsd_name": "cutdev", "version": 1,
+         "fields": [u("a", 1), u("b", 2), u("arr", 4, array_len=4), u("c", 1)]},
+        {"name": "cutdev2", "instance_id": 0, "vmsd_name": "cutdev2", "version": 1,
+         "fields": [u("x", 1), u("y", 4, array_len=3), u("z", 1)]}]}
+    j = json.dumps(desc).encode()
+    return out + b"\x00\x06" + struct.pack(">I", len(j)) + j
+
+
+def crashed(p):
+    e = err(p)
+    return p.returncode < 0 or p.returncode > 2 or "Sanitizer" in e or "runtime error" in e
+
+
+def field_lines(out):
+    return [l for l in out.splitlines() if l.startswith("cutdev")]
+
+
+def test_ber_cuts(tmp):
+    """Every cut point of a small BER stream: exit 2, the fields before the
+    cut, then one error naming the section and field; never a crash.  Bytes
+    corrupted one at a time: exit 0, 1 or 2 and never a crash."""
+    from concurrent.futures import ThreadPoolExecutor
+    legacy = os.path.join(tmp, "cut.bin")
+    with open(legacy, "wb") as f:
+        f.write(cut_stream())
+    ber = os.path.join(tmp, "cut.ber")
+    p = run("convert", "--to=ber", legacy, ber)
+    data = open(ber, "rb").read() if p.returncode == 0 else b""
+    full = text(run("dump", "--format=trace", ber))
+    want = field_lines(full)
+    check(len(want) == 12, "the small BER stream dumps both devices", full + err(p))
+
+    def cut_dump(k):
+        path = os.path.join(tmp, "cut-%d.ber" % k)
+        with open(path, "wb") as f:
+            f.write(data[:k])
+        r = run("dump", "--format=trace", path)
+        extra = [run("trace", path), run("diff", ber, path)] if k % 8 == 0 else []
+        os.unlink(path)
+        return k, r, extra
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(cut_dump, range(len(data))))
+    bad, partial_dev2, last_n = [], [], 0
+    for k, r, extra in results:
+        got = field_lines(text(r))
+        lines = err(r).strip().splitlines()
+        if (crashed(r) or r.returncode != 2 or got != want[:len(got)] or len(got) < last_n or
+                not lines or not lines[-1].startswith("vstate dump: ")):
+            bad.append("cut at %d: exit %d, %d fields, stderr %s" % (k, r.returncode, len(got),
+                                                                     err(r)[-300:]))
+        for x in extra:
+            if crashed(x) or x.returncode != 2:
+                bad.append("cut at %d: %s exit %d: %s" % (k, x.args[1], x.returncode,
+                                                         err(x)[-300:]))
+        last_n = max(last_n, len(got))
+        if 8 <= len(got) < 12:
+            partial_dev2.append((k, got, err(r)))
+    check(data and not bad, "every cut point of the BER stream: exit 2, the fields before the "
+          "cut in order, one error line; trace and diff too, never a crash", "\n".join(bad[:20]))
+    check(len(partial_dev2) > 0 and all(
+        "section 'cutdev2' (instance 0, version 1)" in e and "field cutdev2." in e and
+        re.search(r"offset 0x[0-9a-f]+", e) for _, _, e in partial_dev2),
+          "a cut inside a device's state: its fields so far, then the error names the "
+          "section, the field path and the offset",
+          "\n".join(e for _, _, e in partial_dev2[:3]))
+    check(any(re.search(r"field cutdev2\.y\[[0-2]\]", e) for _, _, e in partial_dev2),
+          "a cut inside an array names the element", "\n".join(e for _, _, e in partial_dev2))
+
+    def corrupt(k):
+        path = os.path.join(tmp, "bad-%d.ber" % k)
+        with open(path, "wb") as f:
+            f.write(data[:k] + bytes([data[k] ^ 0xff]) + data[k + 1:])
+        r = run("dump", "--format=trace", path)
+        os.unlink(path)
+        return k, r
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(corrupt, range(0, len(data), 3)))
+    bad = ["byte %d: exit %d: %s" % (k, r.returncode, err(r)[-300:]) for k, r in results
+           if crashed(r) or r.returncode not in (0, 2) or
+           (r.returncode == 2 and not err(r).strip())]
+    failed = sum(r.returncode == 2 for _, r in results)
+    check(not bad and failed > 0, "corrupted BER streams (every third byte flipped): exit 0 or "
+          "2 with an error, never a crash (%d of %d refused)" % (failed, len(results)),
+          "\n".join(bad[:20]))
+
+
 # ---- docs/debugging.md ------------------------------------------------------------
 
 def doc_transcripts(doc):
@@ -652,6 +769,7 @@ def main():
         demo = test_trace(tmp)
         test_errors(tmp, demo)
         test_describe_ber_header(tmp, demo)
+        test_ber_cuts(tmp)
         test_debugging_doc(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -78,7 +78,7 @@ static bool tlv_length_too_large(const uint8_t *p, size_t avail)
     return n + 1 - i > 7;
 }
 
-bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth,
+static bool tlv_read(const uint8_t *data, size_t pos, size_t end, unsigned depth, bool clip,
                      VsBerTlv *tlv, GError **errp)
 {
     ber_tlv_tag_t tag;
@@ -142,6 +142,13 @@ bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth
         tlv->end = eoc + 2;
         return true;
     }
+    if ((uint64_t)len > end - tlv->content && clip && tlv->constructed) {
+        /* @len keeps the declared length: the caller sees the cut. */
+        tlv->len = (size_t)MIN((uint64_t)len, (uint64_t)SIZE_MAX);
+        tlv->content_end = end;
+        tlv->end = end;
+        return true;
+    }
     if ((uint64_t)len > end - tlv->content) {
         return tlv_error(errp, VS_VISIT_ERROR_TRUNCATED,
                          "length %" PRIu64 " at offset 0x%zx exceeds the %zu bytes that remain",
@@ -151,6 +158,23 @@ bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth
     tlv->content_end = tlv->content + tlv->len;
     tlv->end = tlv->content_end;
     return true;
+}
+
+bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth,
+                     VsBerTlv *tlv, GError **errp)
+{
+    return tlv_read(data, pos, end, depth, false, tlv, errp);
+}
+
+bool vs_ber_read_tlv_clipped(const uint8_t *data, size_t pos, size_t end, unsigned depth,
+                             VsBerTlv *tlv, GError **errp)
+{
+    return tlv_read(data, pos, end, depth, true, tlv, errp);
+}
+
+bool vs_ber_tlv_clipped(const VsBerTlv *tlv)
+{
+    return tlv->content_end - tlv->content != tlv->len;
 }
 
 bool vs_ber_get_integer(const uint8_t *data, const VsBerTlv *tlv, bool *ret_negative,

@@ -98,6 +98,18 @@ bool vs_ber_read_tlv(const uint8_t *data, size_t pos, size_t end, unsigned depth
                      VsBerTlv *tlv, GError **errp);
 
 /*
+ * vs_ber_read_tlv_clipped: as vs_ber_read_tlv(), except that a constructed
+ * TLV of definite length running past @end is cut there (content_end and
+ * end are @end; len stays the declared length, so vs_ber_tlv_clipped()
+ * tells): for showing what a truncated input holds up to its end.
+ */
+bool vs_ber_read_tlv_clipped(const uint8_t *data, size_t pos, size_t end, unsigned depth,
+                             VsBerTlv *tlv, GError **errp);
+
+/* Whether vs_ber_read_tlv_clipped() cut @tlv at the end of the input. */
+bool vs_ber_tlv_clipped(const VsBerTlv *tlv);
+
+/*
  * vs_ber_read_tlv_quick: vs_ber_read_tlv() for the common case, inline: a
  * one-octet identifier (tag below 31) and a short definite length that
  * fits in [@pos, @end).  Anything else (and every error) goes to

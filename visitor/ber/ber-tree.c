@@ -19,7 +19,47 @@
 typedef struct Decoder {
     const uint8_t *data;
     TALLOC_CTX *ctx;
+    /* Partial decoding (vs_ber_decode_tree_partial()). */
+    bool partial;
+    VsNode *kept;             /* the innermost struct that failed, with its fields so far */
+    GPtrArray *names;         /* the path being decoded: field names, "[i]" */
+    char *fail_path;          /* the path at the first failure */
 } Decoder;
+
+static void path_push(Decoder *d, char *name)
+{
+    g_ptr_array_add(d->names, name);
+}
+
+static void path_pop(Decoder *d)
+{
+    if (d->partial) {
+        g_ptr_array_remove_index(d->names, d->names->len - 1);
+    }
+}
+
+/* Notes the path of the first failure (the innermost comes first). */
+static void path_fail(Decoder *d)
+{
+    GString *p;
+
+    if (!d->partial || d->fail_path) {
+        return;
+    }
+    p = g_string_new(NULL);
+    for (guint i = 0; i < d->names->len; i++) {
+        const char *n = g_ptr_array_index(d->names, i);
+
+        if (!n[0]) {
+            continue;   /* a subsection's item has no name */
+        }
+        if (p->len && n[0] != '[') {
+            g_string_append_c(p, '.');
+        }
+        g_string_append(p, n);
+    }
+    d->fail_path = g_string_free(p, FALSE);
+}
 
 static bool dec_fail(GError **errp, VsVisitError code, size_t offset, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
@@ -46,7 +86,8 @@ static bool next_tlv(Decoder *d, size_t *pos, size_t end, unsigned depth, int ta
     if (*pos >= end) {
         return dec_fail(errp, VS_VISIT_ERROR_TRUNCATED, *pos, "a container ends too early");
     }
-    if (!vs_ber_read_tlv(d->data, *pos, end, depth, t, errp)) {
+    if (d->partial ? !vs_ber_read_tlv_clipped(d->data, *pos, end, depth, t, errp)
+                   : !vs_ber_read_tlv(d->data, *pos, end, depth, t, errp)) {
         return false;
     }
     if (tag >= 0 && !vs_ber_is(t, VS_BER_UNIVERSAL, false, (uint32_t)tag)) {
@@ -96,7 +137,10 @@ static bool unwrap(Decoder *d, const VsBerTlv *value, uint32_t tag, unsigned dep
 static bool open_seq(Decoder *d, const VsBerTlv *value, unsigned depth, VsBerTlv *seq,
                      GError **errp)
 {
-    if (!vs_ber_read_tlv(d->data, value->content, value->content_end, depth, seq, errp)) {
+    if (d->partial
+            ? !vs_ber_read_tlv_clipped(d->data, value->content, value->content_end, depth, seq,
+                                       errp)
+            : !vs_ber_read_tlv(d->data, value->content, value->content_end, depth, seq, errp)) {
         return false;
     }
     if (!vs_ber_is(seq, VS_BER_UNIVERSAL, true, VS_BER_TAG_SEQUENCE) || seq->end != value->content_end) {
@@ -149,14 +193,59 @@ static VsNode *decode_field(Decoder *d, size_t *pos, size_t end, unsigned depth,
     return decode_value(d, &t, name, depth + 2, errp);
 }
 
+/* For a field whose name cannot be read: where it is, after @parent's fields. */
+static char *field_after(const VsNode *parent)
+{
+    const VsNode *last = parent->n_children ? parent->children[parent->n_children - 1] : NULL;
+
+    return last && last->name ? g_strdup_printf("(the field after %s)", last->name)
+                              : g_strdup("(the first field)");
+}
+
+/* decode_field() with the field's name on the path. */
+static VsNode *decode_named_field(Decoder *d, const VsNode *parent, size_t *pos, size_t end,
+                                  unsigned depth, GError **errp)
+{
+    VsBerTlv item, seq, t;
+    VsNode *child;
+    char *name = NULL;
+
+    if (!d->partial) {
+        return decode_field(d, pos, end, depth, errp);
+    }
+    /* Peek at the name for the path; decode_field() checks the shape. */
+    if (*pos < end &&
+        vs_ber_read_tlv_clipped(d->data, *pos, end, depth, &item, NULL) &&
+        vs_ber_read_tlv_clipped(d->data, item.content, item.content_end, depth + 1, &seq, NULL) &&
+        seq.content < seq.content_end &&
+        vs_ber_read_tlv_clipped(d->data, seq.content, seq.content_end, depth + 2, &t, NULL)) {
+        /* A subsection's item has no name: nothing goes on the path. */
+        name = vs_ber_is(&t, VS_BER_UNIVERSAL, false, VS_BER_TAG_UTF8STRING)
+                   ? g_strndup((const char *)d->data + t.content, t.len)
+                   : g_strdup("");
+    }
+    path_push(d, name ? name : field_after(parent));
+    child = decode_field(d, pos, end, depth, errp);
+    if (!child) {
+        path_fail(d);
+    }
+    path_pop(d);
+    return child;
+}
+
 /* Appends the fields in [pos, end) to @node. */
 static bool decode_fields(Decoder *d, VsNode *node, size_t pos, size_t end, unsigned depth,
                           GError **errp)
 {
     while (pos < end) {
-        VsNode *child = decode_field(d, &pos, end, depth, errp);
+        VsNode *child = decode_named_field(d, node, &pos, end, depth, errp);
 
         if (!child) {
+            /* A struct that failed inside keeps what it decoded. */
+            if (d->kept) {
+                vs_node_append(node, d->kept);
+                d->kept = NULL;
+            }
             return false;
         }
         vs_node_append(node, child);
@@ -172,13 +261,19 @@ static bool decode_elements(Decoder *d, VsNode *node, size_t pos, size_t end, un
         VsBerTlv t;
         VsNode *child;
 
+        if (d->partial) {
+            path_push(d, g_strdup_printf("[%zu]", node->n_children));
+        }
         if (!next_tlv(d, &pos, end, depth, -1, &t, errp)) {
+            path_fail(d);
             return false;
         }
         child = decode_value(d, &t, NULL, depth, errp);
         if (!child) {
+            path_fail(d);
             return false;
         }
+        path_pop(d);
         vs_node_append(node, child);
     }
     return true;
@@ -211,8 +306,21 @@ static VsNode *decode_struct(Decoder *d, const VsBerTlv *value, const char *name
         /* The root carries no name: a section is named by its wire name. */
         node = vs_node_new_struct(d->ctx, depth ? name : wname, tname, wname, ver);
     }
-    if (!decode_fields(d, node, p, seq.content_end, depth + 2, errp)) {
-        talloc_free(node);
+    if (!decode_fields(d, node, p, seq.content_end, depth + 2, errp) ||
+        (d->partial && (vs_ber_tlv_clipped(value) || vs_ber_tlv_clipped(&seq)) &&
+         !dec_fail(errp, VS_VISIT_ERROR_TRUNCATED, seq.content_end,
+                   "the input ends inside '%s' after %zu fields", node->name ? node->name : "",
+                   node->n_children))) {
+        if (d->partial) {
+            /* Cut at a field boundary: the field that is missing. */
+            if (!d->fail_path) {
+                path_push(d, field_after(node));
+            }
+            path_fail(d);
+            d->kept = node;
+        } else {
+            talloc_free(node);
+        }
         return NULL;
     }
     return node;
@@ -240,7 +348,9 @@ static VsNode *decode_array(Decoder *d, const VsBerTlv *value, const char *name,
     node = list ? vs_node_new_list(d->ctx, name, elem_size)
                 : vs_node_new_array(d->ctx, name, count, elem_size);
     if (!decode_elements(d, node, p, seq.content_end, depth + 2, errp)) {
+        /* Elements are left out: a partial array would not have its count. */
         talloc_free(node);
+        d->kept = NULL;
         return NULL;
     }
     if (!list && node->n_children != count) {
@@ -389,5 +499,34 @@ VsNode *vs_ber_decode_tree(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
         dec_fail(errp, VS_VISIT_ERROR_MISMATCH, pos, "%zu bytes follow the section", len - pos);
         return NULL;
     }
+    return root;
+}
+
+VsNode *vs_ber_decode_tree_partial(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                                   VsNode **ret_partial, char **ret_path, GError **errp)
+{
+    Decoder d = { .data = data, .ctx = mem_ctx, .partial = true,
+                  .names = g_ptr_array_new_with_free_func(g_free) };
+    size_t pos = 0;
+    VsBerTlv t;
+    VsNode *root = NULL;
+
+    *ret_partial = NULL;
+    *ret_path = NULL;
+    if (next_tlv(&d, &pos, len, 0, -1, &t, errp)) {
+        root = decode_value(&d, &t, NULL, 0, errp);
+    }
+    if (root && pos != len) {
+        talloc_free(root);
+        root = NULL;
+        dec_fail(errp, VS_VISIT_ERROR_MISMATCH, pos, "%zu bytes follow the section", len - pos);
+    }
+    if (!root) {
+        *ret_partial = d.kept;
+        *ret_path = d.fail_path;
+    } else {
+        g_free(d.fail_path);
+    }
+    g_ptr_array_unref(d.names);
     return root;
 }

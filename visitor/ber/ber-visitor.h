@@ -142,6 +142,20 @@ const char *const *vs_ber_load_visitor_warnings(VsVisitor *v, size_t *ret_n);
 VsNode *vs_ber_decode_tree(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
                            GError **errp);
 
+/*
+ * vs_ber_decode_tree_partial: vs_ber_decode_tree() for showing what bytes
+ * that fail to decode (corrupted, or cut short: containers running past
+ * @len are read up to it) held before the failure.
+ * @ret_partial: on failure, the structs decoded so far with the fields
+ *   before the failing one (an array that failed is left out), or NULL
+ * @ret_path: on failure, the path of the field that failed
+ *   ("vsdemo.fifo[3]"), g_malloc()ed, or NULL when it failed in the root's
+ *   header
+ * Returns: the whole tree, or NULL on failure with *@errp set.
+ */
+VsNode *vs_ber_decode_tree_partial(TALLOC_CTX *mem_ctx, const uint8_t *data, size_t len,
+                                   VsNode **ret_partial, char **ret_path, GError **errp);
+
 /* Length of a schema digest (SHA-256). */
 #define VS_BER_DIGEST_LEN 32
 
