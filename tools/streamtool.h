@@ -86,7 +86,7 @@ typedef struct VsToolStream {
  *
  * A load that fails part-way still returns the result, with @complete
  * false, @error set and @stream holding the records decoded before the
- * failure (legacy input; BER loads are all or nothing).  Only input that
+ * failure (for BER, once its header was read).  Only input that
  * cannot be read or has neither format returns NULL (with @errp set).
  */
 VsToolStream *vs_tool_open_stream(TALLOC_CTX *mem_ctx, const char *path,
