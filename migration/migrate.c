@@ -437,10 +437,12 @@ static bool mig_out_sync(MigOut *o, GError **errp)
     return true;
 }
 
+/* True (with the error set) once a cancel was asked for. */
 static bool mig_out_cancelled(VsMigration *m, GError **errp)
 {
     if (g_atomic_int_get(&m->cancel)) {
-        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        return true;
     }
     return false;
 }
@@ -548,7 +550,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
     }
     mig_out_publish(o);
     if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_SETUP, VS_MIG_STATUS_ACTIVE)) {
-        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        return mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
     trace_migration_thread_setup_complete();
     if (!mig_out_iterate(o, errp)) {
@@ -561,7 +563,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
     }
     trace_migration_completion_vm_stop(0);
     if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_DEVICE)) {
-        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        return mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
     if (!mig_out_complete(o, ch, errp)) {
         return false;
@@ -581,7 +583,7 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
         mig_out_publish(o);
     }
     if (!vs_migstate_transition(m->out_state, VS_MIG_STATUS_DEVICE, VS_MIG_STATUS_COMPLETED)) {
-        return !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+        return mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
     return true;
 }
@@ -669,7 +671,7 @@ out:
         mig_out_publish(o);
         ok = vs_migstate_transition(m->out_state, VS_MIG_STATUS_ACTIVE,
                                     VS_MIG_STATUS_COMPLETED) ||
-             !mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
+             mig_error(errp, VS_MIGRATE_ERROR_STATE, "migration was cancelled");
     }
     return ok;
 }

@@ -765,6 +765,47 @@ static void test_migrate_background_snapshot(void **state)
     talloc_free(src);
 }
 
+/*
+ * A cancel at any moment, also as the migration completes: the state always
+ * ends idle (completed or cancelled, never stuck in cancelling), a cancelled
+ * source runs, a completed one is stopped, and the next migrate starts.
+ */
+static void test_migrate_cancel_races(void **state)
+{
+    VsVmConfig cfg = VS_VM_CONFIG_INIT;
+    GError *err = NULL;
+    unsigned completed = 0, cancelled = 0;
+    VsVm *src;
+
+    cfg.ram_size = 4 * MiB;
+    src = vs_vm_new(*state, &cfg, &err);
+    assert_non_null(src);
+    set_params(src, 0, 300);
+    for (int round = 0; round < 60; round++) {
+        VsMigInfo info;
+
+        assert_true(vs_vm_cont(src, &err));
+        if (!vs_migration_start(vs_vm_migration(src), "exec:cat > /dev/null", &err)) {
+            print_error("round %d: %s\n", round, err->message);
+            fail();
+        }
+        g_usleep((gulong)(round % 20) * 500);
+        vs_migration_cancel(vs_vm_migration(src));
+        info = wait_done(src);
+        if (info.status == VS_MIG_STATUS_COMPLETED) {
+            completed++;
+            assert_int_equal(vs_vm_run_state(src), VS_VM_POSTMIGRATE);
+        } else {
+            assert_int_equal(info.status, VS_MIG_STATUS_CANCELLED);
+            assert_int_equal(vs_vm_run_state(src), VS_VM_RUNNING);
+            cancelled++;
+        }
+    }
+    print_message("%u completed, %u cancelled\n", completed, cancelled);
+    assert_true(cancelled > 0);
+    talloc_free(src);
+}
+
 /* ---- status snapshots -------------------------------------------------------------------- */
 
 typedef struct Poller {
@@ -819,7 +860,10 @@ static void test_migrate_query_snapshots(void **state)
     for (int round = 0; round < 4; round++) {
         g_autofree char *uri = g_strdup_printf("exec:cat > /dev/null");
 
-        assert_true(vs_migration_start(vs_vm_migration(src), uri, &err));
+        if (!vs_migration_start(vs_vm_migration(src), uri, &err)) {
+            print_error("round %d: %s\n", round, err->message);
+            fail();
+        }
         if (round % 2) {
             g_usleep(20 * 1000);
             vs_migration_cancel(vs_vm_migration(src));
@@ -854,6 +898,7 @@ int main(void)
         T(test_migrate_cancel_setup),
         T(test_migrate_cancel_active),
         T(test_migrate_cancel_device),
+        T(test_migrate_cancel_races),
         T(test_migrate_fail_destination_gone),
         T(test_migrate_fail_source_gone),
         T(test_migrate_fail_wrong_machine),
