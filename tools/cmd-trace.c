@@ -62,8 +62,7 @@ static void trace_failed_section(TraceRun *t, TALLOC_CTX *ctx, const VsToolStrea
 {
     VsSection sec = { 0 };
 
-    if (ts->format == VS_TOOL_FORMAT_LEGACY &&
-        vs_input_failed_section(ts->input, ctx, &sec)) {
+    if (vs_input_failed_section(ts->input, ctx, &sec)) {
         trace_print(t, &sec, "; the load failed in this section");
     }
 }
