@@ -190,6 +190,10 @@ static char *qmp_cmd_migrate(QmpCall *c)
                              unsupported[i]);
         }
     }
+    if (vs_vm_run_state(c->q->vm) == VS_VM_INMIGRATE) {
+        /* QEMU 7.2's words: a destination has no state to send yet. */
+        return qmp_error(c->id, "GenericError", "Guest is waiting for an incoming migration");
+    }
     if (!vs_migration_start(vs_vm_migration(c->q->vm), uri, &err)) {
         return qmp_error(c->id, "GenericError", "%s", err->message);
     }

@@ -258,6 +258,12 @@ def test_qmp(tmp):
             ok("'-incoming' was not specified on the command line" in str(e),
                "migrate-incoming without -incoming: QEMU's words", e)
 
+        try:
+            d.command("migrate", uri="exec:cat > /dev/null")
+            ok(False, "migrate from a destination fails")
+        except QMPError as e:
+            ok("Guest is waiting for an incoming migration" in str(e),
+               "migrate while inmigrate: QEMU's words", e)
         port = free_port()
         ok(d.command("migrate-incoming", uri=f"tcp:127.0.0.1:{port}") == {},
            "migrate-incoming returns {}")
