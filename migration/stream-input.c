@@ -346,6 +346,7 @@ typedef struct InputBlock {
     uint64_t next_report;
     bool any;                   /* a page was seen */
     bool out_of_order;          /* a page at or below the one before */
+    uint64_t pages_end;         /* one past the highest page number sent */
     bool no_digest;             /* content that cannot be known from the stream */
 } InputBlock;
 
@@ -438,6 +439,7 @@ static void input_page(void *opaque, const VsRamPage *p)
     b->sum.data_pages += (rec->flags & VS_RAM_PAGE) != 0;
     b->sum.zero_pages += (rec->flags & VS_RAM_ZERO) != 0;
     b->sum.encoded_pages += (rec->flags & (VS_RAM_XBZRLE | VS_RAM_COMPRESS_PAGE)) != 0;
+    b->pages_end = MAX(b->pages_end, rec->offset / p->page_size + 1);
     if (b->any && rec->offset < b->next) {
         b->out_of_order = true;
     }
@@ -546,10 +548,11 @@ static void input_window_page(void *opaque, const VsRamPage *p)
 
 /* Counts and digest of a block whose pages came out of order, window by window. */
 static void input_windows(VsInput *in, const VsInputOptions *o, VsInputRamBlock *out,
-                          bool known, uint64_t page_size)
+                          bool known, uint64_t pages_end, uint64_t page_size)
 {
     g_autofree char *what = g_strdup_printf("digest of %s", out->name);
-    uint64_t pages = out->length / page_size + (out->length % page_size != 0);
+    /* Windows up to the last page sent: a block's length is the stream's word. */
+    uint64_t pages = MIN(out->length / page_size + (out->length % page_size != 0), pages_end);
     InputWindow w = { .block = out->name, .n = MIN(pages, INPUT_WINDOW_PAGES) };
     GChecksum *sum = o->ram == VS_INPUT_RAM_SUMMARY ? g_checksum_new(G_CHECKSUM_SHA256) : NULL;
 
@@ -578,6 +581,7 @@ static void input_windows(VsInput *in, const VsInputOptions *o, VsInputRamBlock 
         input_progress(o, what, MIN((w.first + w.n) * page_size, out->length), out->length);
     }
     if (sum && known) {
+        input_hash_fill(sum, 0, out->length - MIN(out->length, pages * page_size));
         g_strlcpy(out->digest, g_checksum_get_string(sum), sizeof(out->digest));
         out->has_digest = true;
     }
@@ -623,7 +627,7 @@ static void input_summarise(VsInput *in, const VsInputOptions *o, InputSummary *
         out->zero_pages = b->sum.zero_pages;
         out->encoded_pages = b->sum.encoded_pages;
         if (b->out_of_order) {
-            input_windows(in, o, out, !b->no_digest, page_size);
+            input_windows(in, o, out, !b->no_digest, b->pages_end, page_size);
             continue;
         }
         out->pages_present = b->sum.pages_sent;
