@@ -30,9 +30,15 @@ static int visitor_destructor(VsVisitor *v)
 void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
                        TALLOC_CTX *result_ctx)
 {
+    return vs_visitor_alloc_scratch(mem_ctx, ops, size, 0, result_ctx);
+}
+
+void *vs_visitor_alloc_scratch(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
+                               size_t scratch, TALLOC_CTX *result_ctx)
+{
     VsVisitor *v;
 
-    g_assert(size >= sizeof(VsVisitor));
+    g_assert(size >= sizeof(VsVisitor) && scratch <= size - sizeof(VsVisitor));
     g_assert(ops->start_struct && ops->start_array && ops->start_subsection);
     g_assert(ops->type_uint && ops->type_int && ops->type_bool);
     g_assert(ops->buffer && ops->string && ops->unused);
@@ -43,7 +49,7 @@ void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size
     v = talloc_named_const(mem_ctx, size, ops->impl_name);
     g_assert(v != NULL);
     memset(v, 0, offsetof(VsVisitor, inline_frames));
-    memset((char *)v + sizeof(VsVisitor), 0, size - sizeof(VsVisitor));
+    memset((char *)v + sizeof(VsVisitor), 0, size - sizeof(VsVisitor) - scratch);
     v->ops = ops;
     v->result_ctx = result_ctx ? result_ctx : (TALLOC_CTX *)v;
     v->frames = v->inline_frames;
@@ -609,12 +615,42 @@ void vs_visit_end_subsection(VsVisitor *v)
 /* ---- leaves ----------------------------------------------------------- */
 
 /* Every leaf runs between leaf_begin() and leaf_end() so errors name it. */
-static inline bool leaf_begin(VsVisitor *v, const char *name, GError **errp)
+/* A leaf where the fast path below does not apply: checked and reported in full. */
+static bool G_GNUC_NO_INLINE leaf_begin_slow(VsVisitor *v, const char *name, GError **errp)
 {
-    if (!may_visit(v, errp)) {
+    if (!may_visit_slow(v, errp)) {
         return false;
     }
     vs_path_push(v, VS_FRAME_LEAF, name);
+    return true;
+}
+
+/*
+ * may_visit() and vs_path_push() in one, for leaves: the enclosing frame is
+ * looked at once, both to check that it takes another part and to number
+ * the leaf when it is an element.  A failed or completed visitor, a leaf at
+ * the root, a full frame stack and every breach take the slow path.
+ */
+static inline bool leaf_begin(VsVisitor *v, const char *name, GError **errp)
+{
+    VsFrame *top;
+    int64_t index = -1;
+
+    if (G_UNLIKELY(v->error || v->completed || !v->depth || v->depth == v->frames_alloc)) {
+        return leaf_begin_slow(v, name, errp);
+    }
+    top = &v->frames[v->depth - 1];
+    if (top->kind == VS_FRAME_ARRAY || top->kind == VS_FRAME_LIST) {
+        if (G_UNLIKELY(top->next_index >= top->count)) {
+            return leaf_begin_slow(v, name, errp);
+        }
+        index = top->next_index++;
+        name = NULL;
+    } else if (G_UNLIKELY(top->kind == VS_FRAME_LEAF)) {
+        return leaf_begin_slow(v, name, errp);
+    }
+    top[1] = (VsFrame){ .kind = VS_FRAME_LEAF, .name = name, .index = index };
+    v->depth++;
     return true;
 }
 

@@ -37,9 +37,9 @@ static inline VsFrame *vs_path_push(VsVisitor *v, VsFrameKind kind, const char *
     return f;
 }
 
+/* Only after a push: the core pairs them itself (a breach never reaches here). */
 static inline void vs_path_pop(VsVisitor *v)
 {
-    g_assert(v->depth > 0);
     v->depth--;
 }
 

@@ -149,6 +149,15 @@ struct VsVisitor {
 void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
                        TALLOC_CTX *result_ctx);
 
+/*
+ * vs_visitor_alloc_scratch: as vs_visitor_alloc(), but the object's last
+ * @scratch bytes are left uninitialised: inline buffers the implementation
+ * only reads after writing them, which would cost more to zero than a
+ * small walk costs.
+ */
+void *vs_visitor_alloc_scratch(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
+                               size_t scratch, TALLOC_CTX *result_ctx);
+
 #define vs_visitor_new(mem_ctx, ops, Type, result_ctx) \
     ((Type *)vs_visitor_alloc((mem_ctx), (ops), sizeof(Type), (result_ctx)))
 

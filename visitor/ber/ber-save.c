@@ -50,23 +50,24 @@ typedef enum SaveKind {
     SAVE_LIST,
 } SaveKind;
 
+/* Members ordered so that the frame has no padding holes. */
 typedef struct SaveFrame {
     SaveKind kind;
     unsigned n_opens;
     size_t opens[MAX_OPENS];
-    bool must_understand;           /* the item gets the marker when it closes */
     /* structs and subsections */
     const VsTypeInfo *type;
     uint32_t cursor;                /* next member of type->fields expected */
     uint32_t cursor_slot;           /* the slot number of that member */
     uint32_t unmatched;             /* members not found in type->fields so far */
     /* arrays and lists */
+    uint32_t count;
     const char *name;               /* the member's name, for its declared element type */
     size_t header_at;               /* where the header goes */
+    size_t elem_size;
     bool header_done;
     bool saw_pointer;               /* an element was a pointer marker */
-    uint32_t count;
-    size_t elem_size;
+    bool must_understand;           /* the item gets the marker when it closes */
 } SaveFrame;
 
 typedef struct BerSave {
@@ -181,13 +182,6 @@ static void out_string(BerSave *s, uint32_t tag, const char *str)
     out_prim(s, ID_UNIVERSAL, tag, str, str ? strlen(str) : 0);
 }
 
-static void out_uint(BerSave *s, uint64_t value)
-{
-    uint8_t buf[9];
-
-    out_prim(s, ID_UNIVERSAL, VS_BER_TAG_INTEGER, buf, vs_ber_integer_octets(value, false, buf));
-}
-
 /* The must-understand marker: BOOLEAN TRUE after a field item's value. */
 static const uint8_t must_understand_marker[] = { 0x01, 0x01, 0xff };
 
@@ -263,7 +257,8 @@ static uint32_t field_number_search(SaveFrame *parent, const char *name, const V
  * from the cursor on are tried first (names are unique within a type, so
  * the first match is the same as the whole search's).
  */
-static uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
+static uint32_t G_GNUC_NO_INLINE field_number_scan(SaveFrame *parent, const char *name,
+                                                   const VsTypeInfo *sub)
 {
     const VsTypeInfo *type = parent->type;
     uint32_t slot = parent->cursor_slot;
@@ -281,6 +276,28 @@ static uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeIn
         }
     }
     return field_number_search(parent, name, sub);
+}
+
+/*
+ * The usual case inline: a generated walker visits the member at the
+ * cursor with the very name pointer its description holds, and a plain
+ * member takes one slot.
+ */
+static inline uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
+{
+    const VsTypeInfo *type = parent->type;
+
+    if (!sub && type && type->fields && parent->cursor < type->n_fields) {
+        const VsFieldInfo *fi = &type->fields[parent->cursor];
+
+        if (fi->name == name && fi->kind != VS_FIELD_SUBSECTION &&
+            fi->kind != VS_FIELD_GTREE && fi->kind != VS_FIELD_VALIDATE &&
+            !(fi->flags & VS_FIELD_F_LOCAL)) {
+            parent->cursor++;
+            return parent->cursor_slot++;
+        }
+    }
+    return field_number_scan(parent, name, sub);
 }
 
 /* The element type a schema member declares, for an array with no elements. */
@@ -529,6 +546,49 @@ static SaveFrame *push_frame(BerSave *s, SaveKind kind)
 }
 
 /*
+ * Opens a field item holding a container: [@number] SEQUENCE { name, and
+ * the value's [@tag] SEQUENCE.  Stores the four starts in @opens; returns 4.
+ */
+static unsigned open_field_item(BerSave *s, uint32_t number, const char *name, uint32_t tag,
+                                size_t opens[MAX_OPENS])
+{
+    size_t name_len = name ? strlen(name) : 0;
+    unsigned n = 0;
+
+    if (G_LIKELY(name && number < 31 && name_len < 128 && tag < 31)) {
+        /* Every tag and length short: [i] 00 30 00 0c n name [tag] 00 30 00, in one go. */
+        uint8_t *p = out_room(s, 10 + name_len);
+
+        opens[0] = s->len;
+        opens[1] = s->len + 2;
+        opens[2] = s->len + 6 + name_len;
+        opens[3] = s->len + 8 + name_len;
+        p[0] = (uint8_t)(ID_CONTEXT_C | number);
+        p[1] = 0;
+        p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
+        p[3] = 0;
+        p[4] = VS_BER_TAG_UTF8STRING;
+        p[5] = (uint8_t)name_len;
+        memcpy(p + 6, name, name_len);
+        p += 6 + name_len;
+        p[0] = (uint8_t)(ID_CONTEXT_C | tag);
+        p[1] = 0;
+        p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
+        p[3] = 0;
+        s->len += 10 + name_len;
+        return 4;
+    }
+    opens[n++] = out_open(s, number, ID_CONTEXT_C);
+    opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+    if (name) {
+        out_string(s, VS_BER_TAG_UTF8STRING, name);
+    }
+    opens[n++] = out_open(s, tag, ID_CONTEXT_C);
+    opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+    return n;
+}
+
+/*
  * Opens the item (a field [i] SEQUENCE { name, ... } inside a struct or
  * subsection; nothing at the root or for an element) and the value's [@tag]
  * SEQUENCE, and pushes a frame for them.
@@ -544,17 +604,13 @@ static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, 
     SaveFrame *f;
 
     if (parent) {
-        opens[n++] = out_open(s, field_number(parent, name, sub), ID_CONTEXT_C);
-        opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
-        if (name) {
-            out_string(s, VS_BER_TAG_UTF8STRING, name);
-        }
+        n = open_field_item(s, field_number(parent, name, sub), name, tag, opens);
         mark = marked(s);
     } else {
         element_begins(s, elem_type);
+        opens[n++] = out_open(s, tag, ID_CONTEXT_C);
+        opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
     }
-    opens[n++] = out_open(s, tag, ID_CONTEXT_C);
-    opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
     f = push_frame(s, kind);
     memcpy(f->opens, opens, n * sizeof(opens[0]));
     f->n_opens = n;
@@ -589,13 +645,34 @@ static void pop_container(VsVisitor *v)
 
 /* ---- ops -------------------------------------------------------------- */
 
-/* Writes a struct's or subsection's header: type name, wire name, version. */
+/*
+ * Writes a struct's or subsection's header: type name, wire name, version,
+ * as three primitives appended in one go.
+ */
 static void put_struct_header(BerSave *s, const char *type_name, const char *wire_name,
                               uint32_t version)
 {
-    out_string(s, VS_BER_TAG_UTF8STRING, type_name);
-    out_string(s, VS_BER_TAG_UTF8STRING, wire_name);
-    out_uint(s, version);
+    size_t type_len = type_name ? strlen(type_name) : 0;
+    size_t wire_len = wire_name ? strlen(wire_name) : 0;
+    uint8_t ver[9];
+    size_t ver_len = vs_ber_integer_octets(version, false, ver);
+    uint8_t *p = out_room(s, 3 * VS_BER_MAX_HEADER + type_len + wire_len + ver_len);
+    uint8_t *start = p;
+
+    p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_UTF8STRING, type_len);
+    if (type_len) {
+        memcpy(p, type_name, type_len);
+        p += type_len;
+    }
+    p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_UTF8STRING, wire_len);
+    if (wire_len) {
+        memcpy(p, wire_name, wire_len);
+        p += wire_len;
+    }
+    p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_INTEGER, ver_len);
+    memcpy(p, ver, ver_len);
+    p += ver_len;
+    s->len += (size_t)(p - start);
 }
 
 /* "struct T", the element type of an array of structs (only needed for the first). */
@@ -683,7 +760,19 @@ static const uint8_t width_tag[] = { 0, 1, 2, 0, 3, 0, 0, 0, 4 };
 static inline bool put_int_element(BerSave *s, uint32_t tag, uint64_t bits, bool is_signed)
 {
     uint8_t *p = out_room(s, 4 + 9);
-    size_t n = vs_ber_integer_octets(bits, is_signed, p + 4);
+    size_t n;
+
+    /* One content octet: 0..127, and -128..-1 when signed (most elements). */
+    if (bits < 0x80 || (is_signed && bits >= (uint64_t)-0x80)) {
+        p[0] = (uint8_t)(ID_CONTEXT_C | tag);
+        p[1] = 3;
+        p[2] = VS_BER_TAG_INTEGER;
+        p[3] = 1;
+        p[4] = (uint8_t)bits;
+        s->len += 5;
+        return true;
+    }
+    n = vs_ber_integer_octets(bits, is_signed, p + 4);
 
     p[0] = (uint8_t)(ID_CONTEXT_C | tag);
     p[1] = (uint8_t)(n + 2);
@@ -832,7 +921,10 @@ static const VsVisitorOps ber_save_ops = {
 
 VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx)
 {
-    BerSave *s = vs_visitor_new(mem_ctx, &ber_save_ops, BerSave, NULL);
+    /* The inline frames and output are written before they are read: not zeroed. */
+    BerSave *s = vs_visitor_alloc_scratch(mem_ctx, &ber_save_ops, sizeof(BerSave),
+                                          sizeof(BerSave) - offsetof(BerSave, inline_frames),
+                                          NULL);
 
     s->out = s->inline_out;
     s->cap = INLINE_OUT;
