@@ -287,7 +287,12 @@ static inline uint32_t field_number(SaveFrame *parent, const char *name, const V
 {
     const VsTypeInfo *type = parent->type;
 
-    if (!sub && type && type->fields && parent->cursor < type->n_fields) {
+    /* No description (a hand-written walker): every member is one past the last. */
+    if (!type || !type->fields || !type->n_fields) {
+        return parent->unmatched++;
+    }
+
+    if (!sub && parent->cursor < type->n_fields) {
         const VsFieldInfo *fi = &type->fields[parent->cursor];
 
         if (fi->name == name && fi->kind != VS_FIELD_SUBSECTION &&
@@ -298,6 +303,25 @@ static inline uint32_t field_number(SaveFrame *parent, const char *name, const V
         }
     }
     return field_number_scan(parent, name, sub);
+}
+
+/*
+ * "struct T" or "pointer to struct T" in @buf, cut to @size - 1 bytes as
+ * snprintf() would (which costs more than the walk of a small struct).
+ */
+static const char *struct_type_name(char *buf, size_t size, bool pointer, const char *name)
+{
+    const char *parts[] = { pointer ? "pointer to struct " : "struct ", name ? name : "(null)" };
+    size_t len = 0;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(parts); i++) {
+        size_t n = MIN(strlen(parts[i]), size - 1 - len);
+
+        memcpy(buf + len, parts[i], n);
+        len += n;
+    }
+    buf[len] = '\0';
+    return buf;
 }
 
 /* The element type a schema member declares, for an array with no elements. */
@@ -326,9 +350,8 @@ static const char *member_elem_type(const VsFieldInfo *fi, char *buf, size_t siz
         if (!fi->type) {
             return NULL;
         }
-        snprintf(buf, size, "%sstruct %s",
-                 (fi->flags & VS_FIELD_F_PTR_ARRAY) ? "pointer to " : "", fi->type->name);
-        return buf;
+        return struct_type_name(buf, size, (fi->flags & VS_FIELD_F_PTR_ARRAY) != 0,
+                                fi->type->name);
     default:
         return NULL;
     }
@@ -684,8 +707,7 @@ static const char *struct_elem_type(BerSave *s, const VsTypeInfo *type, char *bu
         parent->header_done) {
         return NULL;
     }
-    snprintf(buf, size, "struct %s", type->name);
-    return buf;
+    return struct_type_name(buf, size, false, type->name);
 }
 
 static bool ber_save_start_struct(VsVisitor *v, const char *name, const VsTypeInfo *type,
