@@ -45,6 +45,7 @@
 #ifndef VSTATE_MIGRATION_SAVEVM_H
 #define VSTATE_MIGRATION_SAVEVM_H
 
+#include "migration/json.h"
 #include "visitor/qemufile/qemufile.h"
 #include "visitor/registry.h"
 
@@ -62,10 +63,9 @@ typedef enum VsSaveVmError {
 
 /* Target page size of the RAM records (x86's TARGET_PAGE_SIZE). */
 #define VS_SAVEVM_PAGE_SIZE 4096u
-/* The section id of "ram" by default; devices get the ids after it. */
-#define VS_SAVEVM_FIRST_SECTION_ID 0u
 /*
- * The id QEMU's own pc machines give "ram".  Streams a QEMU 7.2
+ * The id QEMU's own pc machines give "ram", and vs_savevm_new()'s default
+ * (devices get the ids after it).  Streams a QEMU 7.2
  * destination loads need a non-zero one: it finds the handler of a
  * PART/END section by comparing the id with each handler's last bound id,
  * which is 0 for every handler not bound yet, so PART(ram) with id 0 goes
@@ -73,6 +73,7 @@ typedef enum VsSaveVmError {
  * incoming version_id 0 is too old for local minimum version_id 1").
  */
 #define VS_SAVEVM_QEMU_RAM_SECTION_ID 2u
+#define VS_SAVEVM_FIRST_SECTION_ID VS_SAVEVM_QEMU_RAM_SECTION_ID
 /* The version of QEMU 7.2's "ram" section. */
 #define VS_SAVEVM_RAM_VERSION 4u
 
@@ -153,6 +154,11 @@ void vs_savevm_put_section_header(VsQemuFile *f, uint8_t type, uint32_t section_
 void vs_savevm_put_footer(VsQemuFile *f, uint32_t section_id);
 /* Every device's FULL section (by priority), EOF and the vmdesc trailer; flushes @f. */
 bool vs_savevm_write_devices(const VsSaveState *s, VsQemuFile *f, GError **errp);
+/*
+ * EOF and the vmdesc trailer describing @devices (a JSON array of
+ * vs_vmdesc_visitor_steal() entries, in stream order).
+ */
+void vs_savevm_put_trailer(TALLOC_CTX *ctx, VsQemuFile *f, VsJson *devices);
 /* The section id of "ram". */
 uint32_t vs_savevm_ram_section_id(const VsSaveState *s);
 /* The machine type given to vs_savevm_new(); borrowed. */

@@ -446,7 +446,7 @@ def test_trace(tmp):
           % len(saved), "\n".join(set(saved) ^ set(text(t).splitlines())))
     t2 = run("trace", demo)
     heads = [l for l in text(t2).splitlines() if l.startswith("#")]
-    check(heads[:1] == ["# section i8259 instance 0 id 1 version 1 (decoded by schema)"]
+    check(heads[:1] == ["# section i8259 instance 0 id 3 version 1 (decoded by schema)"]
           and len(heads) == 3, "trace starts each section with its header line",
           "\n".join(heads))
     t3 = run("trace", "--section", "vsdemo", "--no-headers", demo)
