@@ -25,7 +25,8 @@
 
 #include <malloc.h>
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* libasan's count of the bytes allocated (its header is not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 /* The corpus's per-block digest of @block (leading '/' dropped there), or NULL. */
