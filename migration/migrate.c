@@ -8,6 +8,7 @@
 #include "migration/channel.h"
 #include "migration/stream.h"
 #include "migration/trace-migration.h"
+#include "migration/vmdesc.h"
 #include "visitor/pretty/tee-visitor.h"
 #include "visitor/qemufile/legacy-visitor.h"
 
@@ -52,6 +53,9 @@ struct VsMigration {
     gint cancel;
     bool has_received_digest;
     uint64_t received_digest;
+    /* The last migration's device sections as a stream (see vs_migration_device_sections). */
+    uint8_t *sections;
+    size_t sections_len;
 
     /* Owned by the source thread. */
     int64_t pace_start_us;
@@ -513,6 +517,51 @@ static bool mig_out_iterate(MigOut *o, GError **errp)
     }
 }
 
+/* Keeps a copy of the device sections of this migration, as a stream of their own. */
+static void mig_keep_sections(VsMigration *m, const VsSaveState *devices,
+                              const uint8_t *data, size_t len, bool with_header)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsQemuFile *f = vs_qemufile_new_memory_writer(tmp);
+    const uint8_t *all;
+    size_t all_len = 0;
+
+    g_assert(tmp != NULL);
+    if (with_header) {
+        vs_savevm_write_header(devices, f);
+    }
+    vs_qemufile_put_buffer(f, data, len);
+    all = vs_qemufile_memory_data(f, &all_len);
+    g_mutex_lock(&m->lock);
+    talloc_free(m->sections);
+    m->sections = talloc_memdup(m, all, all_len);
+    m->sections_len = all_len;
+    g_assert(m->sections != NULL || all_len == 0);
+    g_mutex_unlock(&m->lock);
+    talloc_free(tmp);
+}
+
+/* The device sections, EOF and trailer into @f, exactly as kept for vs_migration_device_sections(). */
+static bool mig_out_devices(VsMigration *m, VsQemuFile *f, GError **errp)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsQemuFile *devs = vs_qemufile_new_memory_writer(tmp);
+    const uint8_t *data;
+    size_t len = 0;
+    bool ok;
+
+    g_assert(tmp != NULL);
+    ok = vs_savevm_write_devices(m->devices, devs, errp);
+    if (ok) {
+        data = vs_qemufile_memory_data(devs, &len);
+        mig_keep_sections(m, m->devices, data, len, true);
+        vs_qemufile_put_buffer(f, data, len);
+        ok = vs_qemufile_flush(f, errp);
+    }
+    talloc_free(tmp);
+    return ok;
+}
+
 /* Guest stopped: END(ram), the devices, EOF and the trailer. */
 static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
 {
@@ -529,7 +578,7 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     }
     vs_savevm_put_footer(o->f, id);
     trace_savevm_section_end("ram", id, 0);
-    if (!vs_savevm_write_devices(o->m->devices, o->f, errp)) {
+    if (!mig_out_devices(o->m, o->f, errp)) {
         return false;
     }
     o->final_bytes = vs_qemufile_pos(o->f);
@@ -652,6 +701,7 @@ static bool mig_out_run_snapshot(MigOut *o, VsChannel *ch, bool *ret_stopped, GE
         mig_out_measure(o);
     }
     dev_bytes = vs_qemufile_memory_data(devs, &dev_len);
+    mig_keep_sections(m, m->devices, dev_bytes, dev_len, true);
     vs_qemufile_put_buffer(o->f, dev_bytes, dev_len);
     if (!vs_qemufile_flush(o->f, errp)) {
         goto out;
@@ -759,6 +809,7 @@ bool vs_migration_start(VsMigration *m, const char *uri, GError **errp)
     }
     m->incoming = false;
     m->running = true;
+    TALLOC_FREE(m->sections);
     g_atomic_int_set(&m->cancel, 0);
     talloc_free(m->uri);
     m->uri = talloc_strdup(m, uri);
@@ -801,6 +852,8 @@ typedef struct MigIn {
     VsMigration *m;
     VsQemuFile *f;
     VsQemuFile *received;        /* device bodies re-encoded as loaded */
+    VsQemuFile *sections;        /* the same as whole FULL sections, for a stream */
+    VsJson *descs;               /* their vmdesc entries */
     TALLOC_CTX *ctx;
     VsRamReceiver rr;
     MigBinding *bindings;        /* talloc array */
@@ -951,17 +1004,33 @@ static MigBinding *mig_in_section_start(MigIn *in, uint8_t type, GError **errp)
 static bool mig_in_device(MigIn *in, const MigBinding *b, GError **errp)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);
-    VsVisitor *load, *copy, *tee;
+    VsVisitor *load, *copy, *desc, *observers, *tee;
     GError *local = NULL;
+    size_t before = 0, after = 0;
+    const uint8_t *data;
     bool ok;
 
     g_assert(tmp != NULL);
+    (void)vs_qemufile_memory_data(in->received, &before);
     load = vs_legacy_load_visitor_new(tmp, in->f, in->m);
     vs_visitor_set_root_version(load, b->version_id);
     copy = vs_legacy_save_visitor_new(tmp, in->received);
-    tee = vs_tee_visitor_new(tmp, load, copy);
+    desc = vs_vmdesc_visitor_new(tmp, b->idstr, b->instance_id);
+    observers = vs_tee_visitor_new(tmp, copy, desc);
+    tee = vs_tee_visitor_new(tmp, load, observers);
     ok = b->entry->walker(tee, b->idstr, b->obj, &local) && vs_visitor_complete(tee, &local);
+    if (ok) {
+        /* The body as loaded, framed as the FULL section it came in. */
+        data = vs_qemufile_memory_data(in->received, &after);
+        vs_savevm_put_section_header(in->sections, VS_MIG_SECTION_FULL, b->section_id, b->idstr,
+                                     b->instance_id, b->version_id);
+        vs_qemufile_put_buffer(in->sections, data + before, after - before);
+        vs_savevm_put_footer(in->sections, b->section_id);
+        vs_json_array_append(in->descs, vs_vmdesc_visitor_steal(desc, in->descs));
+    }
     vs_visitor_free(tee);
+    vs_visitor_free(observers);
+    vs_visitor_free(desc);
     vs_visitor_free(copy);
     vs_visitor_free(load);
     talloc_free(tmp);
@@ -1088,6 +1157,9 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
 
     g_assert(in.ctx != NULL);
     in.received = vs_qemufile_new_memory_writer(in.ctx);
+    in.sections = vs_qemufile_new_memory_writer(in.ctx);
+    in.descs = vs_json_new_array(in.ctx);
+    vs_savevm_write_header(m->devices, in.sections);
     vs_ram_receiver_init(&in.rr, m->ram);
     ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
     trace_qemu_loadvm_state_post_main(ok ? 0 : -1);
@@ -1099,9 +1171,28 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
         m->received_digest = vs_ram_digest(data, len);
         m->has_received_digest = true;
         g_mutex_unlock(&m->lock);
+        vs_savevm_put_trailer(in.ctx, in.sections, in.descs);
+        data = vs_qemufile_memory_data(in.sections, &len);
+        mig_keep_sections(m, m->devices, data, len, false);
     }
     talloc_free(in.ctx);
     return ok;
+}
+
+bool vs_migration_device_sections(VsMigration *m, TALLOC_CTX *mem_ctx, uint8_t **ret_data,
+                                  size_t *ret_len)
+{
+    bool has;
+
+    g_mutex_lock(&m->lock);
+    has = m->sections != NULL;
+    if (has) {
+        *ret_data = talloc_memdup(mem_ctx, m->sections, m->sections_len);
+        *ret_len = m->sections_len;
+        g_assert(*ret_data != NULL);
+    }
+    g_mutex_unlock(&m->lock);
+    return has;
 }
 
 bool vs_migration_received_digest(VsMigration *m, uint64_t *ret)
@@ -1184,6 +1275,7 @@ bool vs_migration_incoming(VsMigration *m, const char *uri, GError **errp)
     g_mutex_lock(&m->lock);
     m->listener = l;
     m->has_received_digest = false;
+    TALLOC_FREE(m->sections);
     talloc_free(m->in_state);
     m->in_state = vs_migstate_new(m, true);
     m->incoming = true;

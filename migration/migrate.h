@@ -140,6 +140,21 @@ char *vs_migration_incoming_address(VsMigration *m);
  */
 bool vs_migration_received_digest(VsMigration *m, uint64_t *ret);
 
+/*
+ * vs_migration_device_sections: the device state of the last completed
+ * migration, either way, as a stream of its own that the stream tools read
+ * (header, configuration, the FULL sections, EOF, vmdesc trailer; no RAM).
+ * On a source: the sections exactly as sent at the switchover.  On a
+ * destination: each section re-encoded from the values its load put into
+ * the device, before post_load hooks ran (they re-base clock fields on this
+ * side's clock), framed as it came.  The two are equal byte for byte when
+ * the destination holds what the source sent.
+ * Returns: false when the last migration did not get as far as its device
+ * sections (or none ran); else a copy under @mem_ctx.
+ */
+bool vs_migration_device_sections(VsMigration *m, TALLOC_CTX *mem_ctx, uint8_t **ret_data,
+                                  size_t *ret_len);
+
 /* The state of the migration in either direction (query-migrate). */
 void vs_migration_query(VsMigration *m, VsMigInfo *ret);
 

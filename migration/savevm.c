@@ -265,7 +265,7 @@ static int savevm_device_order(const void *a, const void *b)
 /* ---- the stream ----------------------------------------------------------------------- */
 
 /* EOF, then 0x06, the JSON's length and the JSON in QEMU's compact layout. */
-static void savevm_put_trailer(TALLOC_CTX *ctx, VsQemuFile *f, VsJson *devices)
+void vs_savevm_put_trailer(TALLOC_CTX *ctx, VsQemuFile *f, VsJson *devices)
 {
     VsJson *trailer = vs_vmdesc_trailer_new(ctx, VS_SAVEVM_PAGE_SIZE, devices);
     g_autoptr(GString) json = g_string_new(NULL);
@@ -341,7 +341,7 @@ bool vs_savevm_write_devices(const VsSaveState *s, VsQemuFile *f, GError **errp)
         ok = savevm_put_device(order[i], f, devices, errp);
     }
     if (ok) {
-        savevm_put_trailer(tmp, f, devices);
+        vs_savevm_put_trailer(tmp, f, devices);
         ok = vs_qemufile_flush(f, errp);
     }
     talloc_free(tmp);

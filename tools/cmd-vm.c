@@ -9,7 +9,8 @@
  * command lines and QMP scripts carry over.  For one-shot use from the
  * shell, --migrate URI starts a migration at once and --once exits when
  * the migration (either way) ends, after printing the final figures and,
- * with --describe, a digest per RAM block and of the devices.
+ * with --describe, a digest per RAM block and of the devices; --save-devices
+ * FILE keeps the device state of the switchover for `vstate diff`.
  */
 #include "tools/commands.h"
 #include "migration/trace.h"
@@ -163,6 +164,7 @@ typedef struct VmOptions {
     char *incoming;
     char *migrate;
     char *max_bandwidth;
+    char *save_devices;
     gint64 downtime_limit;
     gint64 seed;
     gboolean paused;
@@ -289,6 +291,14 @@ static int vm_main_loop(const char *prog, VsVm *vm, VsQmpServer *qmp, const VmOp
         fputs(d, stdout);
     }
     fflush(stdout);
+    if (o->save_devices && info.status == VS_MIG_STATUS_COMPLETED) {
+        g_autoptr(GError) err = NULL;
+
+        if (!vs_vm_save_devices(vm, o->save_devices, &err)) {
+            fprintf(stderr, "%s: --save-devices: %s\n", prog, err->message);
+            return 1;
+        }
+    }
     return info.status == VS_MIG_STATUS_COMPLETED ? 0 : 1;
 }
 
@@ -314,6 +324,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },
         { "describe", 0, 0, G_OPTION_ARG_NONE, &o.describe, "with --once: print a digest per RAM block and of the devices", NULL },
+        { "save-devices", 0, 0, G_OPTION_ARG_FILENAME, &o.save_devices, "with --once: write the device state at the switchover (as sent, or as loaded) to FILE, a stream for 'vstate diff'", "FILE" },
         { "progress", 0, 0, G_OPTION_ARG_NONE, &o.progress, "show a progress bar on a terminal", NULL },
         { NULL },
     };
@@ -337,6 +348,10 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
     }
     if (o.migrate && o.incoming) {
         rc = vm_fail(prog, "--migrate and --incoming exclude each other");
+        goto out;
+    }
+    if (o.save_devices && !o.once) {
+        rc = vm_fail(prog, "--save-devices needs --once");
         goto out;
     }
     if (!vm_config(prog, &o, &cfg)) {
@@ -397,6 +412,7 @@ out:
     g_free(o.incoming);
     g_free(o.migrate);
     g_free(o.max_bandwidth);
+    g_free(o.save_devices);
     g_strfreev(o.trace);
     return rc;
 }

@@ -541,6 +541,26 @@ uint64_t vs_vm_device_digest(VsVm *vm)
     return h;
 }
 
+bool vs_vm_save_devices(VsVm *vm, const char *path, GError **errp)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    bool ok;
+
+    g_assert(tmp != NULL);
+    if (!vs_migration_device_sections(vm->mig, tmp, &data, &len)) {
+        g_set_error(errp, VS_VM_ERROR, VS_VM_ERROR_STATE,
+                    "no migration sent or loaded the device state: nothing to save to '%s'",
+                    path);
+        talloc_free(tmp);
+        return false;
+    }
+    ok = g_file_set_contents(path, (const char *)data, (gssize)len, errp);
+    talloc_free(tmp);
+    return ok;
+}
+
 char *vs_vm_describe(VsVm *vm)
 {
     GString *out = g_string_new(NULL);

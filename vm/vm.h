@@ -137,6 +137,15 @@ uint64_t vs_vm_block_digest(VsVm *vm, size_t block);
 uint64_t vs_vm_device_digest(VsVm *vm);
 
 /*
+ * vs_vm_save_devices: write the device state at the last migration's
+ * switchover to @path as a stream `vstate diff` and the other stream tools
+ * read (no RAM): on a source, the device sections exactly as sent; on a
+ * destination, as loaded (see vs_migration_device_sections()).  Fails
+ * (VS_VM_ERROR_STATE) when no migration got that far.
+ */
+bool vs_vm_save_devices(VsVm *vm, const char *path, GError **errp);
+
+/*
  * vs_vm_describe: one line per RAM block and device with its digest
  * ("ram pc.ram 67108864 3f2a..."; "device i8259 0 91be..."); the guest
  * must be stopped.  g_free() the result.
