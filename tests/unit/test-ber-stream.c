@@ -139,6 +139,42 @@ static void check_cut(TALLOC_CTX *ctx, const GByteArray *ber, size_t cut)
     assert_int_equal(talloc_total_blocks(ctx), before);
 }
 
+/*
+ * Every cut of @ber with partial results: the records before the failure,
+ * never more as the cut moves back, the failing section named; everything
+ * goes with the stream.  Returns the records kept.
+ */
+static size_t check_cut_partial(TALLOC_CTX *ctx, const GByteArray *ber, size_t cut,
+                                size_t full_records)
+{
+    g_autoptr(GError) err = NULL;
+    VsStream *s = NULL;
+    VsBerStreamInfo *info = NULL;
+    VsSection *failed = NULL;
+    size_t before = talloc_total_blocks(ctx), kept;
+
+    assert_false(vs_stream_load_ber_opts(ctx, ber->data, cut, NULL, &s, &info, &failed, &err));
+    assert_non_null(err);
+    assert_int_equal(err->domain, VS_MIG_ERROR);
+    assert_true(strstr(err->message, "offset 0x") != NULL);
+    if (!s) {
+        assert_null(failed);
+        assert_null(info);
+        assert_int_equal(talloc_total_blocks(ctx), before);
+        return 0;
+    }
+    kept = s->n_records;
+    assert_true(kept <= full_records);
+    if (failed) {
+        assert_non_null(failed->idstr);
+        assert_true(strstr(err->message, failed->idstr) != NULL);
+    }
+    talloc_free(info);
+    talloc_free(s);
+    assert_int_equal(talloc_total_blocks(ctx), before);
+    return kept;
+}
+
 /* @ber with one byte changed loads or fails cleanly, at every position. */
 static void check_mangled(TALLOC_CTX *ctx, const GByteArray *ber)
 {
@@ -331,10 +367,28 @@ static void test_ber_stream_synthetic(void **state)
     for (size_t cut = 0; cut < ber_tailed->len; cut += 7) {
         check_cut(*state, ber_tailed, cut);
     }
-    /* Every cut point. */
+    /* Every cut point, all or nothing and with partial results. */
+    assert_true(vs_stream_load_ber(*state, ber->data, ber->len, &s, &err));
+    size_t full_records = s->n_records, last_kept = 0, named = 0;
+
+    talloc_free(s);
     for (size_t cut = 0; cut < ber->len; cut++) {
+        VsSection *failed = NULL;
+        VsStream *p = NULL;
+        g_autoptr(GError) perr = NULL;
+        size_t kept;
+
         check_cut(*state, ber, cut);
+        kept = check_cut_partial(*state, ber, cut, full_records);
+        assert_true(kept >= last_kept);
+        last_kept = kept;
+        vs_stream_load_ber_opts(*state, ber->data, cut, NULL, &p, NULL, &failed, &perr);
+        named += failed != NULL;
+        talloc_free(p);
     }
+    /* Cuts inside section records name the section. */
+    assert_true(named > 0);
+    assert_int_equal(last_kept, full_records);
     check_mangled(*state, ber);
     check_mangled(*state, ber_tailed);
     /* Bytes after the end-of-contents. */
