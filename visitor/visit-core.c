@@ -44,7 +44,8 @@ void *vs_visitor_alloc_scratch(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, siz
     g_assert(ops->buffer && ops->string && ops->unused);
     /*
      * One allocation, zeroed except for the inline frames, which are only
-     * read once pushed (zeroing them would cost more than a small walk).
+     * read once pushed (zeroing them would cost more than a small walk),
+     * and the implementation's @scratch tail.
      */
     v = talloc_named_const(mem_ctx, size, ops->impl_name);
     g_assert(v != NULL);

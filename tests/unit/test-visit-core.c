@@ -291,6 +291,60 @@ static void test_visit_core_unnamed_root(void **state)
     vs_visitor_free(&sv->base);
 }
 
+/*
+ * Nested one-element arrays @depth deep around a u8 (each array an element
+ * of the one outside it).  Every start is paired on the way out.
+ */
+static bool visit_nested(VsVisitor *v, unsigned depth, GError **errp)
+{
+    uint32_t count = 1;
+    uint8_t b = 5;
+    bool ok;
+
+    if (depth == 0) {
+        return vs_visit_u8(v, NULL, &b, errp);
+    }
+    if (!vs_visit_start_array(v, NULL, &count, 1, 1, errp)) {
+        return false;
+    }
+    ok = visit_nested(v, depth - 1, errp);
+    vs_visit_end_array(v);
+    return ok;
+}
+
+/*
+ * Deeper than the frames kept inside the visitor: the stack grows (also
+ * when the leaf itself is the first frame past them) and paths still name
+ * every level, in both forms.
+ */
+static void test_visit_core_deep_paths(void **state)
+{
+    for (unsigned depth = 1; depth <= 3 * VS_VISITOR_INLINE_FRAMES + 1; depth++) {
+        ScriptVisitor *sv = script_new(*state, false);
+        g_autoptr(GString) trace = g_string_new("a(1)(1)");
+        g_autoptr(GString) path = g_string_new("a");
+        g_autoptr(GError) err = NULL;
+        uint32_t count = 1;
+        bool ok;
+
+        for (unsigned i = 1; i < depth; i++) {
+            g_string_append(trace, ".[0](1)(1)");
+            g_string_append(path, "[0]");
+        }
+        g_string_append(trace, ".[0]");
+        g_string_append(path, "[0]: scripted failure (offset 0x2a)");
+        sv->fail_at = trace->str;
+        /* The outermost array is named "a"; the others are its elements. */
+        assert_true(vs_visit_start_array(&sv->base, "a", &count, 1, 1, &err));
+        ok = visit_nested(&sv->base, depth - 1, &err);
+        vs_visit_end_array(&sv->base);
+        assert_false(ok);
+        assert_error(err, VS_VISIT_ERROR, VS_VISIT_ERROR_IO, path->str);
+        assert_int_equal(vs_visitor_depth(&sv->base), 0);
+        vs_visitor_free(&sv->base);
+    }
+}
+
 /* ---- narrowing -------------------------------------------------------- */
 
 static void test_visit_core_narrow_uint(void **state)
@@ -1039,6 +1093,7 @@ int main(void)
         T(test_visit_core_trace_paths),
         T(test_visit_core_error_path_names_element),
         T(test_visit_core_unnamed_root),
+        T(test_visit_core_deep_paths),
         T(test_visit_core_narrow_uint),
         T(test_visit_core_narrow_int),
         T(test_visit_core_narrow_int_negative),
