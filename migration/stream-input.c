@@ -445,7 +445,7 @@ static void input_page(void *opaque, const VsRamPage *p)
     }
     b->any = true;
     /* A page outside the block: the legacy loader refuses it, BER is checked less. */
-    if (rec->offset >= p->block->length) {
+    if (rec->offset >= p->block->length || p->block->length > VS_INPUT_DIGEST_MAX_BYTES) {
         b->no_digest = true;
     }
     if (b->out_of_order) {
@@ -611,9 +611,10 @@ static void input_summarise(VsInput *in, const VsInputOptions *o, InputSummary *
         }
         out->name = talloc_strdup(in->ram_blocks, s->blocks[i].name);
         out->length = s->blocks[i].length;
+        out->digest_too_large = out->length > VS_INPUT_DIGEST_MAX_BYTES;
         if (!b || !first) {
             /* No page sent: the content is all zero bytes. */
-            if (o->ram == VS_INPUT_RAM_SUMMARY) {
+            if (o->ram == VS_INPUT_RAM_SUMMARY && !out->digest_too_large) {
                 g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
 
                 input_hash_fill(sum, 0, out->length);
@@ -627,7 +628,8 @@ static void input_summarise(VsInput *in, const VsInputOptions *o, InputSummary *
         out->zero_pages = b->sum.zero_pages;
         out->encoded_pages = b->sum.encoded_pages;
         if (b->out_of_order) {
-            input_windows(in, o, out, !b->no_digest, b->pages_end, page_size);
+            input_windows(in, o, out, !b->no_digest && !out->digest_too_large, b->pages_end,
+                          page_size);
             continue;
         }
         out->pages_present = b->sum.pages_sent;

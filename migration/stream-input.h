@@ -37,7 +37,10 @@
  * after the last record (pages never sent count as zero bytes), the same
  * value `sha256sum` gives for the block's memory image.  It cannot be known
  * when an XBZRLE or compressed page is the last word on a page (it would
- * need the page before, or zlib); then has_digest is false.
+ * need the page before, or zlib); then has_digest is false.  Nor is it
+ * computed for a block longer than VS_INPUT_DIGEST_MAX_BYTES (the length is
+ * the stream's word, and hashing zero bytes up to a hostile length would
+ * run for hours); then digest_too_large is set.
  *
  * Memory of the summaries: while a block's pages come in ascending offsets
  * (a stopped guest's precopy sends each page once, in order), counts and a
@@ -80,8 +83,12 @@ typedef struct VsInputRamBlock {
     uint64_t zero_pages;        /* RAM_SAVE_FLAG_ZERO records */
     uint64_t encoded_pages;     /* XBZRLE and COMPRESS_PAGE records */
     bool has_digest;
+    bool digest_too_large;      /* length > VS_INPUT_DIGEST_MAX_BYTES: no digest */
     char digest[65];            /* SHA-256 of the content, lowercase hex */
 } VsInputRamBlock;
+
+/* Blocks up to this length get a digest (64 GiB: minutes of SHA-256). */
+#define VS_INPUT_DIGEST_MAX_BYTES (UINT64_C(64) << 30)
 
 /*
  * Progress of long work: @what names it ("reading standard input",

@@ -141,7 +141,9 @@ static void dump_ram_text(Dump *d, const VsSection *sec, const char *indent)
                                    indent, d->c.ram, b->name, d->c.reset, b->length,
                                    b->pages_sent, b->zero_pages, b->data_pages,
                                    b->encoded_pages, b->pages_present,
-                                   b->has_digest ? b->digest : "unknown (XBZRLE or compressed pages)");
+                                   b->has_digest ? b->digest
+                                   : b->digest_too_large ? "not computed (block over 64 GiB)"
+                                   : "unknown (XBZRLE or compressed pages)");
         }
     }
     d->ram_listed = true;
