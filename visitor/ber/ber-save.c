@@ -32,11 +32,15 @@
 /* Constructed TLVs one visited part may keep open: [i], SEQUENCE, [k], SEQUENCE. */
 #define MAX_OPENS 4
 /*
- * Frames and output bytes kept inside the visitor before the heap is used;
- * small enough that zeroing the new visitor stays cheap.
+ * Frames and output bytes kept inside the visitor before the heap is used.
+ * They are sized so that the whole visitor (with the core's base and
+ * talloc's header) stays within glibc's per-thread cache of small blocks:
+ * past it, creating and freeing the visitor costs more than encoding a
+ * small struct.  The first heap buffer is HEAP_OUT bytes, still cached.
  */
-#define INLINE_FRAMES 8
-#define INLINE_OUT 512
+#define INLINE_FRAMES 3
+#define INLINE_OUT 168
+#define HEAP_OUT 1024
 
 /* Identifier bits of the tags the writer uses. */
 #define ID_CONTEXT_C 0xa0   /* context-specific, constructed */
@@ -50,24 +54,27 @@ typedef enum SaveKind {
     SAVE_LIST,
 } SaveKind;
 
-/* Members ordered so that the frame has no padding holes. */
+/* Kept small (64 bytes): what only structs or only arrays need shares room. */
 typedef struct SaveFrame {
-    SaveKind kind;
-    unsigned n_opens;
     size_t opens[MAX_OPENS];
-    /* structs and subsections */
-    const VsTypeInfo *type;
-    uint32_t cursor;                /* next member of type->fields expected */
-    uint32_t cursor_slot;           /* the slot number of that member */
-    uint32_t unmatched;             /* members not found in type->fields so far */
-    /* arrays and lists */
-    uint32_t count;
-    const char *name;               /* the member's name, for its declared element type */
-    size_t header_at;               /* where the header goes */
-    size_t elem_size;
+    union {
+        struct {                        /* structs and subsections */
+            const VsTypeInfo *type;
+            uint32_t cursor;            /* next member of type->fields expected */
+            uint32_t cursor_slot;       /* the slot number of that member */
+            uint32_t unmatched;         /* members not found in type->fields so far */
+        };
+        struct {                        /* arrays and lists */
+            const char *name;           /* the member's name, for its declared element type */
+            size_t elem_size;
+            uint32_t count;
+        };
+    };
+    uint8_t kind;                       /* a SaveKind */
+    uint8_t n_opens;
     bool header_done;
-    bool saw_pointer;               /* an element was a pointer marker */
-    bool must_understand;           /* the item gets the marker when it closes */
+    bool saw_pointer;                   /* an element was a pointer marker */
+    bool must_understand;               /* the item gets the marker when it closes */
 } SaveFrame;
 
 typedef struct BerSave {
@@ -82,6 +89,7 @@ typedef struct BerSave {
 } BerSave;
 
 G_STATIC_ASSERT(offsetof(BerSave, base) == 0);
+G_STATIC_ASSERT(sizeof(SaveFrame) <= 64);
 
 static const VsVisitorOps ber_save_ops;
 
@@ -99,7 +107,7 @@ static SaveFrame *save_top(BerSave *s)
 
 static __attribute__((noinline)) void out_grow(BerSave *s, size_t need)
 {
-    size_t cap = s->cap * 2;
+    size_t cap = MAX(s->cap * 2, HEAP_OUT);
 
     while (cap < need) {
         cap *= 2;
@@ -362,7 +370,9 @@ static void put_elem_header(BerSave *s, SaveFrame *f, const char *elem_type)
 {
     g_autofree char *full = NULL;
     uint8_t ints[2][9];
-    size_t n_ints[2], type_len, hdr_len, tail = s->len - f->header_at;
+    /* Right after the value's SEQUENCE, opened with one tag and one length octet. */
+    size_t header_at = f->opens[f->n_opens - 1] + 2;
+    size_t n_ints[2], type_len, hdr_len, tail = s->len - header_at;
     unsigned k = 0;
     uint8_t *p;
 
@@ -382,9 +392,9 @@ static void put_elem_header(BerSave *s, SaveFrame *f, const char *elem_type)
     }
     p = out_room(s, hdr_len);
     if (tail) {
-        memmove(s->out + f->header_at + hdr_len, s->out + f->header_at, tail);
+        memmove(s->out + header_at + hdr_len, s->out + header_at, tail);
     }
-    p = put_header(s->out + f->header_at, ID_UNIVERSAL, VS_BER_TAG_VISIBLESTRING, type_len);
+    p = put_header(s->out + header_at, ID_UNIVERSAL, VS_BER_TAG_VISIBLESTRING, type_len);
     memcpy(p, elem_type, type_len);
     p += type_len;
     for (unsigned i = 0; i < k; i++) {
@@ -564,7 +574,7 @@ static SaveFrame *push_frame(BerSave *s, SaveKind kind)
     }
     f = &s->frames[s->depth++];
     memset(f, 0, sizeof(*f));
-    f->kind = kind;
+    f->kind = (uint8_t)kind;
     return f;
 }
 
@@ -636,7 +646,7 @@ static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, 
     }
     f = push_frame(s, kind);
     memcpy(f->opens, opens, n * sizeof(opens[0]));
-    f->n_opens = n;
+    f->n_opens = (uint8_t)n;
     f->must_understand = mark;
     return f;
 }
@@ -740,11 +750,9 @@ static bool ber_save_start_subsection(VsVisitor *v, const char *name, const VsTy
 static bool ber_save_start_array(VsVisitor *v, const char *name, uint32_t *count,
                                  uint32_t max, size_t elem_size, GError **errp)
 {
-    BerSave *s = to_save(v);
     SaveFrame *f = push_container(v, name, SAVE_ARRAY, 13, NULL, "array");
 
     f->name = name;
-    f->header_at = s->len;
     f->count = *count;
     f->elem_size = elem_size;
     return true;
@@ -753,11 +761,9 @@ static bool ber_save_start_array(VsVisitor *v, const char *name, uint32_t *count
 static bool ber_save_start_list(VsVisitor *v, const char *name, uint32_t max,
                                 size_t elem_size, GError **errp)
 {
-    BerSave *s = to_save(v);
     SaveFrame *f = push_container(v, name, SAVE_LIST, 14, NULL, "list");
 
     f->name = name;
-    f->header_at = s->len;
     f->elem_size = elem_size;
     return true;
 }
