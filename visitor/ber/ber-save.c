@@ -141,7 +141,7 @@ static size_t out_open(BerSave *s, uint32_t tag, uint8_t id_bits)
 }
 
 /* Patches the length of the TLV opened at @start; moves the content if it is long. */
-static void out_close(BerSave *s, size_t start)
+static G_GNUC_NO_INLINE void out_close_slow(BerSave *s, size_t start)
 {
     size_t idlen = 1, content, len, n;
 
@@ -166,6 +166,18 @@ static void out_close(BerSave *s, size_t start)
         s->len += n - 1;
         memcpy(s->out + start + idlen, octets, n);
     }
+}
+
+/* out_close_slow() inline for the usual case: a one-octet tag and a short length. */
+static inline void out_close(BerSave *s, size_t start)
+{
+    size_t len = s->len - start - 2;
+
+    if (G_LIKELY((s->out[start] & 0x1f) != 0x1f && len < 128)) {
+        s->out[start + 1] = (uint8_t)len;
+        return;
+    }
+    out_close_slow(s, start);
 }
 
 static inline uint8_t *put_header(uint8_t *p, uint8_t id_bits, uint32_t tag, size_t len)
@@ -474,23 +486,20 @@ static void element_begins(BerSave *s, const char *elem_type)
  * field item [i] SEQUENCE { name, value }.  Every length is known, so it is
  * written front to back.
  */
-static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int context_tag,
-                     uint32_t utag, const void *data, size_t len)
+static bool put_item(BerSave *s, SaveFrame *parent, uint32_t number, const char *name,
+                     const char *elem_type, int context_tag, uint32_t utag, const void *data,
+                     size_t len)
 {
-    BerSave *s = to_save(v);
-    SaveFrame *parent = field_parent(s);
     size_t value_len = vs_ber_header_size(utag, len) + len;
     size_t wrapped = context_tag >= 0 ? vs_ber_header_size((uint32_t)context_tag, value_len) +
                                         value_len
                                       : value_len;
     size_t total = wrapped, seq_len = 0, name_len = 0;
-    uint32_t number = 0;
     bool mark = false;
     uint8_t *p, *start;
 
     if (parent) {
         name_len = name ? strlen(name) : 0;
-        number = field_number(parent, name, NULL);
         mark = marked(s);
         if (G_LIKELY(name && number < 31 && name_len + wrapped + 3 < 124)) {
             /* Every length short: [i] L 30 L 0c n name value [marker]. */
@@ -554,6 +563,17 @@ static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int 
     g_assert((size_t)(p - start) == total);
     s->len += total;
     return true;
+}
+
+/* A leaf visited by @name: its field number first when it is a struct's member. */
+static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int context_tag,
+                     uint32_t utag, const void *data, size_t len)
+{
+    BerSave *s = to_save(v);
+    SaveFrame *parent = field_parent(s);
+    uint32_t number = parent ? field_number(parent, name, NULL) : 0;
+
+    return put_item(s, parent, number, name, elem_type, context_tag, utag, data, len);
 }
 
 /* Pushes a save frame (the inline array first, then the heap). */
@@ -631,23 +651,23 @@ static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, 
 {
     BerSave *s = to_save(v);
     SaveFrame *parent = field_parent(s);
-    size_t opens[MAX_OPENS];
-    unsigned n = 0;
-    bool mark = false;
     SaveFrame *f;
 
     if (parent) {
-        n = open_field_item(s, field_number(parent, name, sub), name, tag, opens);
-        mark = marked(s);
+        /* Numbered before the push, which may move the frames. */
+        uint32_t number = field_number(parent, name, sub);
+        bool mark = marked(s);
+
+        f = push_frame(s, kind);
+        f->n_opens = (uint8_t)open_field_item(s, number, name, tag, f->opens);
+        f->must_understand = mark;
     } else {
         element_begins(s, elem_type);
-        opens[n++] = out_open(s, tag, ID_CONTEXT_C);
-        opens[n++] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+        f = push_frame(s, kind);
+        f->opens[0] = out_open(s, tag, ID_CONTEXT_C);
+        f->opens[1] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+        f->n_opens = 2;
     }
-    f = push_frame(s, kind);
-    memcpy(f->opens, opens, n * sizeof(opens[0]));
-    f->n_opens = (uint8_t)n;
-    f->must_understand = mark;
     return f;
 }
 
@@ -818,14 +838,73 @@ static inline bool element_ready(BerSave *s)
            parent->header_done;
 }
 
+/*
+ * An integer member of a struct, the most common item:
+ * `[i] L 30 L 0c n name [k] L 02 n value`, with the integer's octets
+ * written straight into the output.  Returns false (nothing written) when
+ * the name is missing or long or items may be marked must-understand: the
+ * caller then takes put_leaf()'s general path.
+ */
+static inline bool put_int_field(BerSave *s, SaveFrame *parent, const char *name, uint32_t tag,
+                                 uint64_t bits, bool is_signed)
+{
+    size_t name_len, n, seq_len;
+    uint32_t number;
+    uint8_t *p, *q;
+
+    if (!name || G_UNLIKELY(s->marks != NULL)) {
+        return false;
+    }
+    name_len = strlen(name);
+    if (G_UNLIKELY(name_len >= 100)) {
+        return false;
+    }
+    number = field_number(parent, name, NULL);
+    if (G_UNLIKELY(number >= 31)) {
+        uint8_t content[9];
+
+        return put_item(s, parent, number, name, NULL, (int)tag, VS_BER_TAG_INTEGER, content,
+                        vs_ber_integer_octets(bits, is_signed, content));
+    }
+    p = out_room(s, 6 + name_len + 4 + 9);
+    p[0] = (uint8_t)(ID_CONTEXT_C | number);
+    p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
+    p[4] = VS_BER_TAG_UTF8STRING;
+    p[5] = (uint8_t)name_len;
+    memcpy(p + 6, name, name_len);
+    q = p + 6 + name_len;
+    if (bits < 0x80 || (is_signed && bits >= (uint64_t)-0x80)) {
+        q[4] = (uint8_t)bits;
+        n = 1;
+    } else {
+        n = vs_ber_integer_octets(bits, is_signed, q + 4);
+    }
+    q[0] = (uint8_t)(ID_CONTEXT_C | tag);
+    q[1] = (uint8_t)(n + 2);
+    q[2] = VS_BER_TAG_INTEGER;
+    q[3] = (uint8_t)n;
+    seq_len = 2 + name_len + 4 + n;
+    p[1] = (uint8_t)(seq_len + 2);
+    p[3] = (uint8_t)seq_len;
+    s->len += seq_len + 4;
+    return true;
+}
+
 static bool ber_save_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                                GError **errp)
 {
     uint8_t content[9];
     size_t len;
 
-    if (element_ready(to_save(v))) {
-        return put_int_element(to_save(v), width_tag[width], *val, false);
+    BerSave *s = to_save(v);
+    SaveFrame *parent = save_top(s);
+
+    if (element_ready(s)) {
+        return put_int_element(s, width_tag[width], *val, false);
+    }
+    if (parent && parent->kind <= SAVE_SUBSECTION &&
+        put_int_field(s, parent, name, width_tag[width], *val, false)) {
+        return true;
     }
     len = vs_ber_integer_octets(*val, false, content);
     return put_leaf(v, name, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content, len);
@@ -837,8 +916,15 @@ static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsi
     uint8_t content[9];
     size_t len;
 
-    if (element_ready(to_save(v))) {
-        return put_int_element(to_save(v), width_tag[width] + 4u, (uint64_t)*val, true);
+    BerSave *s = to_save(v);
+    SaveFrame *parent = save_top(s);
+
+    if (element_ready(s)) {
+        return put_int_element(s, width_tag[width] + 4u, (uint64_t)*val, true);
+    }
+    if (parent && parent->kind <= SAVE_SUBSECTION &&
+        put_int_field(s, parent, name, width_tag[width] + 4u, (uint64_t)*val, true)) {
+        return true;
     }
     len = vs_ber_integer_octets((uint64_t)*val, true, content);
     return put_leaf(v, name, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER, content,
