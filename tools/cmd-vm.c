@@ -320,7 +320,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
         { "background-snapshot", 0, 0, G_OPTION_ARG_NONE, &o.snapshot, "--migrate saves the state of the moment it starts while the guest runs on (a live dump)", NULL },
-        { "no-demo-device", 0, 0, G_OPTION_ARG_NONE, &o.no_demo, "leave out the example device vsdemo (QEMU does not know it)", NULL },
+        { "no-demo-device", 0, 0, G_OPTION_ARG_NONE, &o.no_demo, "leave out the devices QEMU 7.2 does not know (vsdemo, bootp, ring), to migrate into QEMU", NULL },
         { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },
         { "describe", 0, 0, G_OPTION_ARG_NONE, &o.describe, "with --once: print a digest per RAM block and of the devices", NULL },

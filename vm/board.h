@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 typedef struct VsBoard VsBoard;
 
 /*
- * Creates the devices and registers them with @devices; the example device
- * "vsdemo" only when @with_demo.
+ * Creates the devices and registers them with @devices; those QEMU 7.2's
+ * pc-i440fx does not have (the example device "vsdemo", "bootp", "ring")
+ * only when @with_demo.
  */
 VsBoard *vs_board_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, bool with_demo,
                       GError **errp);

@@ -84,7 +84,7 @@ typedef struct VsVmConfig {
     VsVmDirty dirty;
     bool paused;               /* -S: stay paused, also after an incoming migration */
     bool incoming;             /* start in "inmigrate" */
-    bool no_demo_device;       /* leave out "vsdemo", which QEMU does not know */
+    bool no_demo_device;       /* leave out the devices QEMU does not know: vsdemo, bootp, ring */
 } VsVmConfig;
 
 #define VS_VM_CONFIG_INIT { .ram_size = 128ull << 20, .seed = 1 }
