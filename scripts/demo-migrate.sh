@@ -8,6 +8,7 @@
 # `vstate diff` of the two must show no difference.
 #
 # usage: scripts/demo-migrate.sh [VSTATE]      (default build/tools/vstate)
+#        (./quickstart demo runs it)
 #        RAM=256M DIRTY=100M scripts/demo-migrate.sh
 set -eu
 
@@ -50,12 +51,14 @@ fi
 
 # The device state field by field: what the source sent at the switchover
 # against what the destination loaded.
-sections=$("$vstate" describe "$tmp/src-devices" | grep -c ' FULL ' || true)
+"$vstate" describe "$tmp/src-devices" | awk '$5 == "FULL" { print $1 }' >"$tmp/sections"
+sections=$(wc -l <"$tmp/sections")
 status=0
 "$vstate" diff "$tmp/src-devices" "$tmp/dst-devices" >"$tmp/diff.out" 2>&1 || status=$?
 if [ "$status" -eq 0 ] && [ ! -s "$tmp/diff.out" ]; then
     echo "demo-migrate: vstate diff src-devices dst-devices: no difference" \
          "($sections device sections)"
+    echo "  devices: $(tr '\n' ' ' <"$tmp/sections")"
 else
     echo "demo-migrate: vstate diff src-devices dst-devices: the device state differs" \
          "(exit status $status):" >&2
