@@ -389,13 +389,13 @@ static void test_bounded_memory(void **state)
     assert_int_equal(in->ram_blocks[0].data_pages, BIG_PAGES / BIG_DATA_EVERY);
     assert_true(in->ram_blocks[0].has_digest);
     assert_string_equal(in->ram_blocks[0].digest, want);
-    print_message("heap during a streamed load of %u pages: %zu bytes above the start\n",
+    print_message("# heap during a streamed load of %u pages: %zu bytes above the start\n",
                   BIG_PAGES, h.peak - before);
     assert_true(h.peak - before < (size_t)BIG_PAGES * 8);
 
     before = heap_in_use();
     assert_true(vs_input_load(kept, &keep, NULL));
-    print_message("heap kept by a load keeping the records: %zu bytes\n",
+    print_message("# heap kept by a load keeping the records: %zu bytes\n",
                   heap_in_use() - before);
     assert_true(heap_in_use() - before >= (size_t)BIG_PAGES * 32);
     assert_string_equal(kept->ram_blocks[0].digest, want);
