@@ -278,6 +278,10 @@ static int vm_main_loop(const char *prog, VsVm *vm, VsQmpServer *qmp, const VmOp
         }
     }
     if (show) {
+        /* The last frame: the final status and figures, not the last poll's. */
+        if (info.has_ram) {
+            vm_progress(&info);
+        }
         fputc('\n', stderr);
     }
     if (!o->incoming) {
