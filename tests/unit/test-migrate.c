@@ -570,7 +570,7 @@ static void test_migrate_fail_truncated(void **state)
             fail();
         }
         if (getenv("VS_TEST_VERBOSE")) {
-            print_message("cut %zu: %s\n", cut, info.error_desc);
+            print_message("# cut %zu: %s\n", cut, info.error_desc);
         }
         named_field |= strstr(info.error_desc, "of device 'i8259': i8259.") != NULL;
     }
@@ -599,7 +599,7 @@ static void test_migrate_bandwidth_limit(void **state)
     assert_int_equal(info.status, VS_MIG_STATUS_COMPLETED);
     /* The final stage is not capped (as QEMU): count the precopy part only. */
     bytes_per_s = (double)info.ram.precopy_bytes / ((double)(info.total_time - info.downtime) / 1e3);
-    print_message("precopy %.1f MiB/s against a cap of %.1f MiB/s\n", bytes_per_s / MiB,
+    print_message("# precopy %.1f MiB/s against a cap of %.1f MiB/s\n", bytes_per_s / MiB,
                   (double)bw / MiB);
     assert_true(bytes_per_s <= (double)bw * 1.10);
     assert_true(bytes_per_s >= (double)bw * 0.5);
@@ -621,7 +621,7 @@ static void test_migrate_downtime_limit(void **state)
     assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
     si = wait_done(src);
     assert_int_equal(si.status, VS_MIG_STATUS_COMPLETED);
-    print_message("downtime %" PRId64 " ms, limit 100 ms, %" PRIu64 " syncs\n", si.downtime,
+    print_message("# downtime %" PRId64 " ms, limit 100 ms, %" PRIu64 " syncs\n", si.downtime,
                   si.ram.dirty_sync_count);
     /* The stated margin: 150 ms over the limit for scheduling on a shared 2-CPU machine. */
     assert_true(si.downtime <= 100 + 150);
@@ -686,7 +686,7 @@ static void test_migrate_auto_converge(void **state)
         }
         g_usleep(10 * 1000);
     }
-    print_message("throttled up to %" PRIu64 " %%, %" PRIu64 " syncs\n", max_throttle,
+    print_message("# throttled up to %" PRIu64 " %%, %" PRIu64 " syncs\n", max_throttle,
                   info.ram.dirty_sync_count);
     assert_int_equal(info.status, VS_MIG_STATUS_COMPLETED);
     assert_true(max_throttle >= 90 && max_throttle <= 99);
@@ -737,7 +737,7 @@ static void test_migrate_background_snapshot(void **state)
         fail();
     }
     /* A live dump: the guest ran on, and still runs. */
-    print_message("%" PRIu64 " pages written during the dump of %" PRId64 " ms\n", during,
+    print_message("# %" PRIu64 " pages written during the dump of %" PRId64 " ms\n", during,
                   info.total_time);
     assert_true(during > 1000);
     assert_int_equal(vs_vm_run_state(src), VS_VM_RUNNING);
@@ -801,7 +801,7 @@ static void test_migrate_cancel_races(void **state)
             cancelled++;
         }
     }
-    print_message("%u completed, %u cancelled\n", completed, cancelled);
+    print_message("# %u completed, %u cancelled\n", completed, cancelled);
     assert_true(cancelled > 0);
     talloc_free(src);
 }
@@ -876,7 +876,7 @@ static void test_migrate_query_snapshots(void **state)
     g_atomic_int_set(&p.stop, 1);
     g_thread_join(t[0]);
     g_thread_join(t[1]);
-    print_message("%" PRIu64 " replies checked\n", p.replies);
+    print_message("# %" PRIu64 " replies checked\n", p.replies);
     assert_true(p.saw_active);
     assert_int_equal(p.bad, 0);
     talloc_free(src);
