@@ -11,6 +11,7 @@
 
 #include "tools/commands.h"
 #include "tools/dump-util.h"
+#include "tools/streamtool.h"
 
 typedef struct Describe {
     VsInput *in;
@@ -349,22 +350,22 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
     Describe d = { .out = out };
     bool color = false, ecolor = false;
     DumpColors ec;
-    int status = DUMP_EXIT_ERROR;
+    int status = VS_TOOL_EXIT_ERROR;
 
     if (!dump_parse_options(prog, &describe_help, entries, &argc, &argv, &status)) {
         goto out;
     }
     if (argc != 2) {
-        status = dump_fail(prog, "expected one FILE (or - for standard input); see --help");
+        status = vs_tool_fail(prog, "expected one FILE (or - for standard input); see --help");
         goto out;
     }
     if (format_name && strcmp(format_name, "json") != 0 && strcmp(format_name, "text") != 0) {
-        status = dump_fail(prog, "unknown format '%s' (text, json)", format_name);
+        status = vs_tool_fail(prog, "unknown format '%s' (text, json)", format_name);
         goto out;
     }
     if (!dump_parse_color(color_name, stdout, &color) ||
         !dump_parse_color(color_name, stderr, &ecolor)) {
-        status = dump_fail(prog, "unknown --color '%s' (auto, always, never)", color_name);
+        status = vs_tool_fail(prog, "unknown --color '%s' (auto, always, never)", color_name);
         goto out;
     }
     d.json = format_name && strcmp(format_name, "json") == 0;
@@ -397,7 +398,7 @@ int vs_cmd_describe(const char *prog, int argc, char **argv)
     }
     fwrite(out->str, 1, out->len, stdout);
     if (fflush(stdout) != 0) {
-        status = dump_fail(prog, "cannot write the output");
+        status = vs_tool_fail(prog, "cannot write the output");
         goto out;
     }
     if (err) {

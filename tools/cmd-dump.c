@@ -19,6 +19,7 @@
 
 #include "tools/commands.h"
 #include "tools/dump-util.h"
+#include "tools/streamtool.h"
 #include "tools/qemu-json.h"
 #include "visitor/pretty/pretty.h"
 
@@ -592,26 +593,26 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
     VsInputOptions o = { .progress = dump_progress };
     Dump d = { .out = out };
     bool color = false;
-    int status = DUMP_EXIT_ERROR;
+    int status = VS_TOOL_EXIT_ERROR;
 
     if (!dump_parse_options(prog, &dump_help, entries, &argc, &argv, &status)) {
         goto out;
     }
     if (argc != 2) {
-        status = dump_fail(prog, "expected one FILE (or - for standard input); see --help");
+        status = vs_tool_fail(prog, "expected one FILE (or - for standard input); see --help");
         goto out;
     }
     if (!dump_parse_format(format_name, &d.format)) {
-        status = dump_fail(prog, "unknown format '%s' (tree, trace, json, qemu-json)",
+        status = vs_tool_fail(prog, "unknown format '%s' (tree, trace, json, qemu-json)",
                            format_name);
         goto out;
     }
     if (!dump_parse_ram(ram_name, &d.ram)) {
-        status = dump_fail(prog, "unknown --ram '%s' (none, summary, pages)", ram_name);
+        status = vs_tool_fail(prog, "unknown --ram '%s' (none, summary, pages)", ram_name);
         goto out;
     }
     if (!dump_parse_color(color_name, stdout, &color)) {
-        status = dump_fail(prog, "unknown --color '%s' (auto, always, never)", color_name);
+        status = vs_tool_fail(prog, "unknown --color '%s' (auto, always, never)", color_name);
         goto out;
     }
     /* JSON stays JSON: colour only in the text forms. */
@@ -640,7 +641,7 @@ int vs_cmd_dump(const char *prog, int argc, char **argv)
     dump_render(&d, err);
     dump_spill(&d, true);
     if (d.write_failed || fflush(stdout) != 0) {
-        status = dump_fail(prog, "cannot write the output: %s", g_strerror(errno));
+        status = vs_tool_fail(prog, "cannot write the output: %s", g_strerror(errno));
         goto out;
     }
     if (err) {

@@ -6,74 +6,30 @@
  */
 #include "tools/dump-util.h"
 
+#include "tools/streamtool.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
-int dump_fail(const char *prog, const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout);
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return DUMP_EXIT_ERROR;
-}
-
 bool dump_parse_options(const char *prog, const DumpHelp *help, const GOptionEntry *entries,
                         int *argc, char ***argv, int *ret_status)
 {
-    g_autoptr(GOptionContext) oc = g_option_context_new(help->synopsis);
-    g_autoptr(GError) err = NULL;
-    g_autofree char *epilogue = NULL;
-    gboolean want_help = FALSE;
-    const GOptionEntry help_entry[] = {
-        { "help", 'h', 0, G_OPTION_ARG_NONE, &want_help, "show this help and exit", NULL },
-        { NULL },
-    };
+    g_autofree char *epilogue = g_strdup_printf("Exit status:\n%s\n\nExamples:\n%s",
+                                                help->exit_status, help->examples);
+    const VsToolHelp tool_help = { .params = help->synopsis, .description = help->description,
+                                   .epilogue = epilogue };
 
-    /* GOption would exit() from inside the parse for --help; this returns. */
-    g_set_prgname(prog);
-    g_option_context_set_summary(oc, help->description);
-    epilogue = g_strdup_printf("Exit status:\n%s\n\nExamples:\n%s", help->exit_status,
-                               help->examples);
-    g_option_context_set_description(oc, epilogue);
-    g_option_context_set_help_enabled(oc, FALSE);
-    g_option_context_add_main_entries(oc, help_entry, NULL);
-    g_option_context_add_main_entries(oc, entries, NULL);
-    if (!g_option_context_parse(oc, argc, argv, &err)) {
-        *ret_status = dump_fail(prog, "%s (try --help)", err->message);
-        return false;
-    }
-    if (want_help) {
-        g_autofree char *text = g_option_context_get_help(oc, TRUE, NULL);
-
-        fputs(text, stdout);
-        *ret_status = DUMP_EXIT_OK;
-        return false;
-    }
-    return true;
+    return vs_tool_parse_options(prog, &tool_help, entries, argc, argv, ret_status);
 }
 
 bool dump_parse_color(const char *when, FILE *fp, bool *ret_color)
 {
-    const char *term = g_getenv("TERM");
+    bool bad;
 
-    if (when && strcmp(when, "always") == 0) {
-        *ret_color = true;
-    } else if (when && strcmp(when, "never") == 0) {
-        *ret_color = false;
-    } else if (!when || strcmp(when, "auto") == 0) {
-        *ret_color = isatty(fileno(fp)) && !g_getenv("NO_COLOR") &&
-                     !(term && strcmp(term, "dumb") == 0);
-    } else {
-        return false;
-    }
-    return true;
+    *ret_color = vs_tool_use_color(when, fp, &bad);
+    return !bad;
 }
 
 DumpColors dump_colors(bool color)
@@ -131,7 +87,7 @@ bool dump_open(const char *prog, TALLOC_CTX *ctx, const char *path, const VsInpu
     *ret_error = NULL;
     if (!vs_input_open_opts(ctx, path, o, &in, &err)) {
         dump_progress_done();
-        *ret_status = dump_fail(prog, "%s", err->message);
+        *ret_status = vs_tool_fail(prog, "%s", err->message);
         return false;
     }
     if (in->len >= DUMP_ANNOUNCE_BYTES) {
@@ -149,7 +105,7 @@ bool dump_open(const char *prog, TALLOC_CTX *ctx, const char *path, const VsInpu
                 prog, in->name, in->stream->trailing_len);
     }
     *ret_input = in;
-    *ret_status = ok ? DUMP_EXIT_OK : DUMP_EXIT_ERROR;
+    *ret_status = ok ? VS_TOOL_EXIT_OK : VS_TOOL_EXIT_ERROR;
     return true;
 }
 
@@ -173,7 +129,7 @@ int dump_load_error(const char *prog, const VsInput *in, const GError *err,
     } else {
         fprintf(stderr, "%s: %s%s: %s%s\n", prog, c->error, in->name, err->message, c->reset);
     }
-    return DUMP_EXIT_ERROR;
+    return VS_TOOL_EXIT_ERROR;
 }
 
 const char *dump_section_type(uint8_t type)

@@ -16,11 +16,6 @@
 
 G_BEGIN_DECLS
 
-enum {
-    DUMP_EXIT_OK = 0,
-    DUMP_EXIT_ERROR = 2,
-};
-
 /* The sections of a man page that --help prints around the options. */
 typedef struct DumpHelp {
     const char *synopsis;       /* the operands, after "[OPTION…]" */
@@ -29,17 +24,16 @@ typedef struct DumpHelp {
     const char *examples;
 } DumpHelp;
 
-/* "PROG: message" on stderr (stdout flushed first); returns DUMP_EXIT_ERROR. */
-int dump_fail(const char *prog, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
 /*
- * Parses @entries; --help prints the man page and returns false with
- * *@ret_status 0, a bad option one line and false with *@ret_status 2.
+ * vs_tool_parse_options() (tools/streamtool.h) with the exit status and
+ * examples as the epilogue: --help prints the man page and returns false
+ * with *@ret_status 0, a bad option one line and false with *@ret_status 2.
  */
 bool dump_parse_options(const char *prog, const DumpHelp *help, const GOptionEntry *entries,
                         int *argc, char ***argv, int *ret_status);
 
 /*
+ * vs_tool_use_color() as a yes/no in *@ret_color.
  * --color: "always", "never", or "auto"/NULL (a terminal, NO_COLOR unset,
  * TERM not "dumb").  False for another word.
  */
@@ -71,7 +65,7 @@ void dump_progress_done(void);
 bool dump_open(const char *prog, TALLOC_CTX *ctx, const char *path, const VsInputOptions *o,
                VsInput **ret_input, GError **ret_error, int *ret_status);
 
-/* Prints a load error after the partial output; returns DUMP_EXIT_ERROR. */
+/* Prints a load error after the partial output; returns VS_TOOL_EXIT_ERROR. */
 int dump_load_error(const char *prog, const VsInput *in, const GError *err,
                     const DumpColors *c);
 
