@@ -8,35 +8,7 @@ vstate=$1
 corpus=${2:-}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-failures=0
-n=0
-
-check() {
-    n=$((n + 1))
-    # TAP descriptions are one line.
-    set -- "$1" "$(printf '%s' "$2" | tr '\n' ' ')"
-    if [ "$1" = ok ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failures=$((failures + 1))
-    fi
-}
-
-# expect_status WANT DESCRIPTION COMMAND...: runs the command, keeps its
-# output in $scratch/out and $scratch/err.
-expect_status() {
-    want=$1
-    what=$2
-    shift 2
-    "$@" >"$scratch/out" 2>"$scratch/err"
-    got=$?
-    if [ "$got" = "$want" ]; then
-        check ok "$what"
-    else
-        check fail "$what (exit $got, wanted $want; stderr: $(head -c 300 "$scratch/err"))"
-    fi
-}
+. "$(dirname "$0")/tap-lib.sh"
 
 one_line_error() {
     if [ "$(wc -l <"$scratch/err")" = 1 ] && grep -q "^vstate" "$scratch/err"; then
