@@ -1,7 +1,8 @@
 /*
- * pc-core-helpers.h: what the PIC, PIT and RTC tests share: saving and
- * loading one state with a walker in QEMU's legacy form or in BER, with
- * hooks on or off, and finding a device's section in the QEMU 7.2 corpus.
+ * pc-core-helpers.h: what the PIC, PIT and RTC tests share: section-io.h's
+ * save and load for walkers called by name (vs_visit_<Type>), a check that
+ * BER keeps every value, and every section of a device in the QEMU 7.2
+ * corpus.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -19,10 +20,8 @@
 
 #include "migration/stream.h"
 #include "tests/unit/corpus.h"
+#include "tests/devices/section-io.h"
 #include "tests/unit/test-helpers.h"
-#include "visitor/ber/ber-visitor.h"
-#include "visitor/qemufile/legacy-visitor.h"
-#include "visitor/qemufile/qemufile.h"
 
 typedef bool (*PcWalkFn)(VsVisitor *v, const char *name, void *obj, GError **errp);
 
@@ -42,43 +41,31 @@ typedef bool (*PcWalkFn)(VsVisitor *v, const char *name, void *obj, GError **err
         assert_memory_equal(&x_, &y_, sizeof(T));                   \
     } while (0)
 
-typedef enum PcForm { PC_LEGACY, PC_BER } PcForm;
+typedef VsTestFormat PcForm;
+#define PC_LEGACY VS_TEST_LEGACY
+#define PC_BER VS_TEST_BER
 
-static inline const char *pc_form_name(PcForm form)
+/* A walker by name, as section-io.h's helpers call a device walk. */
+typedef struct PcWalkCall {
+    PcWalkFn walk;
+    const char *name;
+    void *obj;
+} PcWalkCall;
+
+static inline bool pc_walk_call(void *call, VsVisitor *v, GError **errp)
 {
-    return form == PC_LEGACY ? "legacy" : "BER";
+    const PcWalkCall *c = call;
+
+    return c->walk(v, c->name, c->obj, errp);
 }
 
 /* Saves @obj; returns the bytes (a talloc child of @mem), failing the test on error. */
 static inline uint8_t *pc_save(TALLOC_CTX *mem, PcForm form, PcWalkFn walk, const char *name,
                                void *obj, bool hooks, size_t *ret_len)
 {
-    GError *err = NULL;
-    VsQemuFile *f = NULL;
-    VsVisitor *v;
-    const uint8_t *data;
-    uint8_t *copy;
+    PcWalkCall call = { walk, name, obj };
 
-    if (form == PC_LEGACY) {
-        f = vs_qemufile_new_memory_writer(mem);
-        v = vs_legacy_save_visitor_new(mem, f);
-    } else {
-        v = vs_ber_save_visitor_new(mem);
-    }
-    vs_visitor_set_hooks(v, hooks);
-    if (!walk(v, name, obj, &err) || !vs_visitor_complete(v, &err)) {
-        print_error("%s save of %s failed: %s\n", pc_form_name(form), name, err->message);
-        g_error_free(err);
-        fail();
-    }
-    data = form == PC_LEGACY ? vs_qemufile_memory_data(f, ret_len)
-                             : vs_ber_save_visitor_data(v, ret_len);
-    copy = talloc_memdup(mem, *ret_len ? data : (const uint8_t *)"", *ret_len ? *ret_len : 1);
-    vs_visitor_free(v);
-    if (f) {
-        vs_qemufile_free(f);
-    }
-    return copy;
+    return vs_test_save(mem, form, pc_walk_call, &call, hooks, ret_len);
 }
 
 /*
@@ -89,37 +76,18 @@ static inline bool pc_load_try(TALLOC_CTX *mem, PcForm form, const uint8_t *data
                                PcWalkFn walk, const char *name, void *obj, uint32_t version,
                                bool hooks, GError **errp)
 {
-    VsQemuFile *f = NULL;
-    VsVisitor *v;
-    bool ok;
+    PcWalkCall call = { walk, name, obj };
 
-    if (form == PC_LEGACY) {
-        f = vs_qemufile_new_memory_reader(mem, data, len);
-        v = vs_legacy_load_visitor_new(mem, f, mem);
-        vs_visitor_set_root_version(v, version);
-    } else {
-        v = vs_ber_load_visitor_new(mem, data, len, VS_BER_STRICT, mem);
-    }
-    vs_visitor_set_hooks(v, hooks);
-    ok = walk(v, name, obj, errp) && vs_visitor_complete(v, errp);
-    vs_visitor_free(v);
-    if (f) {
-        vs_qemufile_free(f);
-    }
-    return ok;
+    return vs_test_load(mem, form, pc_walk_call, &call, data, len, version, hooks, mem, errp);
 }
 
 static inline void pc_load(TALLOC_CTX *mem, PcForm form, const uint8_t *data, size_t len,
                            PcWalkFn walk, const char *name, void *obj, uint32_t version,
                            bool hooks)
 {
-    GError *err = NULL;
+    PcWalkCall call = { walk, name, obj };
 
-    if (!pc_load_try(mem, form, data, len, walk, name, obj, version, hooks, &err)) {
-        print_error("%s load of %s failed: %s\n", pc_form_name(form), name, err->message);
-        g_error_free(err);
-        fail();
-    }
+    vs_test_load_ok(mem, form, pc_walk_call, &call, data, len, version, hooks, mem);
 }
 
 /*
