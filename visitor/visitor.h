@@ -105,7 +105,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever walkers compiled against an older header would misbehave. */
-#define VS_VISITOR_ABI_VERSION 3
+#define VS_VISITOR_ABI_VERSION 4
 
 typedef struct VsVisitor VsVisitor;
 
@@ -141,6 +141,9 @@ typedef struct VsFieldInfo VsFieldInfo;
  * @fields, @n_fields: the members in wire order (NULL/0 for hand-written
  *   walkers that do not describe themselves)
  * @needed: for a subsection, its `needed` predicate as schema text, or NULL
+ * @name_len, @wire_name_len: strlen() of @name and @wire_name, filled in by
+ *   the generator so that writers need not measure them on every save; 0
+ *   means not given (writers then measure the string)
  */
 typedef struct VsTypeInfo {
     const char *name;
@@ -151,6 +154,8 @@ typedef struct VsTypeInfo {
     const VsFieldInfo *fields;
     uint32_t n_fields;
     const char *needed;
+    uint32_t name_len;
+    uint32_t wire_name_len;
 } VsTypeInfo;
 
 /* What a described member is. */
@@ -194,6 +199,7 @@ struct VsFieldInfo {
     VsFieldKind kind;
     uint32_t flags;
     unsigned width;              /* integers */
+    uint32_t name_len;           /* strlen(@name) from the generator; 0 when not given */
     size_t offset;               /* offsetof() in the C struct; SIZE_MAX when none */
     size_t elem_size;            /* wire bytes of one element when fixed, else 0 */
     uint32_t count;              /* fixed element count (1 for a single value) */

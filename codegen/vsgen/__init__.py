@@ -2,4 +2,4 @@
 
 VERSION = "0.1.0"
 # Must match VS_VISITOR_ABI_VERSION in visitor/visitor.h.
-VISITOR_ABI = 3
+VISITOR_ABI = 4

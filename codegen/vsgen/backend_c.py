@@ -30,6 +30,11 @@ def c_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def c_strlen(text: str) -> int:
+    """strlen() of the C string c_string() writes for @text."""
+    return len(text.encode("utf-8"))
+
+
 def split_ctype(ctype: str) -> Tuple[str, str]:
     """'uint8_t[256]' -> ('uint8_t', '[256]')."""
     i = ctype.find("[")
@@ -341,7 +346,9 @@ class CBackend:
                 f"    .wire_name = {c_string(wire)},\n"
                 f"    .version = {version},\n    .minimum_version = {minimum},\n"
                 f"    .size = {size},\n    .fields = vs_fields_{sym},\n"
-                f"    .n_fields = {len(fields)},\n    .needed = {needed_text},\n}};\n\n")
+                f"    .n_fields = {len(fields)},\n    .needed = {needed_text},\n"
+                f"    .name_len = {c_strlen(self.declared_name(sym))}, "
+                f".wire_name_len = {c_strlen(wire)},\n}};\n\n")
 
     def field_info(self, t: ast.TypeDecl, m: ast.Member) -> str:
         tn = m.type_name or ""
@@ -399,7 +406,8 @@ class CBackend:
         test = m.attrs.test or (m.pred if m.kind == "validate" else None)
         name = m.sub.wire if m.kind == "subsection" and m.sub else m.name
         return (f"    {{ .name = {c_string(name)}, .kind = {kind}, "
-                f".flags = {' | '.join(flags) or '0'}, .width = {width},\n"
+                f".flags = {' | '.join(flags) or '0'}, .width = {width}, "
+                f".name_len = {c_strlen(name)},\n"
                 f"      .offset = {offset}, .elem_size = {self.elem_size(m)}, "
                 f".count = {count}, .max = {maxv}, .count_field = {count_field},\n"
                 f"      .multiply = {mult}, .since = {m.attrs.since}, "
@@ -820,7 +828,9 @@ class CBackend:
                        f"    .name = {c_string(self.declared_name(node))},\n    .wire_name = "
                        f"{c_string(t.wire + '/' + m.name + '/node')},\n"
                        f"    .version = 1,\n    .minimum_version = 1,\n"
-                       f"    .size = sizeof({node}),\n}};\n\n"
+                       f"    .size = sizeof({node}),\n"
+                       f"    .name_len = {c_strlen(self.declared_name(node))}, "
+                       f".wire_name_len = {c_strlen(t.wire + '/' + m.name + '/node')},\n}};\n\n"
                        f"static bool vs_visit_{node}(VsVisitor *v, const char *name, {node} *s, "
                        f"GError **errp)\n{{\n    uint32_t version = 1;\n    bool ok;\n\n"
                        f"    if (!vs_visit_start_struct(v, name, &vs_type_{node}, &version, "

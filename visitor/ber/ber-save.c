@@ -185,6 +185,44 @@ static inline uint8_t *put_header(uint8_t *p, uint8_t id_bits, uint32_t tag, siz
     return p + vs_ber_write_header(p, id_bits, tag, len);
 }
 
+/*
+ * Copies a short string (a name) without a call: names are mostly under
+ * 17 bytes, where memcpy()'s call and size dispatch cost more than the copy.
+ */
+static inline void copy_short(uint8_t *dst, const char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 16) {
+        memcpy(dst, src, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = (uint8_t)src[i];
+        }
+    }
+}
+
+/* strlen(@str), or @known_len when @str is the string it was measured from. */
+static inline size_t known_strlen(const char *str, const char *known, uint32_t known_len)
+{
+    if (!str) {
+        return 0;
+    }
+    return str == known && known_len ? known_len : strlen(str);
+}
+
 /* A whole primitive TLV, appended. */
 static void out_prim(BerSave *s, uint8_t id_bits, uint32_t tag, const void *data, size_t len)
 {
@@ -301,28 +339,40 @@ static uint32_t G_GNUC_NO_INLINE field_number_scan(SaveFrame *parent, const char
 /*
  * The usual case inline: a generated walker visits the member at the
  * cursor with the very name pointer its description holds, and a plain
- * member takes one slot.
+ * member takes one slot.  *@ret_fi is then that member (whose name length
+ * the description holds), else NULL.
  */
-static inline uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub)
+static inline uint32_t field_number(SaveFrame *parent, const char *name, const VsTypeInfo *sub,
+                                    const VsFieldInfo **ret_fi)
 {
     const VsTypeInfo *type = parent->type;
 
-    /* No description (a hand-written walker): every member is one past the last. */
-    if (!type || !type->fields || !type->n_fields) {
-        return parent->unmatched++;
-    }
-
-    if (!sub && parent->cursor < type->n_fields) {
+    *ret_fi = NULL;
+    if (!sub && type && parent->cursor < type->n_fields && type->fields) {
         const VsFieldInfo *fi = &type->fields[parent->cursor];
 
         if (fi->name == name && fi->kind != VS_FIELD_SUBSECTION &&
             fi->kind != VS_FIELD_GTREE && fi->kind != VS_FIELD_VALIDATE &&
             !(fi->flags & VS_FIELD_F_LOCAL)) {
             parent->cursor++;
+            *ret_fi = fi;
             return parent->cursor_slot++;
         }
     }
+    /* No description (a hand-written walker): every member is one past the last. */
+    if (!type || !type->fields || !type->n_fields) {
+        return parent->unmatched++;
+    }
     return field_number_scan(parent, name, sub);
+}
+
+/* The length of a member's @name: from its description @fi when there is one. */
+static inline size_t member_name_len(const VsFieldInfo *fi, const char *name)
+{
+    if (fi && fi->name_len) {
+        return fi->name_len;
+    }
+    return name ? strlen(name) : 0;
 }
 
 /*
@@ -377,21 +427,55 @@ static const char *member_elem_type(const VsFieldInfo *fi, char *buf, size_t siz
     }
 }
 
-/* Writes an array's or list's header at its place, in front of any NULL markers. */
-static void put_elem_header(BerSave *s, SaveFrame *f, const char *elem_type)
+/*
+ * The header in the usual case: no NULL markers precede it, so it is
+ * appended where the elements begin.  Nothing is moved.
+ */
+static void append_elem_header(BerSave *s, SaveFrame *f, const char *elem_type, size_t type_len)
+{
+    uint8_t *p = out_room(s, VS_BER_MAX_HEADER + type_len + 2 * (2 + 9));
+    uint8_t *start = p;
+    size_t n;
+
+    p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_VISIBLESTRING, type_len);
+    copy_short(p, elem_type, type_len);
+    p += type_len;
+    if (f->kind == SAVE_ARRAY) {
+        n = vs_ber_integer_octets(f->count, false, p + 2);
+        p[0] = VS_BER_TAG_INTEGER;
+        p[1] = (uint8_t)n;
+        p += 2 + n;
+    }
+    n = vs_ber_integer_octets(f->elem_size, false, p + 2);
+    p[0] = VS_BER_TAG_INTEGER;
+    p[1] = (uint8_t)n;
+    p += 2 + n;
+    s->len += (size_t)(p - start);
+    f->header_done = true;
+}
+
+/*
+ * Writes an array's or list's header at its place, in front of any NULL
+ * markers.  @type_len is strlen(@elem_type).
+ */
+static void put_elem_header(BerSave *s, SaveFrame *f, const char *elem_type, size_t type_len)
 {
     g_autofree char *full = NULL;
     uint8_t ints[2][9];
     /* Right after the value's SEQUENCE, opened with one tag and one length octet. */
     size_t header_at = f->opens[f->n_opens - 1] + 2;
-    size_t n_ints[2], type_len, hdr_len, tail = s->len - header_at;
+    size_t n_ints[2], hdr_len, tail = s->len - header_at;
     unsigned k = 0;
     uint8_t *p;
 
     if (f->saw_pointer && strncmp(elem_type, "pointer", 7) != 0) {
         elem_type = full = g_strdup_printf("pointer to %s", elem_type);
+        type_len = strlen(elem_type);
     }
-    type_len = strlen(elem_type);
+    if (G_LIKELY(!tail)) {
+        append_elem_header(s, f, elem_type, type_len);
+        return;
+    }
     if (f->kind == SAVE_ARRAY) {
         n_ints[k] = vs_ber_integer_octets(f->count, false, ints[k]);
         k++;
@@ -434,7 +518,10 @@ static void finish_elem_header(BerSave *s, SaveFrame *f)
         fi = find_member(parent->type, f->name, NULL, &i);
     }
     declared = member_elem_type(fi, buf, sizeof(buf));
-    put_elem_header(s, f, declared ? declared : f->saw_pointer ? "pointer" : "unknown");
+    if (!declared) {
+        declared = f->saw_pointer ? "pointer" : "unknown";
+    }
+    put_elem_header(s, f, declared, strlen(declared));
 }
 
 /* ---- must-understand -------------------------------------------------- */
@@ -476,7 +563,7 @@ static void element_begins(BerSave *s, const char *elem_type)
 
     if (parent && (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) &&
         !parent->header_done && elem_type) {
-        put_elem_header(s, parent, elem_type);
+        put_elem_header(s, parent, elem_type, strlen(elem_type));
     }
 }
 
@@ -487,19 +574,18 @@ static void element_begins(BerSave *s, const char *elem_type)
  * written front to back.
  */
 static bool put_item(BerSave *s, SaveFrame *parent, uint32_t number, const char *name,
-                     const char *elem_type, int context_tag, uint32_t utag, const void *data,
-                     size_t len)
+                     size_t name_len, const char *elem_type, int context_tag, uint32_t utag,
+                     const void *data, size_t len)
 {
     size_t value_len = vs_ber_header_size(utag, len) + len;
     size_t wrapped = context_tag >= 0 ? vs_ber_header_size((uint32_t)context_tag, value_len) +
                                         value_len
                                       : value_len;
-    size_t total = wrapped, seq_len = 0, name_len = 0;
+    size_t total = wrapped, seq_len = 0;
     bool mark = false;
     uint8_t *p, *start;
 
     if (parent) {
-        name_len = name ? strlen(name) : 0;
         mark = marked(s);
         if (G_LIKELY(name && number < 31 && name_len + wrapped + 3 < 124)) {
             /* Every length short: [i] L 30 L 0c n name value [marker]. */
@@ -511,7 +597,7 @@ static bool put_item(BerSave *s, SaveFrame *parent, uint32_t number, const char 
             p[3] = (uint8_t)seq_len;
             p[4] = VS_BER_TAG_UTF8STRING;
             p[5] = (uint8_t)name_len;
-            memcpy(p + 6, name, name_len);
+            copy_short(p + 6, name, name_len);
             p += 6 + name_len;
             if (context_tag >= 0) {
                 *p++ = (uint8_t)(ID_CONTEXT_C | context_tag);
@@ -571,13 +657,15 @@ static bool put_leaf(VsVisitor *v, const char *name, const char *elem_type, int 
 {
     BerSave *s = to_save(v);
     SaveFrame *parent = field_parent(s);
-    uint32_t number = parent ? field_number(parent, name, NULL) : 0;
+    const VsFieldInfo *fi = NULL;
+    uint32_t number = parent ? field_number(parent, name, NULL, &fi) : 0;
 
-    return put_item(s, parent, number, name, elem_type, context_tag, utag, data, len);
+    return put_item(s, parent, number, name, parent ? member_name_len(fi, name) : 0, elem_type,
+                    context_tag, utag, data, len);
 }
 
 /* Pushes a save frame (the inline array first, then the heap). */
-static SaveFrame *push_frame(BerSave *s, SaveKind kind)
+static inline SaveFrame *push_frame(BerSave *s, SaveKind kind)
 {
     SaveFrame *f;
 
@@ -602,10 +690,9 @@ static SaveFrame *push_frame(BerSave *s, SaveKind kind)
  * Opens a field item holding a container: [@number] SEQUENCE { name, and
  * the value's [@tag] SEQUENCE.  Stores the four starts in @opens; returns 4.
  */
-static unsigned open_field_item(BerSave *s, uint32_t number, const char *name, uint32_t tag,
-                                size_t opens[MAX_OPENS])
+static unsigned open_field_item(BerSave *s, uint32_t number, const char *name, size_t name_len,
+                                uint32_t tag, size_t opens[MAX_OPENS])
 {
-    size_t name_len = name ? strlen(name) : 0;
     unsigned n = 0;
 
     if (G_LIKELY(name && number < 31 && name_len < 128 && tag < 31)) {
@@ -622,7 +709,7 @@ static unsigned open_field_item(BerSave *s, uint32_t number, const char *name, u
         p[3] = 0;
         p[4] = VS_BER_TAG_UTF8STRING;
         p[5] = (uint8_t)name_len;
-        memcpy(p + 6, name, name_len);
+        copy_short(p + 6, name, name_len);
         p += 6 + name_len;
         p[0] = (uint8_t)(ID_CONTEXT_C | tag);
         p[1] = 0;
@@ -655,17 +742,28 @@ static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, 
 
     if (parent) {
         /* Numbered before the push, which may move the frames. */
-        uint32_t number = field_number(parent, name, sub);
+        const VsFieldInfo *fi;
+        uint32_t number = field_number(parent, name, sub, &fi);
         bool mark = marked(s);
 
         f = push_frame(s, kind);
-        f->n_opens = (uint8_t)open_field_item(s, number, name, tag, f->opens);
+        f->n_opens = (uint8_t)open_field_item(s, number, name, member_name_len(fi, name), tag,
+                                              f->opens);
         f->must_understand = mark;
     } else {
+        uint8_t *p;
+
         element_begins(s, elem_type);
         f = push_frame(s, kind);
-        f->opens[0] = out_open(s, tag, ID_CONTEXT_C);
-        f->opens[1] = out_open(s, VS_BER_TAG_SEQUENCE, ID_UNIVERSAL_C);
+        /* The value's [tag] and SEQUENCE (every tag is short): a0|tag 00 30 00. */
+        p = out_room(s, 4);
+        f->opens[0] = s->len;
+        f->opens[1] = s->len + 2;
+        p[0] = (uint8_t)(ID_CONTEXT_C | tag);
+        p[1] = 0;
+        p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
+        p[3] = 0;
+        s->len += 4;
         f->n_opens = 2;
     }
     return f;
@@ -702,29 +800,25 @@ static void pop_container(VsVisitor *v)
  * Writes a struct's or subsection's header: type name, wire name, version,
  * as three primitives appended in one go.
  */
-static void put_struct_header(BerSave *s, const char *type_name, const char *wire_name,
+static void put_struct_header(BerSave *s, const VsTypeInfo *type, const char *wire_name,
                               uint32_t version)
 {
-    size_t type_len = type_name ? strlen(type_name) : 0;
-    size_t wire_len = wire_name ? strlen(wire_name) : 0;
-    uint8_t ver[9];
-    size_t ver_len = vs_ber_integer_octets(version, false, ver);
-    uint8_t *p = out_room(s, 3 * VS_BER_MAX_HEADER + type_len + wire_len + ver_len);
+    size_t type_len = known_strlen(type->name, type->name, type->name_len);
+    size_t wire_len = known_strlen(wire_name, type->wire_name, type->wire_name_len);
+    uint8_t *p = out_room(s, 3 * VS_BER_MAX_HEADER + type_len + wire_len + 9);
     uint8_t *start = p;
+    size_t ver_len;
 
     p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_UTF8STRING, type_len);
-    if (type_len) {
-        memcpy(p, type_name, type_len);
-        p += type_len;
-    }
+    copy_short(p, type->name, type_len);
+    p += type_len;
     p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_UTF8STRING, wire_len);
-    if (wire_len) {
-        memcpy(p, wire_name, wire_len);
-        p += wire_len;
-    }
-    p = put_header(p, ID_UNIVERSAL, VS_BER_TAG_INTEGER, ver_len);
-    memcpy(p, ver, ver_len);
-    p += ver_len;
+    copy_short(p, wire_name, wire_len);
+    p += wire_len;
+    ver_len = vs_ber_integer_octets(version, false, p + 2);
+    p[0] = VS_BER_TAG_INTEGER;
+    p[1] = (uint8_t)ver_len;
+    p += 2 + ver_len;
     s->len += (size_t)(p - start);
 }
 
@@ -749,7 +843,7 @@ static bool ber_save_start_struct(VsVisitor *v, const char *name, const VsTypeIn
                                   struct_elem_type(s, type, buf, sizeof(buf)));
 
     f->type = type;
-    put_struct_header(s, type->name, type->wire_name, *version);
+    put_struct_header(s, type, type->wire_name, *version);
     return true;
 }
 
@@ -763,7 +857,7 @@ static bool ber_save_start_subsection(VsVisitor *v, const char *name, const VsTy
     }
     f = push_container(v, name, SAVE_SUBSECTION, 15, type, NULL);
     f->type = type;
-    put_struct_header(to_save(v), type->name, name, *version);
+    put_struct_header(to_save(v), type, name, *version);
     return true;
 }
 
@@ -794,22 +888,68 @@ static bool ber_save_list_next(VsVisitor *v, bool *more, GError **errp)
     return true;
 }
 
-/* Type names and context tags by width in bytes (1, 2, 4, 8). */
+/* Type names, their lengths and context tags by width in bytes (1, 2, 4, 8). */
 static const char *const uint_names[] = { NULL, "uint8", "uint16", NULL, "uint32",
                                           NULL, NULL, NULL, "uint64" };
 static const char *const int_names[] = { NULL, "int8", "int16", NULL, "int32",
                                          NULL, NULL, NULL, "int64" };
+static const uint8_t uint_name_len[] = { 0, 5, 6, 0, 6, 0, 0, 0, 6 };
+static const uint8_t int_name_len[] = { 0, 4, 5, 0, 5, 0, 0, 0, 5 };
 static const uint8_t width_tag[] = { 0, 1, 2, 0, 3, 0, 0, 0, 4 };
 
 /*
- * An integer element of an array whose header is written: `[k] 02 len v`,
- * appended directly (the common case of integer arrays).
+ * The header of an array or list of integers, from its first element:
+ * `1a n uintN 02 01 count 02 01 size` in one go when nothing precedes it
+ * and both numbers take one octet, else put_elem_header().
  */
-static inline bool put_int_element(BerSave *s, uint32_t tag, uint64_t bits, bool is_signed)
+static G_GNUC_NO_INLINE void put_int_elem_header(BerSave *s, SaveFrame *f, unsigned width,
+                                                 bool is_signed)
 {
-    uint8_t *p = out_room(s, 4 + 9);
+    const char *type = is_signed ? int_names[width] : uint_names[width];
+    size_t type_len = is_signed ? int_name_len[width] : uint_name_len[width];
+    uint8_t *p;
+
+    if (G_UNLIKELY(f->opens[f->n_opens - 1] + 2 != s->len || f->saw_pointer ||
+                   f->count >= 0x80 || f->elem_size >= 0x80)) {
+        put_elem_header(s, f, type, type_len);
+        return;
+    }
+    p = out_room(s, 2 + 6 + 6);
+    p[0] = VS_BER_TAG_VISIBLESTRING;
+    p[1] = (uint8_t)type_len;
+    copy_short(p + 2, type, type_len);
+    p += 2 + type_len;
+    if (f->kind == SAVE_ARRAY) {
+        p[0] = VS_BER_TAG_INTEGER;
+        p[1] = 1;
+        p[2] = (uint8_t)f->count;
+        p += 3;
+        s->len += 3;
+    }
+    p[0] = VS_BER_TAG_INTEGER;
+    p[1] = 1;
+    p[2] = (uint8_t)f->elem_size;
+    s->len += 2 + type_len + 3;
+    f->header_done = true;
+}
+
+/*
+ * An integer element of an array or list: `[k] 02 len v`, appended
+ * directly (the common case of integer arrays), after the header when it
+ * is the first.
+ */
+G_ALWAYS_INLINE static inline void put_int_element(BerSave *s, SaveFrame *f, unsigned width,
+                                                   bool is_signed, uint64_t bits)
+{
+    uint32_t tag = width_tag[width] + (is_signed ? 4u : 0u);
+    uint8_t *p;
     size_t n;
 
+    if (G_UNLIKELY(!f->header_done)) {
+        /* The element type the first element shows, as element_begins() would write it. */
+        put_int_elem_header(s, f, width, is_signed);
+    }
+    p = out_room(s, 4 + 9);
     /* One content octet: 0..127, and -128..-1 when signed (most elements). */
     if (bits < 0x80 || (is_signed && bits >= (uint64_t)-0x80)) {
         p[0] = (uint8_t)(ID_CONTEXT_C | tag);
@@ -818,7 +958,7 @@ static inline bool put_int_element(BerSave *s, uint32_t tag, uint64_t bits, bool
         p[3] = 1;
         p[4] = (uint8_t)bits;
         s->len += 5;
-        return true;
+        return;
     }
     n = vs_ber_integer_octets(bits, is_signed, p + 4);
 
@@ -827,51 +967,36 @@ static inline bool put_int_element(BerSave *s, uint32_t tag, uint64_t bits, bool
     p[2] = VS_BER_TAG_INTEGER;
     p[3] = (uint8_t)n;
     s->len += 4 + n;
-    return true;
-}
-
-static inline bool element_ready(BerSave *s)
-{
-    SaveFrame *parent = save_top(s);
-
-    return parent && (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) &&
-           parent->header_done;
 }
 
 /*
  * An integer member of a struct, the most common item:
  * `[i] L 30 L 0c n name [k] L 02 n value`, with the integer's octets
- * written straight into the output.  Returns false (nothing written) when
- * the name is missing or long or items may be marked must-understand: the
- * caller then takes put_leaf()'s general path.
+ * written straight into the output; put_item() when a tag or a length is
+ * long.
  */
-static inline bool put_int_field(BerSave *s, SaveFrame *parent, const char *name, uint32_t tag,
-                                 uint64_t bits, bool is_signed)
+G_ALWAYS_INLINE static inline void put_int_field(BerSave *s, SaveFrame *parent, const char *name,
+                                                 unsigned width, bool is_signed, uint64_t bits)
 {
-    size_t name_len, n, seq_len;
-    uint32_t number;
+    uint32_t tag = width_tag[width] + (is_signed ? 4u : 0u);
+    const VsFieldInfo *fi;
+    uint32_t number = field_number(parent, name, NULL, &fi);
+    size_t name_len = member_name_len(fi, name), n, seq_len;
     uint8_t *p, *q;
 
-    if (!name || G_UNLIKELY(s->marks != NULL)) {
-        return false;
-    }
-    name_len = strlen(name);
-    if (G_UNLIKELY(name_len >= 100)) {
-        return false;
-    }
-    number = field_number(parent, name, NULL);
-    if (G_UNLIKELY(number >= 31)) {
+    if (G_UNLIKELY(number >= 31 || name_len >= 100)) {
         uint8_t content[9];
 
-        return put_item(s, parent, number, name, NULL, (int)tag, VS_BER_TAG_INTEGER, content,
-                        vs_ber_integer_octets(bits, is_signed, content));
+        put_item(s, parent, number, name, name_len, NULL, (int)tag, VS_BER_TAG_INTEGER, content,
+                 vs_ber_integer_octets(bits, is_signed, content));
+        return;
     }
     p = out_room(s, 6 + name_len + 4 + 9);
     p[0] = (uint8_t)(ID_CONTEXT_C | number);
     p[2] = ID_UNIVERSAL_C | VS_BER_TAG_SEQUENCE;
     p[4] = VS_BER_TAG_UTF8STRING;
     p[5] = (uint8_t)name_len;
-    memcpy(p + 6, name, name_len);
+    copy_short(p + 6, name, name_len);
     q = p + 6 + name_len;
     if (bits < 0x80 || (is_signed && bits >= (uint64_t)-0x80)) {
         q[4] = (uint8_t)bits;
@@ -887,48 +1012,53 @@ static inline bool put_int_field(BerSave *s, SaveFrame *parent, const char *name
     p[1] = (uint8_t)(seq_len + 2);
     p[3] = (uint8_t)seq_len;
     s->len += seq_len + 4;
-    return true;
+}
+
+/* Any other integer: at the root, unnamed in a struct, or with items to mark. */
+static G_GNUC_NO_INLINE bool put_int_leaf(VsVisitor *v, const char *name, unsigned width,
+                                          bool is_signed, uint64_t bits)
+{
+    uint8_t content[9];
+    size_t len = vs_ber_integer_octets(bits, is_signed, content);
+
+    if (is_signed) {
+        return put_leaf(v, name, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER,
+                        content, len);
+    }
+    return put_leaf(v, name, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content,
+                    len);
+}
+
+/* An integer visit: an element, a struct's member, or put_int_leaf(). */
+G_ALWAYS_INLINE static inline bool put_int(VsVisitor *v, const char *name, unsigned width,
+                                           bool is_signed, uint64_t bits)
+{
+    BerSave *s = to_save(v);
+    SaveFrame *parent = save_top(s);
+
+    if (G_LIKELY(parent && !s->marks)) {
+        if (parent->kind == SAVE_ARRAY || parent->kind == SAVE_LIST) {
+            put_int_element(s, parent, width, is_signed, bits);
+            return true;
+        }
+        if (name) {
+            put_int_field(s, parent, name, width, is_signed, bits);
+            return true;
+        }
+    }
+    return put_int_leaf(v, name, width, is_signed, bits);
 }
 
 static bool ber_save_type_uint(VsVisitor *v, const char *name, uint64_t *val, unsigned width,
                                GError **errp)
 {
-    uint8_t content[9];
-    size_t len;
-
-    BerSave *s = to_save(v);
-    SaveFrame *parent = save_top(s);
-
-    if (element_ready(s)) {
-        return put_int_element(s, width_tag[width], *val, false);
-    }
-    if (parent && parent->kind <= SAVE_SUBSECTION &&
-        put_int_field(s, parent, name, width_tag[width], *val, false)) {
-        return true;
-    }
-    len = vs_ber_integer_octets(*val, false, content);
-    return put_leaf(v, name, uint_names[width], width_tag[width], VS_BER_TAG_INTEGER, content, len);
+    return put_int(v, name, width, false, *val);
 }
 
 static bool ber_save_type_int(VsVisitor *v, const char *name, int64_t *val, unsigned width,
                               GError **errp)
 {
-    uint8_t content[9];
-    size_t len;
-
-    BerSave *s = to_save(v);
-    SaveFrame *parent = save_top(s);
-
-    if (element_ready(s)) {
-        return put_int_element(s, width_tag[width] + 4u, (uint64_t)*val, true);
-    }
-    if (parent && parent->kind <= SAVE_SUBSECTION &&
-        put_int_field(s, parent, name, width_tag[width] + 4u, (uint64_t)*val, true)) {
-        return true;
-    }
-    len = vs_ber_integer_octets((uint64_t)*val, true, content);
-    return put_leaf(v, name, int_names[width], width_tag[width] + 4, VS_BER_TAG_INTEGER, content,
-                    len);
+    return put_int(v, name, width, true, (uint64_t)*val);
 }
 
 static bool ber_save_type_bool(VsVisitor *v, const char *name, bool *val, GError **errp)
