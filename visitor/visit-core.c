@@ -24,7 +24,31 @@ static int visitor_destructor(VsVisitor *v)
         g_string_free(v->path, TRUE);
     }
     g_clear_error(&v->error);
+    /* An in-place visitor's grown frame stack is not a talloc child. */
+    if (v->in_place && v->frames != v->inline_frames) {
+        g_free(v->frames);
+    }
     return 0;
+}
+
+/*
+ * The base of a new visitor in @size bytes at @v: zeroed except for the
+ * inline frames, which are only read once pushed (zeroing them would cost
+ * more than a small walk), and the implementation's @scratch tail.
+ */
+static void visitor_init(VsVisitor *v, const VsVisitorOps *ops, size_t size, size_t scratch,
+                         TALLOC_CTX *result_ctx)
+{
+    g_assert(size >= sizeof(VsVisitor) && scratch <= size - sizeof(VsVisitor));
+    g_assert(ops->start_struct && ops->start_array && ops->start_subsection);
+    g_assert(ops->type_uint && ops->type_int && ops->type_bool);
+    g_assert(ops->buffer && ops->string && ops->unused);
+    memset(v, 0, offsetof(VsVisitor, inline_frames));
+    memset((char *)v + sizeof(VsVisitor), 0, size - sizeof(VsVisitor) - scratch);
+    v->ops = ops;
+    v->result_ctx = result_ctx;
+    v->frames = v->inline_frames;
+    v->frames_alloc = VS_VISITOR_INLINE_FRAMES;
 }
 
 void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
@@ -36,31 +60,32 @@ void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size
 void *vs_visitor_alloc_scratch(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
                                size_t scratch, TALLOC_CTX *result_ctx)
 {
-    VsVisitor *v;
+    /* One allocation. */
+    VsVisitor *v = talloc_named_const(mem_ctx, size, ops->impl_name);
 
-    g_assert(size >= sizeof(VsVisitor) && scratch <= size - sizeof(VsVisitor));
-    g_assert(ops->start_struct && ops->start_array && ops->start_subsection);
-    g_assert(ops->type_uint && ops->type_int && ops->type_bool);
-    g_assert(ops->buffer && ops->string && ops->unused);
-    /*
-     * One allocation, zeroed except for the inline frames, which are only
-     * read once pushed (zeroing them would cost more than a small walk),
-     * and the implementation's @scratch tail.
-     */
-    v = talloc_named_const(mem_ctx, size, ops->impl_name);
     g_assert(v != NULL);
-    memset(v, 0, offsetof(VsVisitor, inline_frames));
-    memset((char *)v + sizeof(VsVisitor), 0, size - sizeof(VsVisitor) - scratch);
-    v->ops = ops;
-    v->result_ctx = result_ctx ? result_ctx : (TALLOC_CTX *)v;
-    v->frames = v->inline_frames;
-    v->frames_alloc = VS_VISITOR_INLINE_FRAMES;
+    visitor_init(v, ops, size, scratch, result_ctx ? result_ctx : (TALLOC_CTX *)v);
     talloc_set_destructor(v, visitor_destructor);
+    return v;
+}
+
+void *vs_visitor_init_in_place(void *storage, const VsVisitorOps *ops, size_t size,
+                               size_t scratch, TALLOC_CTX *result_ctx)
+{
+    VsVisitor *v = storage;
+
+    g_assert(v != NULL && (result_ctx || ops->kind == VS_VISITOR_SAVE));
+    visitor_init(v, ops, size, scratch, result_ctx);
+    v->in_place = true;
     return v;
 }
 
 void vs_visitor_free(VsVisitor *v)
 {
+    if (v && v->in_place) {
+        visitor_destructor(v);
+        return;
+    }
     talloc_free(v);
 }
 

@@ -14,7 +14,14 @@ void vs_path_grow(VsVisitor *v)
     size_t n = v->frames_alloc * 2;
     VsFrame *frames;
 
-    if (v->frames == v->inline_frames) {
+    if (v->in_place) {
+        /* Not a talloc object: the stack is freed with the visitor (visit-core.c). */
+        frames = v->frames == v->inline_frames ? g_new(VsFrame, n)
+                                               : g_renew(VsFrame, v->frames, n);
+        if (v->frames == v->inline_frames) {
+            memcpy(frames, v->inline_frames, v->depth * sizeof(VsFrame));
+        }
+    } else if (v->frames == v->inline_frames) {
         frames = talloc_array(v, VsFrame, n);
         g_assert(frames != NULL);
         memcpy(frames, v->inline_frames, v->depth * sizeof(VsFrame));

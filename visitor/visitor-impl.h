@@ -134,6 +134,7 @@ struct VsVisitor {
     bool has_root_version;
     uint32_t root_version;
     bool hooks_off;         /* vs_visitor_set_hooks(v, false) */
+    bool in_place;          /* in the caller's storage, not a talloc object */
     VsFrame inline_frames[VS_VISITOR_INLINE_FRAMES];
 };
 
@@ -156,6 +157,22 @@ void *vs_visitor_alloc(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size
  * small walk costs.
  */
 void *vs_visitor_alloc_scratch(TALLOC_CTX *mem_ctx, const VsVisitorOps *ops, size_t size,
+                               size_t scratch, TALLOC_CTX *result_ctx);
+
+/*
+ * vs_visitor_init_in_place: as vs_visitor_alloc_scratch(), but in @size
+ * bytes of the caller's @storage (aligned for any type) instead of a talloc
+ * allocation.  Creating and freeing such a visitor costs a few stores where
+ * a talloc object costs a malloc(), a free() and talloc's bookkeeping,
+ * which is more than encoding a small struct.
+ * @result_ctx: where LOAD allocations go; may be NULL only for SAVE
+ *   visitors (vs_visitor_result_ctx() then returns NULL)
+ *
+ * The visitor is not a talloc object: it cannot be a talloc parent or be
+ * stolen.  vs_visitor_free() releases what it holds (it frees no storage),
+ * and must be called before @storage goes away.
+ */
+void *vs_visitor_init_in_place(void *storage, const VsVisitorOps *ops, size_t size,
                                size_t scratch, TALLOC_CTX *result_ctx);
 
 #define vs_visitor_new(mem_ctx, ops, Type, result_ctx) \

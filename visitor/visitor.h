@@ -455,7 +455,10 @@ void vs_visitor_set_hooks(VsVisitor *v, bool enabled);
 /* Whether hooks run on @v's walk (for generated walkers). */
 bool vs_visitor_hooks_enabled(const VsVisitor *v);
 
-/* The result context LOAD allocations go under (never NULL). */
+/*
+ * The result context LOAD allocations go under (never NULL, except for a
+ * SAVE visitor created in place without one: see visitor-impl.h).
+ */
 TALLOC_CTX *vs_visitor_result_ctx(VsVisitor *v);
 
 /* Visit @count elements of a u8 array, one by one (for walkers). */

@@ -838,6 +838,132 @@ static void test_ber_long_tags(void **state)
     talloc_free(bytes);
 }
 
+/* ---- the visitor in the caller's storage -------------------------------- */
+
+/* As ber_save(), with the visitor in place (vs_ber_save_visitor_init()). */
+static uint8_t *ber_save_in_place(TALLOC_CTX *mem, Walk walk, const char *name, void *obj,
+                                  const char *const *marks, size_t *ret_len)
+{
+    VsBerSaveStorage storage;
+    VsVisitor *v = vs_ber_save_visitor_init(&storage);
+    GError *err = NULL;
+    const uint8_t *data;
+    uint8_t *copy;
+
+    assert_ptr_equal(v, &storage);
+    assert_null(vs_visitor_result_ctx(v));
+    for (size_t i = 0; marks && marks[i]; i++) {
+        vs_ber_save_visitor_mark(v, marks[i]);
+    }
+    if (!walk(v, name, obj, &err) || !vs_visitor_complete(v, &err)) {
+        print_error("BER save failed: %s\n", err->message);
+        g_error_free(err);
+        fail();
+    }
+    data = vs_ber_save_visitor_data(v, ret_len);
+    copy = talloc_memdup(mem, data, *ret_len ? *ret_len : 1);
+    vs_visitor_free(v);
+    return copy;
+}
+
+/* A chain of @depth structs, each a u8 and the next: deeper than any inline frame stack. */
+static const VsTypeInfo chain_type = {
+    .name = "Chain", .wire_name = "chain", .version = 1, .minimum_version = 1,
+};
+
+static bool walk_chain_at(VsVisitor *v, const char *name, uint8_t *vals, unsigned depth,
+                          bool fail_deepest, GError **errp)
+{
+    uint32_t version = 1;
+    bool ok;
+
+    if (!vs_visit_start_struct(v, name, &chain_type, &version, errp)) {
+        return false;
+    }
+    ok = vs_visit_u8(v, "x", &vals[0], errp);
+    if (ok && depth > 1) {
+        ok = walk_chain_at(v, "next", vals + 1, depth - 1, fail_deepest, errp);
+    } else if (ok && fail_deepest) {
+        ok = vs_visit_report(v, "x", errp, VS_VISIT_ERROR_MISMATCH, "refused at the bottom");
+    }
+    ok = ok && vs_visit_check_struct(v, errp);
+    vs_visit_end_struct(v);
+    return ok;
+}
+
+#define CHAIN_DEPTH 20
+
+static bool walk_chain(VsVisitor *v, const char *name, void *obj, GError **errp)
+{
+    return walk_chain_at(v, name, obj, CHAIN_DEPTH, false, errp);
+}
+
+/*
+ * vs_ber_save_visitor_init() writes the bytes vs_ber_save_visitor_new()
+ * writes: on small and large walks (output past the storage), deep ones
+ * (frames past the storage, in the core and in the writer) and with marked
+ * items.  What it holds on the heap then, and after a failure deep down
+ * (a rendered path, the error), vs_visitor_free() releases: the ASan build
+ * checks that nothing leaks.
+ */
+static void test_ber_in_place_visitor(void **state)
+{
+    static const char *const marks[] = { "vsdemo.inner.mask", "vsdemo.vsdemo/irq", NULL };
+    uint8_t chain[CHAIN_DEPTH];
+    VsExPic pic;
+    size_t len_a, len_b;
+    uint8_t *a, *b;
+
+    for (unsigned seed = 0; seed < 4; seed++) {
+        VsExDemo s;
+        VsExInner storage[VS_EX_SLOTS];
+
+        vs_ex_demo_fill(&s, storage, seed);
+        a = ber_save(*state, walk_demo, "vsdemo", &s, &len_a);
+        b = ber_save_in_place(*state, walk_demo, "vsdemo", &s, NULL, &len_b);
+        assert_true(len_a > sizeof(VsBerSaveStorage) / 2);
+        assert_int_equal(len_a, len_b);
+        assert_memory_equal(a, b, len_a);
+        a = ber_save_marked(*state, walk_demo, "vsdemo", &s, marks, &len_a);
+        b = ber_save_in_place(*state, walk_demo, "vsdemo", &s, marks, &len_b);
+        assert_int_equal(len_a, len_b);
+        assert_memory_equal(a, b, len_a);
+    }
+
+    for (unsigned i = 0; i < sizeof(pic); i++) {
+        ((uint8_t *)&pic)[i] = (uint8_t)(i * 11 + 3);
+    }
+    a = ber_save(*state, walk_pic, "i8259", &pic, &len_a);
+    b = ber_save_in_place(*state, walk_pic, "i8259", &pic, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+
+    for (unsigned i = 0; i < CHAIN_DEPTH; i++) {
+        chain[i] = (uint8_t)(200 + i);
+    }
+    a = ber_save(*state, walk_chain, "chain", chain, &len_a);
+    b = ber_save_in_place(*state, walk_chain, "chain", chain, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+
+    {
+        VsBerSaveStorage st;
+        VsVisitor *v = vs_ber_save_visitor_init(&st);
+        GError *err = NULL;
+
+        assert_false(walk_chain_at(v, "chain", chain, CHAIN_DEPTH, true, &err));
+        assert_non_null(err);
+        assert_non_null(strstr(err->message, "chain.next.next.next.next.next.next.next.next.next"));
+        assert_non_null(strstr(err->message, "refused at the bottom"));
+        g_clear_error(&err);
+        assert_true(vs_visitor_failed(v));
+        assert_false(vs_visitor_complete(v, &err));
+        assert_non_null(err);
+        g_clear_error(&err);
+        vs_visitor_free(v);
+    }
+}
+
 /* ---- schema digests ------------------------------------------------------- */
 
 static void digest_of_fields(const VsFieldInfo *fields, uint32_t version,
@@ -1079,6 +1205,7 @@ int main(void)
         T(test_ber_must_understand_malformed),
         T(test_ber_schema_digest),
         T(test_ber_long_tags),
+        T(test_ber_in_place_visitor),
         T(test_ber_fail_truncation),
         T(test_ber_fail_trailing_bytes),
         T(test_ber_indefinite_and_depth),

@@ -744,7 +744,7 @@ static SaveFrame *push_container(VsVisitor *v, const char *name, SaveKind kind, 
         /* Numbered before the push, which may move the frames. */
         const VsFieldInfo *fi;
         uint32_t number = field_number(parent, name, sub, &fi);
-        bool mark = marked(s);
+        bool mark = G_UNLIKELY(s->marks != NULL) && marked(s);
 
         f = push_frame(s, kind);
         f->n_opens = (uint8_t)open_field_item(s, number, name, member_name_len(fi, name), tag,
@@ -776,7 +776,7 @@ static void pop_container(VsVisitor *v)
     unsigned n;
 
     g_assert(f != NULL);
-    if (f->kind == SAVE_ARRAY || f->kind == SAVE_LIST) {
+    if ((f->kind == SAVE_ARRAY || f->kind == SAVE_LIST) && !f->header_done) {
         finish_elem_header(s, f);
     }
     n = f->n_opens;
@@ -1163,18 +1163,30 @@ static const VsVisitorOps ber_save_ops = {
     .destroy = ber_save_destroy,
 };
 
-VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx)
-{
-    /* The inline frames and output are written before they are read: not zeroed. */
-    BerSave *s = vs_visitor_alloc_scratch(mem_ctx, &ber_save_ops, sizeof(BerSave),
-                                          sizeof(BerSave) - offsetof(BerSave, inline_frames),
-                                          NULL);
+G_STATIC_ASSERT(sizeof(BerSave) <= sizeof(VsBerSaveStorage));
 
+/* The inline frames and output are written before they are read: not zeroed. */
+#define BER_SAVE_SCRATCH (sizeof(BerSave) - offsetof(BerSave, inline_frames))
+
+static VsVisitor *ber_save_setup(BerSave *s)
+{
     s->out = s->inline_out;
     s->cap = INLINE_OUT;
     s->frames = s->inline_frames;
     s->frames_cap = INLINE_FRAMES;
     return &s->base;
+}
+
+VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx)
+{
+    return ber_save_setup(vs_visitor_alloc_scratch(mem_ctx, &ber_save_ops, sizeof(BerSave),
+                                                   BER_SAVE_SCRATCH, NULL));
+}
+
+VsVisitor *vs_ber_save_visitor_init(VsBerSaveStorage *storage)
+{
+    return ber_save_setup(vs_visitor_init_in_place(storage, &ber_save_ops, sizeof(BerSave),
+                                                   BER_SAVE_SCRATCH, NULL));
 }
 
 void vs_ber_save_visitor_mark(VsVisitor *v, const char *path)

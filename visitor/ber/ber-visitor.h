@@ -78,9 +78,45 @@ typedef enum VsBerPolicy {
 VsVisitor *vs_ber_save_visitor_new(TALLOC_CTX *mem_ctx);
 
 /*
+ * Room for a BER save visitor in the caller's storage (a local variable):
+ * see vs_ber_save_visitor_init().  Its content is private.
+ */
+typedef struct VsBerSaveStorage {
+    union {
+        max_align_t align;
+        unsigned char bytes[1024];
+    } u;
+} VsBerSaveStorage;
+
+/*
+ * vs_ber_save_visitor_init: the same SAVE visitor as
+ * vs_ber_save_visitor_new(), created in @storage instead of allocated.
+ * Saving one section at a time (a few hundred bytes each), allocating and
+ * freeing a talloc object per save costs as much as a fifth of the
+ * encoding; this costs a few stores.
+ * @storage: where the visitor lives; must outlive it
+ *
+ * The visitor is not a talloc object (no talloc parent, no
+ * talloc_steal()); everything else is as for vs_ber_save_visitor_new().
+ * Free it with vs_visitor_free() before @storage goes away: output that
+ * outgrew the storage is on the heap until then.
+ *
+ *     VsBerSaveStorage st;
+ *     VsVisitor *v = vs_ber_save_visitor_init(&st);
+ *     bool ok = vs_visit_Counter(v, "counter", &c, errp) && vs_visitor_complete(v, errp);
+ *     if (ok) {
+ *         bytes = vs_ber_save_visitor_data(v, &len);   (copy them out)
+ *     }
+ *     vs_visitor_free(v);
+ *
+ * Returns: the visitor (a pointer into @storage); never NULL.
+ */
+VsVisitor *vs_ber_save_visitor_init(VsBerSaveStorage *storage);
+
+/*
  * vs_ber_save_visitor_data: the bytes written so far; complete once
  * vs_visitor_complete() has succeeded.
- * @v: a visitor from vs_ber_save_visitor_new()
+ * @v: a visitor from vs_ber_save_visitor_new() or vs_ber_save_visitor_init()
  * @ret_len: set to the number of bytes
  *
  * Ownership: borrowed; valid until the next operation on @v or its free.
