@@ -23,7 +23,9 @@ static int visitor_destructor(VsVisitor *v)
     if (v->path) {
         g_string_free(v->path, TRUE);
     }
-    g_clear_error(&v->error);
+    if (v->error) {
+        g_error_free(v->error);
+    }
     /* An in-place visitor's grown frame stack is not a talloc child. */
     if (v->in_place && v->frames != v->inline_frames) {
         g_free(v->frames);
@@ -36,8 +38,8 @@ static int visitor_destructor(VsVisitor *v)
  * inline frames, which are only read once pushed (zeroing them would cost
  * more than a small walk), and the implementation's @scratch tail.
  */
-static void visitor_init(VsVisitor *v, const VsVisitorOps *ops, size_t size, size_t scratch,
-                         TALLOC_CTX *result_ctx)
+static inline void visitor_init(VsVisitor *v, const VsVisitorOps *ops, size_t size,
+                                size_t scratch, TALLOC_CTX *result_ctx)
 {
     g_assert(size >= sizeof(VsVisitor) && scratch <= size - sizeof(VsVisitor));
     g_assert(ops->start_struct && ops->start_array && ops->start_subsection);
