@@ -16,9 +16,10 @@
  * vstate codec.  BER encode is measured twice: with the visitor in the
  * caller's frame (vs_ber_save_visitor_init, ber-enc, the figure the goal
  * uses, as is the core's floor) and as a talloc object
- * (vs_ber_save_visitor_new, ber-talloc-enc).  Each case is timed with the monotonic
- * clock: a warm-up, then the median of several runs of N operations, and
- * the ratios are printed against the baselines measured in the same run.
+ * (vs_ber_save_visitor_new, ber-talloc-enc).  Each case is timed with the
+ * monotonic clock: a warm-up, then the median of several runs of N
+ * operations (the cases take turns, one run each per round), and the
+ * ratios are printed against the baselines measured in the same run.
  *
  * usage: bench-ber [--iterations N] [--runs R] [--only NAME]...
  *   --iterations N  operations per run (default: calibrated to ~20 ms)
@@ -108,6 +109,8 @@ typedef struct VsBenchCase {
     char name[64];
     VsBenchState *state;
     VsBenchOp op;
+    uint64_t n;                  /* operations per timed run */
+    double per_op[63];           /* ns per operation of each run */
     double ns_median, ns_min, ns_max;
     uint64_t ops_executed;
     bool ran;
@@ -484,10 +487,9 @@ static int vs_bench_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Calibrates N (unless given) to about 20 ms a run, warms up, times @runs runs. */
-static uint64_t vs_bench_measure(VsBenchCase *c, uint64_t iterations, unsigned runs)
+/* Calibrates N (unless given) to about 20 ms a run, which warms up too, or warms up. */
+static void vs_bench_calibrate(VsBenchCase *c, uint64_t iterations)
 {
-    double per_op[64];
     uint64_t n = iterations;
 
     if (n == 0) {
@@ -503,15 +505,36 @@ static uint64_t vs_bench_measure(VsBenchCase *c, uint64_t iterations, unsigned r
     } else {
         vs_bench_loop(c, n / 10 + 1); /* warm-up */
     }
-    for (unsigned r = 0; r < runs; r++) {
-        per_op[r] = vs_bench_time_run(c, n) / (double)n;
+    c->n = n;
+}
+
+/*
+ * Times @runs runs of every case, the cases taking turns within each round:
+ * on a machine shared with other work, a burst of load then slows a run of
+ * every case rather than all the runs of one, so ratios of medians hold up.
+ */
+static void vs_bench_measure(VsBenchCase *cases, size_t n_cases, uint64_t iterations,
+                             unsigned runs)
+{
+    for (size_t i = 0; i < n_cases; i++) {
+        vs_bench_calibrate(&cases[i], iterations);
     }
-    qsort(per_op, runs, sizeof(per_op[0]), vs_bench_cmp_double);
-    c->ns_median = runs % 2 ? per_op[runs / 2] : (per_op[runs / 2 - 1] + per_op[runs / 2]) / 2;
-    c->ns_min = per_op[0];
-    c->ns_max = per_op[runs - 1];
-    c->ran = true;
-    return n;
+    for (unsigned r = 0; r < runs; r++) {
+        for (size_t i = 0; i < n_cases; i++) {
+            cases[i].per_op[r] = vs_bench_time_run(&cases[i], cases[i].n) / (double)cases[i].n;
+        }
+    }
+    for (size_t i = 0; i < n_cases; i++) {
+        VsBenchCase *c = &cases[i];
+        double *per_op = c->per_op;
+
+        qsort(per_op, runs, sizeof(per_op[0]), vs_bench_cmp_double);
+        c->ns_median = runs % 2 ? per_op[runs / 2]
+                                : (per_op[runs / 2 - 1] + per_op[runs / 2]) / 2;
+        c->ns_min = per_op[0];
+        c->ns_max = per_op[runs - 1];
+        c->ran = true;
+    }
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -656,7 +679,8 @@ int main(int argc, char **argv)
            "(asn1c -fwide-types -fcompound-names),\n"
            "       built at its best: -O2 -DNDEBUG, ASN_DEBUG defined to nothing "
            "('-DASN_DEBUG(...)=((void)0)')\n");
-    printf("timing: CLOCK_MONOTONIC, warm-up, median of %u runs of %s operations\n\n", runs,
+    printf("timing: CLOCK_MONOTONIC, warm-up, median of %u runs of %s operations,\n"
+           "        the cases taking turns in each round of runs\n\n", runs,
            iterations ? "N (--iterations)" : "N (calibrated to ~20 ms)");
 
     printf("%-14s %8s %8s %11s %10s  %s\n", "state", "BER B", "legacy B", "BER/legacy",
@@ -674,13 +698,13 @@ int main(int argc, char **argv)
     }
     printf("  (asn1c DER: size of der_encode's output; (=) means byte-identical to vstate's BER)\n\n");
 
-    printf("%-24s %10s %10s %10s %12s  %s\n", "case", "N", "ns/op", "min", "max", "what");
+    printf("%-28s %10s %10s %10s %12s  %s\n", "case", "N", "ns/op", "min", "max", "what");
+    fflush(stdout);
+    vs_bench_measure(cases, n_cases, iterations, runs);
     for (size_t i = 0; i < n_cases; i++) {
-        VsBenchCase *c = &cases[i];
-        uint64_t n = vs_bench_measure(c, iterations, runs);
-        printf("%-24s %10" G_GUINT64_FORMAT " %10.1f %10.1f %12.1f  %s\n", c->name, n,
+        const VsBenchCase *c = &cases[i];
+        printf("%-28s %10" G_GUINT64_FORMAT " %10.1f %10.1f %12.1f  %s\n", c->name, c->n,
                c->ns_median, c->ns_min, c->ns_max, vs_bench_op_what[c->op]);
-        fflush(stdout);
     }
 
     printf("\nratios (median ns/op, same run):\n");
@@ -704,12 +728,12 @@ int main(int argc, char **argv)
         vs_bench_ratio("vstate BER encode / legacy encode", be, le, 0, 3, &all_met);
         vs_bench_ratio("vstate BER decode / legacy decode", bd, ld, 0, 3, &all_met);
         if (ae && bt) {
-            printf("  %-44s %7.2fx   (no goal: the visitor a talloc object)\n",
-                   "asn1c der_encode / BER encode, talloc visitor", ae->ns_median / bt->ns_median);
+            printf("  %-44s %7.2fx   (no goal: vs_ber_save_visitor_new)\n",
+                   "asn1c der_encode / BER encode, talloc", ae->ns_median / bt->ns_median);
         }
         if (bt && le) {
             printf("  %-44s %7.2fx   (no goal: both visitors talloc objects)\n",
-                   "BER encode, talloc visitor / legacy encode", bt->ns_median / le->ns_median);
+                   "BER encode, talloc / legacy encode", bt->ns_median / le->ns_median);
         }
         if (ae && cw) {
             printf("  %-44s %7.2fx   (the most any vstate encoder can reach)\n",
@@ -725,7 +749,7 @@ int main(int argc, char **argv)
     if (n_only) {
         printf("\nops executed inside vs_bench_loop (divide callgrind's Ir by this):\n");
         for (size_t i = 0; i < n_cases; i++) {
-            printf("  %-24s %" G_GUINT64_FORMAT "\n", cases[i].name, cases[i].ops_executed);
+            printf("  %-28s %" G_GUINT64_FORMAT "\n", cases[i].name, cases[i].ops_executed);
         }
     }
     {
