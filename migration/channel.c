@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,15 @@
 
 G_DEFINE_QUARK(vs-channel-error-quark, vs_channel_error)
 
-/* A pipe this large halves the wake-ups of a page stream to exec: (see
- * machine-limits.md §3); failing to grow it is harmless. */
-#define CHANNEL_PIPE_SIZE (1024 * 1024)
+/*
+ * Pipe sizes to try for exec:, largest first.  A RAM page spliced into a
+ * pipe takes two of its slots (header, page), so 1 MiB (256 slots) holds
+ * only 128 pages; a reader and a writer on different CPUs then wait for
+ * each other's wake-ups (machine-limits.md §3).  Above
+ * /proc/sys/fs/pipe-max-size (1 MiB) only a privileged process succeeds;
+ * the others get the largest size allowed, and a failure is harmless.
+ */
+static const int channel_pipe_sizes[] = { 16 << 20, 4 << 20, 1 << 20 };
 
 struct VsChannel {
     VsChannelKind kind;
@@ -281,38 +288,69 @@ bool vs_channel_close(VsChannel *ch, GError **errp)
 static void channel_grow_pipe(int fd)
 {
 #ifdef F_SETPIPE_SZ
-    (void)fcntl(fd, F_SETPIPE_SZ, CHANNEL_PIPE_SIZE);
+    for (size_t i = 0; i < G_N_ELEMENTS(channel_pipe_sizes); i++) {
+        if (fcntl(fd, F_SETPIPE_SZ, channel_pipe_sizes[i]) >= 0) {
+            break;
+        }
+    }
 #endif
 }
 
 /*
  * Starts `/bin/sh -c @cmd`, with its stdin (source) or stdout (destination)
  * on a pipe whose other end is returned.
+ *
+ * posix_spawn rather than fork: glibc starts the child with vfork
+ * semantics, so the page tables of guest RAM (gigabytes) are not copied,
+ * and the guest's next write to each page does not fault to undo a
+ * copy-on-write that the exec had already made pointless.  The child gets
+ * descriptors 0-2 only (a reading command's stdin is /dev/null), and
+ * SIGPIPE back at its default (the migration ignores it).
  */
 static bool channel_spawn(const char *cmd, bool we_write, int *ret_fd, pid_t *ret_pid,
                           GError **errp)
 {
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-    GError *local = NULL;
-    GPid pid;
-    int fd = -1;
+    char *const argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t dflt;
+    int p[2], rc;
+    pid_t pid;
 
     if (we_write) {
         trace_migration_exec_outgoing(cmd);
     } else {
         trace_migration_exec_incoming(cmd);
     }
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                  NULL, &pid, we_write ? &fd : NULL, we_write ? NULL : &fd,
-                                  NULL, &local)) {
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        return channel_fail_errno(errp, errno, "cannot make a pipe for the exec: command");
+    }
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGPIPE);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    /* The child's end becomes its stdin (we write) or stdout (we read);
+     * dup2 clears close-on-exec on the copy. */
+    posix_spawn_file_actions_adddup2(&fa, we_write ? p[0] : p[1], we_write ? 0 : 1);
+    if (!we_write) {
+        /* A reading command gets no input from the terminal. */
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_setsigdefault(&attr, &dflt);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(we_write ? p[0] : p[1]);
+    if (rc != 0) {
+        close(we_write ? p[1] : p[0]);
         g_set_error(errp, VS_CHANNEL_ERROR, VS_CHANNEL_ERROR_CHILD,
-                    "cannot start the exec: command '%s': %s", cmd, local->message);
-        g_error_free(local);
+                    "cannot start the exec: command '%s': %s", cmd, g_strerror(rc));
         return false;
     }
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    channel_grow_pipe(fd);
-    *ret_fd = fd;
+    *ret_fd = we_write ? p[1] : p[0];
+    channel_grow_pipe(*ret_fd);
     *ret_pid = pid;
     return true;
 }

@@ -14,6 +14,7 @@ void vs_ram_saver_init(VsRamSaver *rs, uint64_t page_size)
     g_assert(page_size != 0 && (page_size & (page_size - 1)) == 0);
     rs->page_size = page_size;
     rs->last_block = NULL;
+    rs->borrow_pages = false;
 }
 
 void vs_ram_saver_forget(VsRamSaver *rs)
@@ -68,7 +69,11 @@ bool vs_ram_save_page(VsRamSaver *rs, VsQemuFile *f, const VsRamSaveBlock *block
         return true;
     }
     ram_save_record_header(rs, f, block, offset, VS_RAM_PAGE);
-    vs_qemufile_put_buffer(f, page, rs->page_size);
+    if (rs->borrow_pages) {
+        vs_qemufile_put_borrowed(f, page, rs->page_size);
+    } else {
+        vs_qemufile_put_buffer(f, page, rs->page_size);
+    }
     return false;
 }
 

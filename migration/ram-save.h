@@ -41,6 +41,13 @@ typedef struct VsRamSaveBlock {
 typedef struct VsRamSaver {
     uint64_t page_size;                  /* target page size */
     const VsRamSaveBlock *last_block;    /* block of the last page record, or NULL */
+    /*
+     * Pages go out by reference (vs_qemufile_put_borrowed()), not copied:
+     * only where a page changed before the next flush is sent again anyway
+     * (precopy under dirty tracking), never for a snapshot that must hold
+     * the content of the moment it was saved.  False after init.
+     */
+    bool borrow_pages;
 } VsRamSaver;
 
 /* vs_ram_saver_init: a saver for pages of @page_size bytes (a power of two). */

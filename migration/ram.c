@@ -385,6 +385,8 @@ VsRamSender *vs_ram_sender_new(TALLOC_CTX *mem_ctx, VsRamList *list, VsDirtyTrac
     rs->list = list;
     rs->tracker = tracker;
     vs_ram_saver_init(&rs->saver, VS_RAM_PAGE_SIZE);
+    /* Precopy resends what changes: pages can go out without a copy. */
+    rs->saver.borrow_pages = true;
     return rs;
 }
 
@@ -551,6 +553,8 @@ void vs_ram_sender_snapshot_setup(VsRamSender *rs, VsQemuFile *f)
     uint64_t before = vs_qemufile_pos(f);
 
     g_assert(flat != NULL);
+    /* A page is released to the guest once sent: it must be copied first. */
+    rs->saver.borrow_pages = false;
     sender_mark_all(rs);
     rs->cur_block = 0;
     rs->cur_page = 0;

@@ -15,8 +15,16 @@
  * never copies.  A writer queues bytes in buf[0, wlen) and drains them to
  * the backend when the buffer is full, on flush and on close.  Backends are
  * reached only through a small ops table.
+ *
+ * Gathered writes.  Bulk data that the caller keeps alive (guest RAM pages)
+ * can be queued by reference with vs_qemufile_put_borrowed(): the writer
+ * keeps a list of iovecs alternating runs of buf with borrowed ranges, and a
+ * drain hands the whole list to one writev.  A page then crosses user space
+ * without a copy, and a large batch costs one system call instead of one
+ * per buffer-full (a pipe in particular pays a reader wake-up per write).
  */
 #include "visitor/qemufile/qemufile.h"
+#include "visitor/qemufile/qemufile-splice.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +33,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 G_DEFINE_QUARK(vs-qemufile-error-quark, vs_qemufile_error)
+
+/* Entries of one gathered write (Linux's IOV_MAX). */
+#define QF_IOV_MAX 1024
+/* Borrowed bytes queued before a drain: large enough that the system call
+ * cost vanishes, small enough that the batch stays in the caches. */
+#define QF_BATCH_BYTES (1024 * 1024)
+/* Shorter borrowed ranges are copied: an iovec costs more than the copy. */
+#define QF_BORROW_MIN 256
 
 typedef struct VsQemuFileOps {
     /* Names the backend in error messages. */
@@ -38,6 +55,9 @@ typedef struct VsQemuFileOps {
     ssize_t (*read)(VsQemuFile *f, uint8_t *buf, size_t len);
     /* Writes @len bytes; returns how many went out, errno set when short. */
     size_t (*write)(VsQemuFile *f, const uint8_t *buf, size_t len);
+    /* Writes all of @iov (which it may modify); as write().  Optional: the
+     * entries then go one by one to write(). */
+    size_t (*writev)(VsQemuFile *f, struct iovec *iov, int n_iov);
     /* Releases what the file owns; -1 with errno. */
     int (*close)(VsQemuFile *f);
 } VsQemuFileOps;
@@ -60,6 +80,17 @@ struct VsQemuFile {
     size_t rlen;
     /* Bytes queued in buf by a writer. */
     size_t wlen;
+    /*
+     * A writer's gathered write: @n_iov entries holding @iov_bytes bytes
+     * (runs of buf and borrowed ranges), then buf[seg_start, wlen), which
+     * is not in the list yet.  NULL for readers.
+     */
+    struct iovec *iov;
+    int n_iov;
+    size_t iov_bytes;
+    size_t seg_start;
+    /* A writer into a pipe: gathered writes go by reference. */
+    QfSplicer *splicer;
 
     /*
      * A memory writer's output.  g_try_realloc rather than talloc because
@@ -260,6 +291,65 @@ static size_t qf_write_all(int fd, const uint8_t *buf, size_t len, QfSysWrite op
     return done;
 }
 
+typedef ssize_t (*QfSysWritev)(int fd, const struct iovec *iov, int n_iov);
+
+static ssize_t qf_sys_writev(int fd, const struct iovec *iov, int n_iov)
+{
+    return writev(fd, iov, n_iov);
+}
+
+static ssize_t qf_sys_sendv(int fd, const struct iovec *iov, int n_iov)
+{
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n_iov };
+
+    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+/* As qf_write_all(), over @iov, which is advanced past what went out. */
+static size_t qf_writev_all(int fd, struct iovec *iov, int n_iov, QfSysWritev op)
+{
+    size_t done = 0;
+
+    while (n_iov > 0) {
+        ssize_t n = op(fd, iov, n_iov);
+        size_t left;
+
+        if (n == 0) {
+            errno = EIO;
+            break;
+        }
+        if (n < 0) {
+            if (!qf_retry(fd, POLLOUT)) {
+                break;
+            }
+            continue;
+        }
+        done += (size_t)n;
+        /* A short write: skip the entries that went out, trim the next. */
+        for (left = (size_t)n; n_iov > 0 && left >= iov->iov_len; iov++, n_iov--) {
+            left -= iov->iov_len;
+        }
+        if (n_iov > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return done;
+}
+
+static size_t qf_fd_writev(VsQemuFile *f, struct iovec *iov, int n_iov)
+{
+    if (f->splicer) {
+        return qf_splicer_writev(f->splicer, iov, n_iov, f->buf, f->buf + VS_QEMUFILE_BUF_SIZE);
+    }
+    return qf_writev_all(f->fd, iov, n_iov, qf_sys_writev);
+}
+
+static size_t qf_socket_writev(VsQemuFile *f, struct iovec *iov, int n_iov)
+{
+    return qf_writev_all(f->fd, iov, n_iov, qf_sys_sendv);
+}
+
 static ssize_t qf_fd_read(VsQemuFile *f, uint8_t *buf, size_t len)
 {
     return qf_read_some(f->fd, buf, len, qf_sys_read);
@@ -334,6 +424,7 @@ static const VsQemuFileOps qf_fd_ops = {
     .uses_fd = true,
     .read = qf_fd_read,
     .write = qf_fd_write,
+    .writev = qf_fd_writev,
     .close = qf_fd_close,
 };
 
@@ -342,6 +433,7 @@ static const VsQemuFileOps qf_socket_ops = {
     .uses_fd = true,
     .read = qf_socket_read,
     .write = qf_socket_write,
+    .writev = qf_socket_writev,
     .close = qf_fd_close,
 };
 
@@ -367,6 +459,7 @@ static int qf_destructor(VsQemuFile *f)
         g_error_free(f->err);
     }
     g_free(f->mem);
+    qf_splicer_free(f->splicer);
     return 0;
 }
 
@@ -388,6 +481,13 @@ static VsQemuFile *qf_new(TALLOC_CTX *mem_ctx, const VsQemuFileOps *ops,
     f->mode = mode;
     f->fd = -1;
     f->rbuf = f->buf;
+    if (mode == VS_QEMUFILE_WRITE) {
+        f->iov = talloc_array(f, struct iovec, QF_IOV_MAX);
+        if (!f->iov) {
+            talloc_free(f);
+            return NULL;
+        }
+    }
     talloc_set_destructor(f, qf_destructor);
     return f;
 }
@@ -406,6 +506,9 @@ static VsQemuFile *qf_new_fd_file(TALLOC_CTX *mem_ctx, const VsQemuFileOps *ops,
     }
     f->fd = fd;
     f->owns_fd = owns;
+    if (mode == VS_QEMUFILE_WRITE && ops == &qf_fd_ops) {
+        f->splicer = qf_splicer_new(fd);
+    }
     return f;
 }
 
@@ -505,33 +608,68 @@ void vs_qemufile_free(VsQemuFile *f)
 
 /* Writing */
 
+/* Ends the current run of buf as an entry of the gathered write. */
+static void qf_close_segment(VsQemuFile *f)
+{
+    size_t len = f->wlen - f->seg_start;
+
+    if (len == 0) {
+        return;
+    }
+    g_assert(f->n_iov < QF_IOV_MAX);
+    f->iov[f->n_iov++] = (struct iovec){ f->buf + f->seg_start, len };
+    f->iov_bytes += len;
+    f->seg_start = f->wlen;
+}
+
+/* The gathered write, by the backend's writev or entry by entry. */
+static size_t qf_write_iov(VsQemuFile *f)
+{
+    size_t done = 0;
+
+    if (f->ops->writev) {
+        return f->ops->writev(f, f->iov, f->n_iov);
+    }
+    for (int i = 0; i < f->n_iov; i++) {
+        size_t n = f->ops->write(f, f->iov[i].iov_base, f->iov[i].iov_len);
+
+        done += n;
+        if (n < f->iov[i].iov_len) {
+            break;
+        }
+    }
+    return done;
+}
+
 /*
- * Hands the queued bytes to the backend.  The buffer is emptied even on
+ * Hands the queued bytes to the backend.  The queue is emptied even on
  * failure: a failed file ignores puts, so those bytes can never matter.
- * The rate hook must not write to @f: the queued bytes are still in buf.
+ * The rate hook must not write to @f: the queued bytes are still queued.
  */
 static void qf_drain(VsQemuFile *f)
 {
-    size_t len = f->wlen;
-    size_t done;
+    size_t len, done;
 
-    if (len == 0 || f->err) {
-        f->wlen = 0;
-        return;
-    }
-    if (f->rate_hook && !f->rate_hook(f, len, f->rate_opaque)) {
-        qf_fail(f, VS_QEMUFILE_ERROR_RATE,
-                "rate hook stopped the stream at offset %" G_GUINT64_FORMAT,
-                f->transferred);
-    }
-    if (!f->err) {
-        done = f->ops->write(f, f->buf, len);
-        f->transferred += done;
-        if (done < len) {
-            qf_fail_errno(f, "write to", errno);
+    qf_close_segment(f);
+    len = f->iov_bytes;
+    if (len > 0 && !f->err) {
+        if (f->rate_hook && !f->rate_hook(f, len, f->rate_opaque)) {
+            qf_fail(f, VS_QEMUFILE_ERROR_RATE,
+                    "rate hook stopped the stream at offset %" G_GUINT64_FORMAT,
+                    f->transferred);
+        }
+        if (!f->err) {
+            done = qf_write_iov(f);
+            f->transferred += done;
+            if (done < len) {
+                qf_fail_errno(f, "write to", errno);
+            }
         }
     }
     f->wlen = 0;
+    f->seg_start = 0;
+    f->n_iov = 0;
+    f->iov_bytes = 0;
 }
 
 /* Free space in the write buffer, draining it when full; 0 once failed. */
@@ -567,6 +705,30 @@ void vs_qemufile_put_buffer(VsQemuFile *f, const uint8_t *buf, size_t len)
         buf += n;
         len -= n;
     }
+}
+
+void vs_qemufile_put_borrowed(VsQemuFile *f, const uint8_t *buf, size_t len)
+{
+    if (len < QF_BORROW_MIN) {
+        vs_qemufile_put_buffer(f, buf, len);
+        return;
+    }
+    if (!qf_ready(f, VS_QEMUFILE_WRITE)) {
+        return;
+    }
+    /* Room for this entry and the run of buf before it, and a batch that
+     * stays bounded; after it, one entry is left for buf's next run. */
+    if (f->n_iov + 3 > QF_IOV_MAX || f->iov_bytes + len > QF_BATCH_BYTES) {
+        qf_drain(f);
+        if (f->err) {
+            return;
+        }
+    }
+    qf_close_segment(f);
+    f->iov[f->n_iov++] = (struct iovec){ (void *)buf, len };
+    f->iov_bytes += len;
+    f->pos += len;
+    f->rate_used += len;
 }
 
 void vs_qemufile_put_fill(VsQemuFile *f, uint8_t byte, size_t len)

@@ -95,6 +95,15 @@ void vs_qemufile_put_be16(VsQemuFile *f, uint16_t v);
 void vs_qemufile_put_be32(VsQemuFile *f, uint32_t v);
 void vs_qemufile_put_be64(VsQemuFile *f, uint64_t v);
 void vs_qemufile_put_buffer(VsQemuFile *f, const uint8_t *buf, size_t len);
+/*
+ * vs_qemufile_put_borrowed: writes @len bytes at @buf without copying them
+ * (QEMU's qemu_put_buffer_async): they go out by reference in the next
+ * gathered write, at the latest on the next flush or close.  @buf must stay
+ * valid until then; a change made to it in the meantime may or may not be
+ * sent, so use it for data whose later changes are sent again anyway (RAM
+ * pages under dirty tracking).  Short ranges are copied.
+ */
+void vs_qemufile_put_borrowed(VsQemuFile *f, const uint8_t *buf, size_t len);
 /* Writes @len copies of @byte. */
 void vs_qemufile_put_fill(VsQemuFile *f, uint8_t byte, size_t len);
 /* Writes a counted string: u8 length then the bytes; fails if longer than 255. */
