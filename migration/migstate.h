@@ -16,7 +16,13 @@
  *                    any of setup/active/device -> failed
  *
  * and a destination none -> active -> completed|failed (QEMU's incoming
- * side skips setup).  Every change goes through vs_migstate_transition(),
+ * side skips setup).  Postcopy (migration/postcopy.h), both sides:
+ *
+ *     active -> postcopy-active -> completed | failed
+ *     postcopy-active -> postcopy-paused -> postcopy-recover -> postcopy-active
+ *                        postcopy-recover -> postcopy-paused (handshake failed)
+ *
+ * and on the source any postcopy state -> cancelling.  Every change goes through vs_migstate_transition(),
  * which refuses a change the table does not have or whose "from" is not
  * the current state (so a cancel and a completion cannot both win).
  *
@@ -77,7 +83,12 @@ typedef struct VsMigRamInfo {
     uint64_t pages_per_second;
     uint64_t precopy_bytes;
     uint64_t downtime_bytes;
+    uint64_t postcopy_requests;  /* pages the destination asked for */
+    uint64_t postcopy_bytes;     /* bytes sent after the switch to postcopy */
 } VsMigRamInfo;
+
+/* Workload threads the destination reports postcopy-vcpu-blocktime for. */
+#define VS_MIG_MAX_VCPU_BLOCKTIME 64
 
 /* MigrationInfo: each has_* says whether QMP would include the member. */
 typedef struct VsMigInfo {
@@ -95,6 +106,12 @@ typedef struct VsMigInfo {
     int64_t expected_downtime;   /* ms */
     bool has_cpu_throttle_percentage;
     uint64_t cpu_throttle_percentage;
+    /* Destination, postcopy-blocktime capability: ms all guest threads
+     * waited for pages at once, and each thread's own total. */
+    bool has_postcopy_blocktime;
+    uint32_t postcopy_blocktime;
+    size_t n_postcopy_vcpu_blocktime;
+    uint32_t postcopy_vcpu_blocktime[VS_MIG_MAX_VCPU_BLOCKTIME];
     bool has_error_desc;
     char error_desc[512];
 } VsMigInfo;
@@ -128,6 +145,9 @@ void vs_migstate_set_ram(VsMigState *ms, const VsMigRamInfo *ram, int64_t expect
 void vs_migstate_set_throttle(VsMigState *ms, unsigned percent);
 /* The measured downtime (set before the transition to completed). */
 void vs_migstate_set_downtime(VsMigState *ms, int64_t downtime_ms);
+/* Destination: postcopy blocktime (ms), reported once completed; @n is capped. */
+void vs_migstate_set_blocktime(VsMigState *ms, uint32_t total_ms, const uint32_t *per_thread_ms,
+                               size_t n);
 
 /* A consistent snapshot, populated per state as QEMU 7.2 populates it. */
 void vs_migstate_query(VsMigState *ms, VsMigInfo *ret);

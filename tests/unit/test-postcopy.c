@@ -1,0 +1,372 @@
+/*
+ * test-postcopy.c: postcopy between two demo VMs in one process, over
+ * TCP: a workload that outruns a bandwidth-limited link completes in
+ * postcopy, with userfaultfd and with the software fallback; the switch
+ * after N rounds; a fault storm of threads reading the same and different
+ * pages on the destination.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Every test prints the destination's fault mode.  After a postcopy the
+ * destination's pc.ram must equal the source's final pc.ram with the
+ * destination workload's own writes replayed on top, every other block
+ * must equal the source's, and the device sections must be the same bytes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "test-helpers.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/postcopy.h"
+#include "vm/vm.h"
+
+#define MiB (1024ull * 1024)
+#define RAM_SIZE (64 * MiB)
+#define WAIT_US (60ll * 1000 * 1000)
+
+static VsVm *new_vm(void **state, bool incoming, uint64_t dirty_rate, uint64_t seed)
+{
+    VsVmConfig cfg = VS_VM_CONFIG_INIT;
+    GError *err = NULL;
+    VsVm *vm;
+
+    cfg.ram_size = RAM_SIZE;
+    cfg.fill = VS_VM_FILL_RANDOM;
+    cfg.dirty_rate = dirty_rate;
+    cfg.incoming = incoming;
+    cfg.seed = seed;
+    vm = vs_vm_new(*state, &cfg, &err);
+    if (!vm) {
+        print_error("%s\n", err->message);
+    }
+    assert_non_null(vm);
+    if (!incoming) {
+        assert_true(vs_vm_cont(vm, &err));
+    }
+    return vm;
+}
+
+static void set_postcopy(VsVm *vm, uint64_t bw, uint32_t after_rounds, bool blocktime)
+{
+    GError *err = NULL;
+    VsMigParams p;
+
+    vs_migration_get_params(vs_vm_migration(vm), &p);
+    p.max_bandwidth = bw;
+    p.downtime_limit = 50;
+    p.postcopy_ram = true;
+    p.postcopy_blocktime = blocktime;
+    p.postcopy_after_rounds = after_rounds;
+    if (!vs_migration_set_params(vs_vm_migration(vm), &p, &err)) {
+        print_error("%s\n", err->message);
+        fail();
+    }
+}
+
+static VsMigStatus wait_status(VsVm *vm, VsMigStatus want, int64_t timeout_us)
+{
+    int64_t until = g_get_monotonic_time() + timeout_us;
+    VsMigInfo info;
+
+    do {
+        vs_migration_query(vs_vm_migration(vm), &info);
+        if (info.status == want) {
+            break;
+        }
+        g_usleep(2000);
+    } while (g_get_monotonic_time() < until);
+    return info.status;
+}
+
+static void expect_completed(VsVm *src, VsVm *dst)
+{
+    VsMigInfo si, di;
+
+    vs_migration_wait(vs_vm_migration(src), WAIT_US);
+    vs_migration_wait(vs_vm_migration(dst), WAIT_US);
+    vs_migration_query(vs_vm_migration(src), &si);
+    vs_migration_query(vs_vm_migration(dst), &di);
+    if (si.status != VS_MIG_STATUS_COMPLETED || di.status != VS_MIG_STATUS_COMPLETED) {
+        print_error("source %s (%s), destination %s (%s)\n", vs_mig_status_name(si.status),
+                    si.error_desc, vs_mig_status_name(di.status), di.error_desc);
+        fail();
+    }
+}
+
+static void print_mode(VsVm *dst)
+{
+    const char *note = NULL;
+    const char *mode = vs_postcopy_mode(vs_migration_postcopy(vs_vm_migration(dst)), &note);
+
+    printf("# postcopy fault mode: %s%s%s\n", mode ? mode : "none", note ? " - " : "",
+           note ? note : "");
+}
+
+/* The destination holds the source's final RAM plus its own workload's writes. */
+static void assert_postcopy_result(void **state, VsVm *src, VsVm *dst, const VsVmConfig *dcfg)
+{
+    VsRamList *sl = vs_vm_ram(src), *dl = vs_vm_ram(dst);
+    uint8_t *expect;
+    uint8_t *sd = NULL, *dd = NULL;
+    size_t sl_len = 0, dl_len = 0;
+
+    vs_vm_stop(dst);
+    for (size_t i = 0; i < vs_ram_list_count(sl); i++) {
+        VsRamBlock *sb = vs_ram_list_get(sl, i), *db = vs_ram_list_get(dl, i);
+
+        assert_string_equal(sb->save.name, db->save.name);
+        if (strcmp(sb->save.name, "pc.ram") == 0) {
+            expect = g_malloc(sb->save.length);
+            memcpy(expect, sb->host, sb->save.length);
+            vs_vm_replay_workload(dcfg, vs_vm_pages_written(dst), expect);
+            if (memcmp(expect, db->host, sb->save.length) != 0) {
+                print_error("pc.ram differs from the source's plus the destination's writes\n");
+                g_free(expect);
+                fail();
+            }
+            g_free(expect);
+        } else if (vs_vm_block_digest(src, i) != vs_vm_block_digest(dst, i)) {
+            print_error("RAM block %s differs\n", sb->save.name);
+            fail();
+        }
+    }
+    assert_true(vs_migration_device_sections(vs_vm_migration(src), *state, &sd, &sl_len));
+    assert_true(vs_migration_device_sections(vs_vm_migration(dst), *state, &dd, &dl_len));
+    assert_int_equal(sl_len, dl_len);
+    assert_memory_equal(sd, dd, sl_len);
+}
+
+/*
+ * A source dirtying 200 MB/s over a 32 MiB/s link never converges; the
+ * switch to postcopy finishes it while the destination's workload runs.
+ */
+static void run_postcopy(void **state, bool software, uint32_t after_rounds)
+{
+    VsVmConfig dcfg = VS_VM_CONFIG_INIT;
+    VsVm *src, *dst;
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    VsPostcopyStats ps;
+    VsMigInfo si, di;
+
+    if (software) {
+        g_setenv("VSTATE_POSTCOPY_UFFD", "off", TRUE);
+    } else {
+        g_unsetenv("VSTATE_POSTCOPY_UFFD");
+    }
+    src = new_vm(state, false, 200 * MiB, 7);
+    dst = new_vm(state, true, 20 * MiB, 99);
+    dcfg.ram_size = RAM_SIZE;
+    dcfg.fill = VS_VM_FILL_RANDOM;
+    dcfg.dirty_rate = 20 * MiB;
+    dcfg.seed = 99;
+    set_postcopy(src, 32 * MiB, after_rounds, false);
+    set_postcopy(dst, 0, 0, true);
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
+    if (!after_rounds) {
+        /* Precopy runs a while, falling behind, then the switch. */
+        assert_int_equal(wait_status(src, VS_MIG_STATUS_ACTIVE, WAIT_US), VS_MIG_STATUS_ACTIVE);
+        g_usleep(600 * 1000);
+        vs_migration_query(vs_vm_migration(src), &si);
+        assert_int_equal(si.status, VS_MIG_STATUS_ACTIVE);
+        assert_true(vs_postcopy_start(vs_migration_postcopy(vs_vm_migration(src)), &err));
+    }
+    expect_completed(src, dst);
+    print_mode(dst);
+    assert_string_equal(vs_postcopy_mode(vs_migration_postcopy(vs_vm_migration(dst)), NULL),
+                        software ? "software" : "userfaultfd");
+    vs_migration_query(vs_vm_migration(src), &si);
+    vs_migration_query(vs_vm_migration(dst), &di);
+    vs_postcopy_stats(vs_migration_postcopy(vs_vm_migration(dst)), &ps);
+    printf("# postcopy: %" PRIu64 " requests, %" PRIu64 " postcopy bytes, %" PRIu64
+           " pages placed in %" PRIu64 " placements; destination wrote %" PRIu64
+           " pages; blocktime %u ms\n", si.ram.postcopy_requests, si.ram.postcopy_bytes,
+           ps.placed_pages, ps.placed_batches, vs_vm_pages_written(dst),
+           di.postcopy_blocktime);
+    assert_true(si.ram.postcopy_bytes > 0);
+    assert_true(ps.placed_pages > 0);
+    assert_true(di.has_postcopy_blocktime);
+    assert_true(di.n_postcopy_vcpu_blocktime <= 1);
+    /* The destination's guest ran during postcopy, so it asked for pages. */
+    assert_true(vs_vm_pages_written(dst) > 0);
+    assert_true(si.ram.postcopy_requests > 0);
+    assert_postcopy_result(state, src, dst, &dcfg);
+    g_unsetenv("VSTATE_POSTCOPY_UFFD");
+}
+
+static void test_postcopy_uffd(void **state)
+{
+    run_postcopy(state, false, 0);
+}
+
+static void test_postcopy_software(void **state)
+{
+    run_postcopy(state, true, 0);
+}
+
+static void test_postcopy_after_rounds(void **state)
+{
+    run_postcopy(state, false, 1);
+}
+
+/* ---- fault storm --------------------------------------------------------------------------- */
+
+#define STORM_THREADS 8
+#define STORM_TOUCHES 400
+
+typedef struct Storm {
+    VsVm *dst;
+    VsRamBlock *src_ram;
+    unsigned index;
+    gint *go;
+    gint mismatches;
+} Storm;
+
+/* Reads pages: even touches on a few pages all threads share, odd ones on its own. */
+static gpointer storm_thread(gpointer opaque)
+{
+    Storm *s = opaque;
+    VsRamBlock *b = vs_ram_list_find(vs_vm_ram(s->dst), "pc.ram");
+    VsPostcopy *pc = vs_migration_postcopy(vs_vm_migration(s->dst));
+    uint64_t rng = 0x9e3779b97f4a7c15ull * (s->index + 1);
+
+    while (!g_atomic_int_get(s->go)) {
+        g_usleep(100);
+    }
+    for (unsigned i = 0; i < STORM_TOUCHES; i++) {
+        uint64_t page;
+
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        page = (i % 2) ? ((rng >> 20) % (b->npages / STORM_THREADS)) * STORM_THREADS + s->index
+                       : (rng >> 20) % 16;
+        vs_postcopy_access(pc, b, page * VS_RAM_PAGE_SIZE);
+        if (memcmp(b->host + page * VS_RAM_PAGE_SIZE,
+                   s->src_ram->host + page * VS_RAM_PAGE_SIZE, VS_RAM_PAGE_SIZE) != 0) {
+            g_atomic_int_inc(&s->mismatches);
+        }
+    }
+    return NULL;
+}
+
+static void run_storm(void **state, bool software)
+{
+    VsVm *src, *dst;
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    GThread *threads[STORM_THREADS];
+    Storm storm[STORM_THREADS];
+    gint go = 0;
+    int mismatches = 0;
+
+    if (software) {
+        g_setenv("VSTATE_POSTCOPY_UFFD", "off", TRUE);
+    } else {
+        g_unsetenv("VSTATE_POSTCOPY_UFFD");
+    }
+    src = new_vm(state, false, 100 * MiB, 11);
+    dst = new_vm(state, true, 0, 12);
+    /* Slow postcopy: the storm runs while most pages are still missing. */
+    set_postcopy(src, 16 * MiB, 0, false);
+    set_postcopy(dst, 0, 0, false);
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_ACTIVE, WAIT_US), VS_MIG_STATUS_ACTIVE);
+    g_usleep(200 * 1000);
+    for (unsigned i = 0; i < STORM_THREADS; i++) {
+        storm[i] = (Storm){ .dst = dst, .index = i, .go = &go,
+                            .src_ram = vs_ram_list_find(vs_vm_ram(src), "pc.ram") };
+        threads[i] = g_thread_new("storm", storm_thread, &storm[i]);
+    }
+    assert_true(vs_postcopy_start(vs_migration_postcopy(vs_vm_migration(src)), &err));
+    /* The source is stopped for good once the destination runs. */
+    assert_int_equal(wait_status(dst, VS_MIG_STATUS_POSTCOPY_ACTIVE, WAIT_US),
+                     VS_MIG_STATUS_POSTCOPY_ACTIVE);
+    g_usleep(20 * 1000);
+    g_atomic_int_set(&go, 1);
+    for (unsigned i = 0; i < STORM_THREADS; i++) {
+        g_thread_join(threads[i]);
+        mismatches += g_atomic_int_get(&storm[i].mismatches);
+    }
+    expect_completed(src, dst);
+    print_mode(dst);
+    printf("# fault storm: %d threads x %d reads, %d mismatches\n", STORM_THREADS,
+           STORM_TOUCHES, mismatches);
+    assert_int_equal(mismatches, 0);
+    for (size_t i = 0; i < vs_ram_list_count(vs_vm_ram(src)); i++) {
+        assert_true(vs_vm_block_digest(src, i) == vs_vm_block_digest(dst, i));
+    }
+    g_unsetenv("VSTATE_POSTCOPY_UFFD");
+}
+
+static void test_storm_uffd(void **state)
+{
+    run_storm(state, false);
+}
+
+static void test_storm_software(void **state)
+{
+    run_storm(state, true);
+}
+
+/* ---- refusals -------------------------------------------------------------------------------- */
+
+static void test_start_refused(void **state)
+{
+    VsVm *vm = new_vm(state, false, 0, 3);
+    VsPostcopy *pc = vs_migration_postcopy(vs_vm_migration(vm));
+    GError *err = NULL;
+    VsMigParams p;
+
+    assert_false(vs_postcopy_start(pc, &err));
+    assert_string_equal(err->message, "Postcopy must be started after migration has been started");
+    g_clear_error(&err);
+    assert_false(vs_postcopy_resume(pc, "tcp:127.0.0.1:1", &err));
+    assert_string_equal(err->message, "Cannot resume if there is no paused migration");
+    g_clear_error(&err);
+    assert_false(vs_postcopy_recover(pc, "tcp:127.0.0.1:0", &err));
+    assert_string_equal(err->message, "Migrate recover can only be run when postcopy is paused.");
+    g_clear_error(&err);
+    vs_migration_get_params(vs_vm_migration(vm), &p);
+    p.postcopy_ram = true;
+    p.background_snapshot = true;
+    assert_false(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
+    assert_string_equal(err->message, "Background-snapshot is not compatible with postcopy-ram");
+    g_clear_error(&err);
+}
+
+static int setup_ctx(void **state)
+{
+    *state = talloc_new(NULL);
+    return *state ? 0 : -1;
+}
+
+static int teardown_ctx(void **state)
+{
+    talloc_free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_start_refused, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_postcopy_uffd, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_postcopy_software, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_postcopy_after_rounds, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_storm_uffd, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_storm_software, setup_ctx, teardown_ctx),
+    };
+
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
