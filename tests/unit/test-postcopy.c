@@ -3,7 +3,9 @@
  * TCP: a workload that outruns a bandwidth-limited link completes in
  * postcopy, with userfaultfd and with the software fallback; the switch
  * after N rounds; a fault storm of threads reading the same and different
- * pages on the destination.
+ * pages on the destination; the connection cut at random points of
+ * postcopy (through a throttling proxy), then recovered; a cut without
+ * recovery, which leaves the destination paused with its pages intact.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -20,7 +22,12 @@
 #include "test-helpers.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +325,238 @@ static void test_storm_software(void **state)
     run_storm(state, true);
 }
 
+/* ---- recovery ---------------------------------------------------------------------------------- */
+
+/*
+ * A proxy between source and destination that passes about 40 MiB/s (so
+ * postcopy lasts a second or two) and can cut the connection.
+ */
+typedef struct Proxy {
+    int listen_fd;
+    char *dst_path;              /* unix socket of the destination */
+    GThread *thread;
+    gint cut;
+} Proxy;
+
+static int unix_socket(const char *path, bool listen_on)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    if (listen_on) {
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+            close(fd);
+            return -1;
+        }
+    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static gpointer proxy_thread(gpointer opaque)
+{
+    Proxy *px = opaque;
+    int a = accept(px->listen_fd, NULL, NULL), b = unix_socket(px->dst_path, false);
+    static uint8_t buf[2][65536];
+    int64_t start = g_get_monotonic_time();
+    uint64_t fwd = 0;
+
+    while (a >= 0 && b >= 0 && !g_atomic_int_get(&px->cut)) {
+        struct pollfd fds[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+
+        if (poll(fds, 2, 20) <= 0) {
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            ssize_t n;
+
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
+            }
+            n = read(fds[i].fd, buf[i], sizeof(buf[i]));
+            if (n <= 0 || write(fds[!i].fd, buf[i], (size_t)n) != n) {
+                g_atomic_int_set(&px->cut, 1);
+                break;
+            }
+            if (i == 0) {
+                /* About 40 MiB/s from source to destination. */
+                int64_t due = start + (int64_t)((fwd += (uint64_t)n) / 40);
+
+                while (g_get_monotonic_time() < due && !g_atomic_int_get(&px->cut)) {
+                    g_usleep(500);
+                }
+            }
+        }
+    }
+    /* A cut: both ends see the connection break. */
+    if (a >= 0) {
+        shutdown(a, SHUT_RDWR);
+        close(a);
+    }
+    if (b >= 0) {
+        shutdown(b, SHUT_RDWR);
+        close(b);
+    }
+    return NULL;
+}
+
+static void proxy_start(Proxy *px, const char *path, const char *dst_path)
+{
+    px->listen_fd = unix_socket(path, true);
+    assert_true(px->listen_fd >= 0);
+    px->dst_path = g_strdup(dst_path);
+    g_atomic_int_set(&px->cut, 0);
+    px->thread = g_thread_new("proxy", proxy_thread, px);
+}
+
+static void proxy_stop(Proxy *px)
+{
+    g_atomic_int_set(&px->cut, 1);
+    shutdown(px->listen_fd, SHUT_RDWR);
+    g_thread_join(px->thread);
+    close(px->listen_fd);
+    g_free(px->dst_path);
+}
+
+/* Destination's resident pc.ram pages must equal the source's (no workload on it). */
+static uint64_t assert_resident_pages_equal(VsVm *src, VsVm *dst)
+{
+    VsRamBlock *sb = vs_ram_list_find(vs_vm_ram(src), "pc.ram");
+    VsRamBlock *db = vs_ram_list_find(vs_vm_ram(dst), "pc.ram");
+    unsigned char *vec = g_malloc(db->npages);
+    uint64_t resident = 0;
+
+    assert_int_equal(mincore(db->host, db->save.length, vec), 0);
+    for (uint64_t p = 0; p < db->npages; p++) {
+        if (vec[p] & 1) {
+            resident++;
+            if (memcmp(db->host + p * VS_RAM_PAGE_SIZE, sb->host + p * VS_RAM_PAGE_SIZE,
+                       VS_RAM_PAGE_SIZE) != 0) {
+                print_error("page %" PRIu64 " differs while paused\n", p);
+                g_free(vec);
+                fail();
+            }
+        }
+    }
+    g_free(vec);
+    return resident;
+}
+
+static void remove_dir(const char *dir)
+{
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+
+    assert_int_equal(system(rm), 0);
+}
+
+/* Cut during postcopy after a delay drawn from @seed; recover unless @no_recovery. */
+static void run_cut(void **state, uint64_t seed, bool no_recovery)
+{
+    g_autofree char *dir = g_dir_make_tmp("vs-postcopy-XXXXXX", NULL);
+    g_autofree char *dst_sock = g_strdup_printf("%s/dst.sock", dir);
+    g_autofree char *proxy_sock = g_strdup_printf("%s/proxy.sock", dir);
+    g_autofree char *rec_sock = g_strdup_printf("%s/rec.sock", dir);
+    g_autofree char *uri = NULL;
+    uint64_t dirty = no_recovery ? 0 : 10 * MiB;
+    VsVmConfig dcfg = VS_VM_CONFIG_INIT;
+    GRand *rng = g_rand_new_with_seed((guint32)seed);
+    int64_t cut_after = g_rand_int_range(rng, 10, 900) * 1000;
+    VsVm *src, *dst;
+    GError *err = NULL;
+    VsPostcopyStats ps;
+    Proxy px;
+
+    g_rand_free(rng);
+    g_unsetenv("VSTATE_POSTCOPY_UFFD");
+    src = new_vm(state, false, 100 * MiB, seed);
+    dst = new_vm(state, true, dirty, seed + 1000);
+    dcfg.ram_size = RAM_SIZE;
+    dcfg.fill = VS_VM_FILL_RANDOM;
+    dcfg.dirty_rate = dirty;
+    dcfg.seed = seed + 1000;
+    set_postcopy(src, 32 * MiB, 0, false);
+    set_postcopy(dst, 0, 0, false);
+    uri = g_strdup_printf("unix:%s", dst_sock);
+    assert_true(vs_vm_incoming(dst, uri, &err));
+    proxy_start(&px, proxy_sock, dst_sock);
+    g_free(uri);
+    uri = g_strdup_printf("unix:%s", proxy_sock);
+    assert_true(vs_migration_start(vs_vm_migration(src), uri, &err));
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_ACTIVE, WAIT_US), VS_MIG_STATUS_ACTIVE);
+    g_usleep(200 * 1000);
+    assert_true(vs_postcopy_start(vs_migration_postcopy(vs_vm_migration(src)), &err));
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_POSTCOPY_ACTIVE, WAIT_US),
+                     VS_MIG_STATUS_POSTCOPY_ACTIVE);
+    g_usleep((gulong)cut_after);
+    g_atomic_int_set(&px.cut, 1);
+    if (wait_status(dst, VS_MIG_STATUS_POSTCOPY_PAUSED, 10 * 1000 * 1000) !=
+        VS_MIG_STATUS_POSTCOPY_PAUSED) {
+        VsMigInfo di;
+
+        vs_migration_query(vs_vm_migration(dst), &di);
+        /* A late cut may miss: the migration was already over. */
+        printf("# seed %" PRIu64 ": cut after %" PRId64 " ms, destination %s\n", seed,
+               cut_after / 1000, vs_mig_status_name(di.status));
+        assert_int_equal(di.status, VS_MIG_STATUS_COMPLETED);
+        proxy_stop(&px);
+        expect_completed(src, dst);
+        assert_postcopy_result(state, src, dst, &dcfg);
+        remove_dir(dir);
+        return;
+    }
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_POSTCOPY_PAUSED, 10 * 1000 * 1000),
+                     VS_MIG_STATUS_POSTCOPY_PAUSED);
+    proxy_stop(&px);
+    if (no_recovery) {
+        uint64_t resident;
+
+        g_usleep(300 * 1000);
+        assert_int_equal(wait_status(dst, VS_MIG_STATUS_POSTCOPY_PAUSED, 0),
+                         VS_MIG_STATUS_POSTCOPY_PAUSED);
+        resident = assert_resident_pages_equal(src, dst);
+        printf("# seed %" PRIu64 ": cut after %" PRId64 " ms, no recovery: destination paused, "
+               "%" PRIu64 " resident pages all equal the source's\n", seed, cut_after / 1000,
+               resident);
+        /* Going away while paused ends both sides without a hang. */
+        vs_migration_cancel(vs_vm_migration(src));
+        remove_dir(dir);
+        return;
+    }
+    g_free(uri);
+    uri = g_strdup_printf("unix:%s", rec_sock);
+    assert_true(vs_postcopy_recover(vs_migration_postcopy(vs_vm_migration(dst)), uri, &err));
+    assert_true(vs_postcopy_resume(vs_migration_postcopy(vs_vm_migration(src)), uri, &err));
+    expect_completed(src, dst);
+    vs_postcopy_stats(vs_migration_postcopy(vs_vm_migration(src)), &ps);
+    printf("# seed %" PRIu64 ": cut after %" PRId64 " ms, recovered %" PRIu64 " time(s)\n",
+           seed, cut_after / 1000, ps.recoveries);
+    assert_true(ps.recoveries >= 1);
+    assert_postcopy_result(state, src, dst, &dcfg);
+    remove_dir(dir);
+}
+
+static void test_cut_recover(void **state)
+{
+    const char *env = getenv("VSTATE_POSTCOPY_SEEDS");
+    unsigned seeds = env ? (unsigned)atoi(env) : 4;
+
+    for (unsigned i = 1; i <= seeds; i++) {
+        TALLOC_CTX *ctx = talloc_new(*state);
+
+        run_cut((void **)&ctx, 1000 + i, false);
+        talloc_free(ctx);
+    }
+}
+
+static void test_cut_no_recovery(void **state)
+{
+    run_cut(state, 77, true);
+}
+
 /* ---- refusals -------------------------------------------------------------------------------- */
 
 static void test_start_refused(void **state)
@@ -365,6 +604,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postcopy_after_rounds, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_storm_uffd, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_storm_software, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_cut_recover, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_cut_no_recovery, setup_ctx, teardown_ctx),
     };
 
     cmocka_set_message_output(CM_OUTPUT_TAP);
