@@ -82,13 +82,16 @@ typedef struct BerSave {
     uint8_t *out;                   /* inline_out, or a g_malloc()ed buffer */
     size_t len, cap;
     SaveFrame *frames;              /* inline_frames, or a g_malloc()ed array */
-    size_t depth, frames_cap;
+    SaveFrame *top;                 /* frames[depth - 1], or NULL at the root */
+    uint32_t depth, frames_cap;     /* 32 bits: room for @top within the size below */
     GPtrArray *marks;               /* paths marked must-understand, or NULL */
     SaveFrame inline_frames[INLINE_FRAMES];
     uint8_t inline_out[INLINE_OUT];
 } BerSave;
 
 G_STATIC_ASSERT(offsetof(BerSave, base) == 0);
+/* 1032 bytes: glibc's largest cached request; 96: talloc 2.4's chunk header. */
+G_STATIC_ASSERT(sizeof(BerSave) + 96 <= 1032);
 G_STATIC_ASSERT(sizeof(SaveFrame) <= 64);
 
 static const VsVisitorOps ber_save_ops;
@@ -100,7 +103,7 @@ static BerSave *to_save(VsVisitor *v)
 
 static SaveFrame *save_top(BerSave *s)
 {
-    return s->depth ? &s->frames[s->depth - 1] : NULL;
+    return s->top;
 }
 
 /* ---- the output buffer ------------------------------------------------ */
@@ -351,8 +354,10 @@ static inline uint32_t field_number(SaveFrame *parent, const char *name, const V
     if (!sub && type && parent->cursor < type->n_fields && type->fields) {
         const VsFieldInfo *fi = &type->fields[parent->cursor];
 
-        if (fi->name == name && fi->kind != VS_FIELD_SUBSECTION &&
-            fi->kind != VS_FIELD_GTREE && fi->kind != VS_FIELD_VALIDATE &&
+        /* Not a subsection, gtree (two slots) or validate or local member (none). */
+        if (fi->name == name && !((1u << fi->kind) & ((1u << VS_FIELD_SUBSECTION) |
+                                                      (1u << VS_FIELD_GTREE) |
+                                                      (1u << VS_FIELD_VALIDATE))) &&
             !(fi->flags & VS_FIELD_F_LOCAL)) {
             parent->cursor++;
             *ret_fi = fi;
@@ -670,7 +675,7 @@ static inline SaveFrame *push_frame(BerSave *s, SaveKind kind)
     SaveFrame *f;
 
     if (G_UNLIKELY(s->depth == s->frames_cap)) {
-        size_t cap = s->frames_cap * 2;
+        uint32_t cap = s->frames_cap * 2;
 
         if (s->frames == s->inline_frames) {
             s->frames = g_new(SaveFrame, cap);
@@ -680,7 +685,7 @@ static inline SaveFrame *push_frame(BerSave *s, SaveKind kind)
         }
         s->frames_cap = cap;
     }
-    f = &s->frames[s->depth++];
+    f = s->top = &s->frames[s->depth++];
     memset(f, 0, sizeof(*f));
     f->kind = (uint8_t)kind;
     return f;
@@ -792,6 +797,7 @@ static void pop_container(VsVisitor *v)
         out_close(s, f->opens[--n]);
     }
     s->depth--;
+    s->top = s->depth ? &s->frames[s->depth - 1] : NULL;
 }
 
 /* ---- ops -------------------------------------------------------------- */
