@@ -150,8 +150,7 @@ static void pc_blocktime_begin(VsPostcopy *pc, int tid, size_t bi, uint64_t page
         if (++pc->n_blocked == pc->n_threads) {
             pc->all_blocked_since = now;
         }
-        trace_postcopy_ram_blocktime_begin((uintptr_t)pc->blocks[bi]->host +
-                                           page * VS_RAM_PAGE_SIZE, (uint32_t)tid);
+        trace_postcopy_ram_blocktime_begin(page * VS_RAM_PAGE_SIZE, (uint32_t)tid);
     }
     g_mutex_unlock(&pc->lock);
 }
@@ -438,6 +437,16 @@ static void pc_fault_thread_stop(VsPostcopy *pc)
 
 /* ---- software fallback: the guest's accessor ----------------------------------------------- */
 
+/* Under the lock, with the gate on (the bitmaps exist): block index, or SIZE_MAX. */
+static size_t pc_gate_block(VsPostcopy *pc, const VsRamBlock *b, uint64_t page)
+{
+    size_t bi;
+
+    for (bi = 0; bi < pc->n_blocks && pc->blocks[bi] != b; bi++) {
+    }
+    return bi == pc->n_blocks || page >= b->npages ? SIZE_MAX : bi;
+}
+
 void vs_postcopy_access(VsPostcopy *pc, const VsRamBlock *b, uint64_t offset)
 {
     uint64_t page = offset / VS_RAM_PAGE_SIZE;
@@ -446,19 +455,23 @@ void vs_postcopy_access(VsPostcopy *pc, const VsRamBlock *b, uint64_t offset)
     if (!pc || !g_atomic_int_get(&pc->gate_on)) {
         return;
     }
-    for (bi = 0; bi < pc->n_blocks && pc->blocks[bi] != b; bi++) {
-    }
-    if (bi == pc->n_blocks || page >= b->npages || pc_bit_get(pc->received[bi], page)) {
+    /* The bitmaps are freed under the lock once the gate is off. */
+    g_mutex_lock(&pc->lock);
+    if (!g_atomic_int_get(&pc->gate_on) || (bi = pc_gate_block(pc, b, page)) == SIZE_MAX ||
+        pc_bit_get(pc->received[bi], page)) {
+        g_mutex_unlock(&pc->lock);
         return;
     }
+    g_mutex_unlock(&pc->lock);
     pc_blocktime_begin(pc, (int)syscall(SYS_gettid), bi, page);
     g_mutex_lock(&pc->lock);
     pc->soft_waiters++;
-    if (!pc_bit_test_and_set(pc->requested[bi], page) && pc->soft_len < PC_QUEUE_MAX) {
+    if (g_atomic_int_get(&pc->gate_on) && !pc_bit_test_and_set(pc->requested[bi], page) &&
+        pc->soft_len < PC_QUEUE_MAX) {
         pc->soft_queue[pc->soft_len++] = (PcRequest){ pc->blocks[bi], page };
         pc_wake_fault_thread(pc);
     }
-    while (!pc_bit_get(pc->received[bi], page) && g_atomic_int_get(&pc->gate_on)) {
+    while (g_atomic_int_get(&pc->gate_on) && !pc_bit_get(pc->received[bi], page)) {
         g_cond_wait(&pc->cond, &pc->lock);
     }
     pc->soft_waiters--;
@@ -499,7 +512,9 @@ void pc_in_cleanup(VsPostcopy *pc)
     pc->in_ch = NULL;
     g_mutex_unlock(&pc->lock);
     TALLOC_FREE(pc->in_ctx);
+    g_mutex_lock(&pc->lock);
     pc_in_free_maps(pc);
+    g_mutex_unlock(&pc->lock);
     pc->in_state = PC_IN_NONE;
     trace_postcopy_ram_incoming_cleanup_exit();
 }
