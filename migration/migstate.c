@@ -200,10 +200,13 @@ static void migstate_fill_times(const VsMigState *ms, VsMigInfo *ret, int64_t no
 
 void vs_migstate_query(VsMigState *ms, VsMigInfo *ret)
 {
-    int64_t now = g_get_monotonic_time();
+    int64_t now;
 
     memset(ret, 0, sizeof(*ret));
     g_mutex_lock(&ms->lock);
+    /* Read under the lock: a clock read before it may predate the start of
+     * the migration the reply shows, giving a negative total-time. */
+    now = g_get_monotonic_time();
     ret->status = ms->status;
     ret->has_status = ms->status != VS_MIG_STATUS_NONE;
     if (ms->incoming) {

@@ -6,6 +6,7 @@
 #include "vm/vm.h"
 #include "vm/board.h"
 #include "visitor/qemufile/legacy-visitor.h"
+#include "migration/tsan.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -176,7 +177,9 @@ static void vm_write_page(VsVm *vm, uint64_t page, uint64_t value)
 {
     uint64_t off = vm_write_offset(page, value);
 
+    vs_tsan_guest_store_begin();
     memcpy(vm->pc_ram->host + off, &value, sizeof(value));
+    vs_tsan_guest_store_end();
     vs_dirty_mark(vm->tracker, vm->pc_ram, off, sizeof(value));
 }
 
