@@ -16,10 +16,24 @@
  *
  * Usage: bench-migrate [--size MiB] [--runs N]     (default 256 MiB, 3 runs)
  * Each figure is the median of the runs; the ratios are of medians.
+ *
+ * Helpers for bench-qemu-throughput.py, which runs `vstate vm` and QEMU 7.2
+ * side by side (docs/bench.md):
+ *   bench-migrate --random-file PATH --size MiB [--seed N]
+ *       writes the bytes `vstate vm --fill random --seed N` puts in pc.ram,
+ *       for QEMU's `-device loader,file=PATH,addr=0`
+ *   bench-migrate --sink tcp:127.0.0.1:PORT
+ *       accepts connections one after the other and discards what they
+ *       send (1 MiB reads), printing the bytes of each
+ *   bench-migrate --raw-to URI --size MiB [--seed N]
+ *       sends the raw page stream of that RAM content to `exec:CMD` or
+ *       `tcp:127.0.0.1:PORT` and prints "raw: BYTES bytes in US us"
  */
 #include "migration/channel.h"
 #include "migration/ram.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -27,6 +41,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -37,6 +52,7 @@
 
 static size_t bench_size = 256u << 20;
 static int bench_runs = 3;
+static uint64_t bench_seed = 1;
 
 static uint8_t *bench_map(size_t len)
 {
@@ -355,21 +371,191 @@ static void bench_streams(void)
     talloc_free(ctx);
 }
 
+/* ---- helpers for bench-qemu-throughput.py ------------------------------------------- */
+
+/* xorshift64*, as the demo VM fills RAM (vm/vm.c). */
+static uint64_t vm_like_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* The content of pc.ram under `vstate vm --fill random --seed @seed`: pc.ram
+ * is the VM's first block, filled with seed + 1. */
+static uint8_t *vm_like_ram(uint64_t seed)
+{
+    uint8_t *p = bench_map(bench_size);
+    uint64_t rng = (seed + 1) * 0x9e3779b97f4a7c15ull + 7;
+
+    for (size_t i = 0; i + 8 <= bench_size; i += 8) {
+        uint64_t v = vm_like_rand(&rng);
+
+        memcpy(p + i, &v, 8);
+    }
+    return p;
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n <= 0 && errno != EINTR) {
+            return false;
+        }
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
+    return true;
+}
+
+/* Prints the digest `vstate vm --describe` prints for pc.ram, so that a
+ * caller can check that both hold the same bytes. */
+static int cmd_random_file(const char *path)
+{
+    uint8_t *p = vm_like_ram(bench_seed);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || !write_all(fd, p, bench_size) || close(fd) < 0) {
+        fprintf(stderr, "bench-migrate: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    printf("ram pc.ram %zu %016" PRIx64 "\n", bench_size, vs_ram_digest(p, bench_size));
+    munmap(p, bench_size);
+    return 0;
+}
+
+/* A TCP listener on 127.0.0.1:PORT from "tcp:127.0.0.1:PORT". */
+static int sink_listen(const char *uri)
+{
+    const char *port = strrchr(uri, ':');
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (strncmp(uri, "tcp:", 4) != 0 || !port) {
+        fprintf(stderr, "bench-migrate: --sink wants tcp:127.0.0.1:PORT\n");
+        exit(2);
+    }
+    sin.sin_port = htons((uint16_t)atoi(port + 1));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 4) < 0) {
+        perror("bench-migrate: sink");
+        exit(2);
+    }
+    return fd;
+}
+
+/* The same reader for every sender: 1 MiB reads, nothing kept. */
+static int cmd_sink(const char *uri)
+{
+    int lfd = sink_listen(uri);
+    size_t cap = 1u << 20;
+    uint8_t *buf = g_malloc(cap);
+
+    printf("sink: listening on %s\n", uri);
+    fflush(stdout);
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        uint64_t total = 0;
+        ssize_t n;
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            perror("bench-migrate: accept");
+            return 1;
+        }
+        while ((n = read(fd, buf, cap)) != 0) {
+            if (n < 0 && errno != EINTR) {
+                break;
+            }
+            total += n > 0 ? (uint64_t)n : 0;
+        }
+        close(fd);
+        printf("sink: %" PRIu64 " bytes\n", total);
+        fflush(stdout);
+    }
+}
+
+/* The raw page stream of the VM's RAM content to a sink; exec: through a
+ * pipe as large as the migration channel's. */
+static int cmd_raw_to(const char *uri)
+{
+    StreamCtx c = { .src = vm_like_ram(bench_seed) };
+    bool exec = strncmp(uri, "exec:", 5) == 0;
+    FILE *child = NULL;
+    int64_t t0;
+    bool ok;
+    int fd;
+
+    signal(SIGPIPE, SIG_IGN);
+    t0 = g_get_monotonic_time();
+    if (exec) {
+        child = popen(uri + 5, "w");
+        if (!child) {
+            perror("bench-migrate: popen");
+            return 2;
+        }
+        fd = fileno(child);
+        (void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
+    } else {
+        fd = raw_connect(uri);
+    }
+    ok = raw_send(&c, fd);
+    ok = (exec ? pclose(child) == 0 : close(fd) == 0) && ok;
+    t0 = g_get_monotonic_time() - t0;
+    if (!ok) {
+        fprintf(stderr, "bench-migrate: the raw stream to %s failed\n", uri);
+        return 1;
+    }
+    printf("raw: %zu bytes in %" PRId64 " us\n", bench_size / PAGE * (16 + PAGE), t0);
+    munmap(c.src, bench_size);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *random_file = NULL, *sink = NULL, *raw_to = NULL;
+
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--size") == 0) {
             bench_size = (size_t)strtoull(argv[i + 1], NULL, 10) << 20;
         } else if (strcmp(argv[i], "--runs") == 0) {
             bench_runs = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--seed") == 0) {
+            bench_seed = strtoull(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--random-file") == 0) {
+            random_file = argv[i + 1];
+        } else if (strcmp(argv[i], "--sink") == 0) {
+            sink = argv[i + 1];
+        } else if (strcmp(argv[i], "--raw-to") == 0) {
+            raw_to = argv[i + 1];
         } else {
-            fprintf(stderr, "usage: bench-migrate [--size MiB] [--runs N]\n");
+            fprintf(stderr, "usage: bench-migrate [--size MiB] [--runs N]\n"
+                            "       bench-migrate --random-file PATH [--size MiB] [--seed N]\n"
+                            "       bench-migrate --sink tcp:127.0.0.1:PORT\n"
+                            "       bench-migrate --raw-to URI [--size MiB] [--seed N]\n");
             return 2;
         }
     }
     if (bench_size == 0 || bench_runs < 1) {
         fprintf(stderr, "bench-migrate: --size and --runs must be positive\n");
         return 2;
+    }
+    if (random_file) {
+        return cmd_random_file(random_file);
+    }
+    if (sink) {
+        return cmd_sink(sink);
+    }
+    if (raw_to) {
+        return cmd_raw_to(raw_to);
     }
     printf("bench-migrate: %zu MiB, median of %d runs\n", bench_size >> 20, bench_runs);
     bench_zero_scan();
