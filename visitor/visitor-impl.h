@@ -5,7 +5,8 @@
  * SPDX-License-Identifier: MIT
  *
  * An implementation is a talloc object whose first member is a VsVisitor,
- * created with vs_visitor_alloc() and a `static const VsVisitorOps` table.
+ * created with vs_visitor_alloc() and a `static const VsVisitorOps` table
+ * (or the same object in the caller's storage: vs_visitor_init_in_place()).
  * The core calls an op only after it has checked the contract and pushed the
  * field path, so ops never validate pairing and never build paths; they
  * report failures with vs_visit_fail() / vs_visit_fail_from(), which prefix
