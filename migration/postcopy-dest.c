@@ -7,7 +7,9 @@
  *
  * Threads: the incoming thread (migrate.c) parses the stream and places
  * pages; the fault thread turns faults into page requests on the return
- * path.  A page is "received" once it is placed; that bit is set after
+ * path; with postcopy-preempt a thread of its own reads and places the
+ * preempt channel's pages (each channel has its own block-name state and
+ * batch, a PcLoader).  A page is "received" once it is placed; that bit is set after
  * the placement, so whoever sees it sees the page's bytes.  Requests are
  * sent once per page (QEMU 7.2 repeats them) and repeated after a
  * recovery for every page requested and not yet received.
@@ -26,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -52,7 +55,9 @@ static void pc_in_free_maps(VsPostcopy *pc)
     TALLOC_FREE(pc->received);
     TALLOC_FREE(pc->requested);
     TALLOC_FREE(pc->soft_queue);
-    TALLOC_FREE(pc->batch);
+    TALLOC_FREE(pc->main_ld.batch);
+    TALLOC_FREE(pc->pre_ld.batch);
+    TALLOC_FREE(pc->req_time);
     pc->n_blocks = 0;
 }
 
@@ -67,8 +72,11 @@ static void pc_in_alloc_maps(VsPostcopy *pc)
     pc->received = talloc_zero_array(pc, unsigned long *, n + 1);
     pc->requested = talloc_zero_array(pc, unsigned long *, n + 1);
     pc->soft_queue = talloc_array(pc, PcRequest, PC_QUEUE_MAX);
-    pc->batch = talloc_array(pc, uint8_t, PC_BATCH_PAGES * VS_RAM_PAGE_SIZE);
-    g_assert(pc->blocks && pc->received && pc->requested && pc->soft_queue && pc->batch);
+    pc->main_ld.batch = talloc_array(pc, uint8_t, PC_BATCH_PAGES * VS_RAM_PAGE_SIZE);
+    pc->pre_ld.batch = talloc_array(pc, uint8_t, PC_BATCH_PAGES * VS_RAM_PAGE_SIZE);
+    pc->req_time = talloc_zero_array(pc, int64_t *, n + 1);
+    g_assert(pc->blocks && pc->received && pc->requested && pc->soft_queue &&
+             pc->main_ld.batch && pc->pre_ld.batch && pc->req_time);
     for (size_t i = 0; i < n; i++) {
         VsRamBlock *b = vs_ram_list_get(pc->ram, i);
         uint64_t words = VS_BITS_TO_LONGS(b->npages);
@@ -76,7 +84,8 @@ static void pc_in_alloc_maps(VsPostcopy *pc)
         pc->blocks[i] = b;
         pc->received[i] = talloc_array(pc->received, unsigned long, words);
         pc->requested[i] = talloc_zero_array(pc->requested, unsigned long, words);
-        g_assert(pc->received[i] && pc->requested[i]);
+        pc->req_time[i] = talloc_zero_array(pc->req_time, int64_t, b->npages + 1);
+        g_assert(pc->received[i] && pc->requested[i] && pc->req_time[i]);
         memset(pc->received[i], 0xff, words * sizeof(unsigned long));
         if (b->npages % VS_BITS_PER_LONG) {
             pc->received[i][words - 1] = (1ul << (b->npages % VS_BITS_PER_LONG)) - 1;
@@ -202,15 +211,40 @@ static void pc_blocktime_publish(VsPostcopy *pc)
 
 /* ---- placement ----------------------------------------------------------------------------- */
 
-static void pc_mark_received(VsPostcopy *pc, size_t bi, uint64_t first, uint64_t n)
+/* Under the lock: the request latency of each requested page in the range. */
+static void pc_note_latencies(VsPostcopy *pc, size_t bi, uint64_t first, uint64_t n)
+{
+    int64_t now = 0;
+
+    for (uint64_t p = first; p < first + n; p++) {
+        int64_t t = __atomic_exchange_n(&pc->req_time[bi][p], 0, __ATOMIC_ACQ_REL);
+
+        if (t == 0) {
+            continue;
+        }
+        if (!now) {
+            now = g_get_monotonic_time();
+        }
+        if (pc->latencies && pc->n_latencies < PC_MAX_LATENCIES) {
+            pc->latencies[pc->n_latencies++] = (uint32_t)MIN(now - t, (int64_t)UINT32_MAX);
+        }
+    }
+}
+
+static void pc_mark_received(VsPostcopy *pc, PcLoader *ld, size_t bi, uint64_t first,
+                             uint64_t n)
 {
     for (uint64_t p = first; p < first + n; p++) {
         pc_bit_set(pc->received[bi], p);
     }
     pc_blocktime_end(pc, bi, first, n);
     g_mutex_lock(&pc->lock);
+    pc_note_latencies(pc, bi, first, n);
     pc->stats.placed_pages += n;
     pc->stats.placed_batches++;
+    if (ld && ld->preempt) {
+        pc->stats.preempt_pages += n;
+    }
     if (pc->soft_waiters) {
         g_cond_broadcast(&pc->cond);
     }
@@ -222,21 +256,24 @@ static void pc_mark_received(VsPostcopy *pc, size_t bi, uint64_t first, uint64_t
  * guest waits for appears whole, and one already there (received twice,
  * after a recovery) is left as the guest changed it.
  */
-static bool pc_place(VsPostcopy *pc, size_t bi, uint64_t first, uint64_t n, const uint8_t *src,
-                     GError **errp)
+static bool pc_place(VsPostcopy *pc, PcLoader *ld, size_t bi, uint64_t first, uint64_t n,
+                     const uint8_t *src, GError **errp)
 {
     VsRamBlock *b = pc->blocks[bi];
     uint64_t len = n * VS_RAM_PAGE_SIZE, done = 0;
 
     trace_postcopy_place_page(b->save.name, first * VS_RAM_PAGE_SIZE, (unsigned)n);
     if (!pc->use_uffd) {
+        /* Two channels place pages: a page received on one is not copied over by the other. */
+        g_mutex_lock(&pc->place_lock);
         for (uint64_t i = 0; i < n; i++) {
             if (!pc_bit_get(pc->received[bi], first + i)) {
                 memcpy(b->host + (first + i) * VS_RAM_PAGE_SIZE, src + i * VS_RAM_PAGE_SIZE,
                        VS_RAM_PAGE_SIZE);
             }
         }
-        pc_mark_received(pc, bi, first, n);
+        pc_mark_received(pc, ld, bi, first, n);
+        g_mutex_unlock(&pc->place_lock);
         return true;
     }
     while (done < len) {
@@ -259,11 +296,12 @@ static bool pc_place(VsPostcopy *pc, size_t bi, uint64_t first, uint64_t n, cons
                             g_strerror(errno));
         }
     }
-    pc_mark_received(pc, bi, first, n);
+    pc_mark_received(pc, ld, bi, first, n);
     return true;
 }
 
-static bool pc_place_zero(VsPostcopy *pc, size_t bi, uint64_t page, GError **errp)
+static bool pc_place_zero(VsPostcopy *pc, PcLoader *ld, size_t bi, uint64_t page,
+                          GError **errp)
 {
     VsRamBlock *b = pc->blocks[bi];
     struct uffdio_zeropage z = {
@@ -273,9 +311,13 @@ static bool pc_place_zero(VsPostcopy *pc, size_t bi, uint64_t page, GError **err
 
     trace_postcopy_place_page_zero(b->save.name, page * VS_RAM_PAGE_SIZE);
     if (!pc->use_uffd) {
+        g_mutex_lock(&pc->place_lock);
         if (!pc_bit_get(pc->received[bi], page)) {
             memset(b->host + page * VS_RAM_PAGE_SIZE, 0, VS_RAM_PAGE_SIZE);
         }
+        pc_mark_received(pc, ld, bi, page, 1);
+        g_mutex_unlock(&pc->place_lock);
+        return true;
     } else {
         while (ioctl(pc->uffd, UFFDIO_ZEROPAGE, &z) < 0 && errno != EEXIST) {
             if (errno != EAGAIN) {
@@ -285,16 +327,16 @@ static bool pc_place_zero(VsPostcopy *pc, size_t bi, uint64_t page, GError **err
             }
         }
     }
-    pc_mark_received(pc, bi, page, 1);
+    pc_mark_received(pc, ld, bi, page, 1);
     return true;
 }
 
-static bool pc_batch_flush(VsPostcopy *pc, GError **errp)
+static bool pc_batch_flush(VsPostcopy *pc, PcLoader *ld, GError **errp)
 {
-    unsigned n = pc->batch_n;
+    unsigned n = ld->batch_n;
 
-    pc->batch_n = 0;
-    return n == 0 || pc_place(pc, pc->batch_block, pc->batch_first, n, pc->batch, errp);
+    ld->batch_n = 0;
+    return n == 0 || pc_place(pc, ld, ld->batch_block, ld->batch_first, n, ld->batch, errp);
 }
 
 /* ---- the fault thread ------------------------------------------------------------------------ */
@@ -316,6 +358,7 @@ static void pc_request(VsPostcopy *pc, size_t bi, uint64_t page, int tid)
     if (pc_bit_test_and_set(pc->requested[bi], page)) {
         return;
     }
+    __atomic_store_n(&pc->req_time[bi][page], g_get_monotonic_time(), __ATOMIC_RELEASE);
     trace_postcopy_ram_fault_thread_request((uintptr_t)b->host + page * VS_RAM_PAGE_SIZE,
                                             b->save.name, page * VS_RAM_PAGE_SIZE, (uint32_t)tid);
     g_mutex_lock(&pc->lock);
@@ -468,6 +511,7 @@ void vs_postcopy_access(VsPostcopy *pc, const VsRamBlock *b, uint64_t offset)
     pc->soft_waiters++;
     if (g_atomic_int_get(&pc->gate_on) && !pc_bit_test_and_set(pc->requested[bi], page) &&
         pc->soft_len < PC_QUEUE_MAX) {
+        __atomic_store_n(&pc->req_time[bi][page], g_get_monotonic_time(), __ATOMIC_RELEASE);
         pc->soft_queue[pc->soft_len++] = (PcRequest){ pc->blocks[bi], page };
         pc_wake_fault_thread(pc);
     }
@@ -486,11 +530,87 @@ static void pc_gate_off(VsPostcopy *pc)
     g_mutex_unlock(&pc->lock);
 }
 
+/* ---- the preempt channel ------------------------------------------------------------------- */
+
+static bool pc_in_records(VsPostcopy *pc, PcLoader *ld, VsQemuFile *f, GError **errp);
+
+/* Reads the preempt channel's page records until its EOS. */
+static gpointer pc_preempt_thread(gpointer opaque)
+{
+    VsPostcopy *pc = opaque;
+    GError *err = NULL;
+    VsChannel *ch;
+
+    g_mutex_lock(&pc->lock);
+    ch = pc->pre_in_ch;
+    g_mutex_unlock(&pc->lock);
+    if (pc_in_records(pc, &pc->pre_ld, vs_channel_file(ch), &err)) {
+        g_atomic_int_set(&pc->pre_eos, 1);
+        return NULL;
+    }
+    trace_loadvm_process_command(err->message, 0);
+    g_error_free(err);
+    if (!g_atomic_int_get(&pc->pre_quit) && pc->main_fd >= 0) {
+        /* Both channels pause together: the incoming thread sees its channel break. */
+        shutdown(pc->main_fd, SHUT_RDWR);
+    }
+    return NULL;
+}
+
+static void pc_pre_start(VsPostcopy *pc)
+{
+    if (!pc->pre_in_ch || pc->pre_thread) {
+        return;
+    }
+    g_atomic_int_set(&pc->pre_quit, 0);
+    g_atomic_int_set(&pc->pre_eos, 0);
+    pc->pre_ld.last_block = NULL;
+    pc->pre_ld.batch_n = 0;
+    pc->pre_thread = g_thread_new("vs-postcopy-preempt", pc_preempt_thread, pc);
+}
+
+/* Waits for the preempt thread; @stop: break its channel first (pause, failure, teardown). */
+static void pc_pre_join(VsPostcopy *pc, bool stop)
+{
+    if (!pc->pre_thread) {
+        return;
+    }
+    if (stop) {
+        g_atomic_int_set(&pc->pre_quit, 1);
+        g_mutex_lock(&pc->lock);
+        vs_channel_shutdown(pc->pre_in_ch);
+        g_mutex_unlock(&pc->lock);
+    }
+    g_thread_join(pc->pre_thread);
+    pc->pre_thread = NULL;
+}
+
+bool vs_postcopy_in_accept_preempt(VsPostcopy *pc, const VsMigParams *p,
+                                   VsChannelListener *l, GError **errp)
+{
+    VsChannel *ch;
+
+    if (!p->postcopy_ram || !p->postcopy_preempt) {
+        return true;
+    }
+    ch = vs_channel_accept(l, pc, errp);
+    if (!ch) {
+        g_prefix_error(errp, "postcopy-preempt channel: ");
+        return false;
+    }
+    g_mutex_lock(&pc->lock);
+    talloc_free(pc->pre_next);
+    pc->pre_next = ch;
+    g_mutex_unlock(&pc->lock);
+    return true;
+}
+
 /* ---- teardown ------------------------------------------------------------------------------- */
 
 void pc_in_cleanup(VsPostcopy *pc)
 {
     trace_postcopy_ram_incoming_cleanup_entry();
+    pc_pre_join(pc, true);
     pc_fault_thread_stop(pc);
     pc_gate_off(pc);
     if (pc->uffd >= 0) {
@@ -510,7 +630,9 @@ void pc_in_cleanup(VsPostcopy *pc)
     g_mutex_lock(&pc->lock);
     TALLOC_FREE(pc->listener);
     pc->in_ch = NULL;
+    pc->pre_in_ch = NULL;
     g_mutex_unlock(&pc->lock);
+    pc->main_fd = -1;
     TALLOC_FREE(pc->in_ctx);
     g_mutex_lock(&pc->lock);
     pc_in_free_maps(pc);
@@ -529,8 +651,9 @@ void vs_postcopy_in_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p,
     pc->ops = ops;
     pc->ops_opaque = opaque;
     pc->use_uffd = false;
-    pc->last_block = NULL;
-    pc->batch_n = 0;
+    pc->main_ld = (PcLoader){ 0 };
+    pc->pre_ld = (PcLoader){ .preempt = true };
+    pc->in_preempt = p->postcopy_ram && p->postcopy_preempt;
     g_atomic_int_set(&pc->fault_quit, 0);
     g_mutex_lock(&pc->lock);
     memset(&pc->stats, 0, sizeof(pc->stats));
@@ -542,8 +665,22 @@ void vs_postcopy_in_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p,
     pc->soft_len = 0;
     pc->in_paused = false;
     g_clear_pointer(&pc->recover_uri, g_free);
+    pc->n_latencies = 0;
+    if (!pc->latencies) {
+        pc->latencies = talloc_array(pc, uint32_t, PC_MAX_LATENCIES);
+        g_assert(pc->latencies != NULL);
+    }
     g_mutex_unlock(&pc->lock);
     pc->in_ctx = talloc_new(pc);
+    g_assert(pc->in_ctx != NULL);
+    g_mutex_lock(&pc->lock);
+    pc->pre_in_ch = NULL;
+    if (pc->in_preempt && pc->pre_next) {
+        pc->pre_in_ch = talloc_steal(pc->in_ctx, pc->pre_next);
+        pc->pre_next = NULL;
+    }
+    TALLOC_FREE(pc->pre_next);
+    g_mutex_unlock(&pc->lock);
 }
 
 /* ---- commands -------------------------------------------------------------------------------- */
@@ -745,6 +882,7 @@ static bool pc_cmd_listen(VsPostcopy *pc, GError **errp)
     }
     pc->fault_thread = g_thread_new("vs-postcopy-fault", pc_fault_thread, pc);
     pc->in_state = PC_IN_LISTENING;
+    pc_pre_start(pc);
     vs_migstate_transition(pc->in_st, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_POSTCOPY_ACTIVE);
     return true;
 }
@@ -873,6 +1011,7 @@ bool vs_postcopy_in_command(VsPostcopy *pc, VsQemuFile *f, int fd, TALLOC_CTX *m
                 return pc_error(errp, "CMD_OPEN_RETURN_PATH failed");
             }
             vs_rp_writer_attach(pc->rp, fd);
+            pc->main_fd = fd;
         }
         return true;
     case PC_CMD_PING:
@@ -907,8 +1046,8 @@ bool vs_postcopy_in_listening(VsPostcopy *pc)
 
 /* ---- RAM during postcopy ------------------------------------------------------------------- */
 
-static bool pc_ram_block(VsPostcopy *pc, VsQemuFile *f, uint32_t flags, uint64_t at,
-                         size_t *ret_bi, GError **errp)
+static bool pc_ram_block(VsPostcopy *pc, PcLoader *ld, VsQemuFile *f, uint32_t flags,
+                         uint64_t at, size_t *ret_bi, GError **errp)
 {
     char name[PC_MAX_NAME + 1];
     uint8_t len;
@@ -926,51 +1065,51 @@ static bool pc_ram_block(VsPostcopy *pc, VsQemuFile *f, uint32_t flags, uint64_t
             return pc_error(errp, "Can't find block %s (RAM record at offset 0x%" PRIx64 ")",
                             name, at);
         }
-        pc->last_block = b;
-    } else if (!pc->last_block) {
+        ld->last_block = b;
+    } else if (!ld->last_block) {
         return pc_error(errp, "Ack, bad migration stream! (RAM record at offset 0x%" PRIx64
                         " has RAM_SAVE_FLAG_CONTINUE but no page record came before it)", at);
     }
-    *ret_bi = pc_block_index(pc, pc->last_block);
+    *ret_bi = pc_block_index(pc, ld->last_block);
     return true;
 }
 
 /* One page record into the batch (contiguous pages of one block), placed when full or needed. */
-static bool pc_ram_page(VsPostcopy *pc, VsQemuFile *f, size_t bi, uint64_t page, int fill,
-                        GError **errp)
+static bool pc_ram_page(VsPostcopy *pc, PcLoader *ld, VsQemuFile *f, size_t bi,
+                        uint64_t page, int fill, GError **errp)
 {
     uint8_t *slot;
 
-    if (pc->batch_n && (pc->batch_block != bi || pc->batch_first + pc->batch_n != page ||
-                        pc->batch_n == PC_BATCH_PAGES)) {
-        if (!pc_batch_flush(pc, errp)) {
+    if (ld->batch_n && (ld->batch_block != bi || ld->batch_first + ld->batch_n != page ||
+                        ld->batch_n == PC_BATCH_PAGES)) {
+        if (!pc_batch_flush(pc, ld, errp)) {
             return false;
         }
     }
-    if (pc->batch_n == 0) {
-        pc->batch_block = bi;
-        pc->batch_first = page;
+    if (ld->batch_n == 0) {
+        ld->batch_block = bi;
+        ld->batch_first = page;
     }
-    slot = pc->batch + (size_t)pc->batch_n * VS_RAM_PAGE_SIZE;
+    slot = ld->batch + (size_t)ld->batch_n * VS_RAM_PAGE_SIZE;
     if (fill >= 0) {
         memset(slot, fill, VS_RAM_PAGE_SIZE);
     } else if (vs_qemufile_get_buffer(f, slot, VS_RAM_PAGE_SIZE) != VS_RAM_PAGE_SIZE) {
         g_propagate_error(errp, g_error_copy(vs_qemufile_error(f)));
         return false;
     }
-    pc->batch_n++;
+    ld->batch_n++;
     /* A page the guest waits for goes in at once, not after 15 more. */
-    return !pc_bit_get(pc->requested[bi], page) || pc_batch_flush(pc, errp);
+    return !pc_bit_get(pc->requested[bi], page) || pc_batch_flush(pc, ld, errp);
 }
 
-static bool pc_ram_record(VsPostcopy *pc, VsQemuFile *f, uint64_t addr, uint32_t flags,
-                          uint64_t at, GError **errp)
+static bool pc_ram_record(VsPostcopy *pc, PcLoader *ld, VsQemuFile *f, uint64_t addr,
+                          uint32_t flags, uint64_t at, GError **errp)
 {
     size_t bi;
     uint64_t page;
     uint8_t fill;
 
-    if (!pc_ram_block(pc, f, flags, at, &bi, errp)) {
+    if (!pc_ram_block(pc, ld, f, flags, at, &bi, errp)) {
         return false;
     }
     if (addr >= pc->blocks[bi]->save.length) {
@@ -980,7 +1119,7 @@ static bool pc_ram_record(VsPostcopy *pc, VsQemuFile *f, uint64_t addr, uint32_t
     }
     page = addr / VS_RAM_PAGE_SIZE;
     if ((flags & ~VS_RAM_CONTINUE) == VS_RAM_PAGE) {
-        return pc_ram_page(pc, f, bi, page, -1, errp);
+        return pc_ram_page(pc, ld, f, bi, page, -1, errp);
     }
     fill = vs_qemufile_get_byte(f);
     if (vs_qemufile_failed(f)) {
@@ -988,12 +1127,13 @@ static bool pc_ram_record(VsPostcopy *pc, VsQemuFile *f, uint64_t addr, uint32_t
         return false;
     }
     if (fill != 0) {
-        return pc_ram_page(pc, f, bi, page, fill, errp);
+        return pc_ram_page(pc, ld, f, bi, page, fill, errp);
     }
-    return pc_batch_flush(pc, errp) && pc_place_zero(pc, bi, page, errp);
+    return pc_batch_flush(pc, ld, errp) && pc_place_zero(pc, ld, bi, page, errp);
 }
 
-bool vs_postcopy_in_ram(VsPostcopy *pc, VsQemuFile *f, GError **errp)
+/* Page records of @ld's channel up to EOS (QEMU's ram_load_postcopy). */
+static bool pc_in_records(VsPostcopy *pc, PcLoader *ld, VsQemuFile *f, GError **errp)
 {
     for (;;) {
         uint64_t at = vs_qemufile_pos(f);
@@ -1004,27 +1144,32 @@ bool vs_postcopy_in_ram(VsPostcopy *pc, VsQemuFile *f, GError **errp)
 
         if (vs_qemufile_failed(f)) {
             /* The pages read whole are kept: a recovery does not ask for them again. */
-            (void)pc_batch_flush(pc, NULL);
+            (void)pc_batch_flush(pc, ld, NULL);
             g_propagate_error(errp, g_error_copy(vs_qemufile_error(f)));
             return false;
         }
         switch (flags & ~VS_RAM_CONTINUE) {
         case VS_RAM_ZERO:
         case VS_RAM_PAGE:
-            ok = pc_ram_record(pc, f, addr, flags, at, errp);
+            ok = pc_ram_record(pc, ld, f, addr, flags, at, errp);
             break;
         case VS_RAM_EOS:
-            return pc_batch_flush(pc, errp);
+            return pc_batch_flush(pc, ld, errp);
         default:
             ok = pc_error(errp, "Unknown combination of migration flags: 0x%x (postcopy mode) "
                           "(RAM record at offset 0x%" PRIx64 ")", flags, at);
             break;
         }
         if (!ok) {
-            (void)pc_batch_flush(pc, NULL);
+            (void)pc_batch_flush(pc, ld, NULL);
             return false;
         }
     }
+}
+
+bool vs_postcopy_in_ram(VsPostcopy *pc, VsQemuFile *f, GError **errp)
+{
+    return pc_in_records(pc, &pc->main_ld, f, errp);
 }
 
 /* ---- pause and recovery ------------------------------------------------------------------------ */
@@ -1055,12 +1200,15 @@ bool vs_postcopy_recover(VsPostcopy *pc, const char *uri, GError **errp)
     return true;
 }
 
-/* Waits for vs_postcopy_recover()'s listener, then its connection; NULL on shutdown. */
-static VsChannel *pc_in_wait_recover(VsPostcopy *pc)
+/*
+ * Waits for vs_postcopy_recover()'s listener, then its connection (and
+ * with postcopy-preempt the next one, into *@ret_pre); NULL on shutdown.
+ */
+static VsChannel *pc_in_wait_recover(VsPostcopy *pc, VsChannel **ret_pre)
 {
     for (;;) {
         VsChannelListener *l;
-        VsChannel *ch;
+        VsChannel *ch, *pre = NULL;
 
         g_mutex_lock(&pc->lock);
         while (!pc->listener && !g_atomic_int_get(&pc->shutdown)) {
@@ -1072,10 +1220,17 @@ static VsChannel *pc_in_wait_recover(VsPostcopy *pc)
             return NULL;
         }
         ch = vs_channel_accept(l, pc->in_ctx, NULL);
+        if (ch && pc->in_preempt) {
+            pre = vs_channel_accept(l, pc->in_ctx, NULL);
+            if (!pre) {
+                TALLOC_FREE(ch);
+            }
+        }
         g_mutex_lock(&pc->lock);
         TALLOC_FREE(pc->listener);
         g_mutex_unlock(&pc->lock);
         if (ch) {
+            *ret_pre = pre;
             return ch;
         }
     }
@@ -1083,7 +1238,7 @@ static VsChannel *pc_in_wait_recover(VsPostcopy *pc)
 
 bool vs_postcopy_in_pause(VsPostcopy *pc, VsQemuFile **f, GError **errp)
 {
-    VsChannel *ch;
+    VsChannel *ch, *pre = NULL;
 
     if (pc->in_state != PC_IN_RUNNING || !vs_qemufile_failed(*f) ||
         g_atomic_int_get(&pc->shutdown) ||
@@ -1095,24 +1250,28 @@ bool vs_postcopy_in_pause(VsPostcopy *pc, VsQemuFile **f, GError **errp)
     }
     trace_postcopy_pause_incoming();
     vs_rp_writer_attach(pc->rp, -1);
-    pc->last_block = NULL;
+    pc->main_ld.last_block = NULL;
+    pc_pre_join(pc, true);
     g_mutex_lock(&pc->lock);
     if (pc->in_ch) {
         vs_channel_shutdown(pc->in_ch);
     }
     pc->in_paused = true;
     g_mutex_unlock(&pc->lock);
-    ch = pc_in_wait_recover(pc);
+    ch = pc_in_wait_recover(pc, &pre);
     g_mutex_lock(&pc->lock);
     pc->in_paused = false;
     pc->in_ch = ch;
+    pc->pre_in_ch = pre;
     g_mutex_unlock(&pc->lock);
     if (!ch) {
         return false;
     }
     vs_migstate_transition(pc->in_st, VS_MIG_STATUS_POSTCOPY_PAUSED,
                            VS_MIG_STATUS_POSTCOPY_RECOVER);
+    pc->main_fd = vs_channel_fd(ch);
     vs_rp_writer_attach(pc->rp, vs_channel_fd(ch));
+    pc_pre_start(pc);
     *f = vs_channel_file(ch);
     g_clear_error(errp);
     return true;
@@ -1142,6 +1301,8 @@ bool vs_postcopy_in_finish(VsPostcopy *pc, bool ok, GError **errp)
         }
         return ok;
     }
+    /* The source ends the preempt channel with EOS after the main channel's EOF. */
+    pc_pre_join(pc, !ok);
     ok = ok && pc_in_check_complete(pc, errp);
     if (!ok) {
         /* The guest's missing pages stay missing: its threads wait, nothing is made up. */

@@ -48,6 +48,23 @@ typedef enum PcInState {
 /* Guest threads whose blocktime is accounted. */
 #define PC_MAX_THREADS VS_MIG_MAX_VCPU_BLOCKTIME
 
+/* Request latencies kept for vs_postcopy_request_latencies(). */
+#define PC_MAX_LATENCIES 8192
+
+/*
+ * The destination's reading of page records on one channel: its own
+ * block-name (CONTINUE) state and placement batch (the main channel's is
+ * the incoming thread's, the preempt channel's its thread's).
+ */
+typedef struct PcLoader {
+    VsRamBlock *last_block;      /* the block CONTINUE refers to */
+    uint8_t *batch;
+    size_t batch_block;
+    uint64_t batch_first;
+    unsigned batch_n;
+    bool preempt;                /* the preempt channel's (counted in the stats) */
+} PcLoader;
+
 typedef struct PcRequest {
     VsRamBlock *block;
     uint64_t page;
@@ -93,6 +110,13 @@ struct VsPostcopy {
     bool resume_acked;           /* (L) */
     char *resume_uri;            /* (L) g_malloc'd, set by vs_postcopy_resume() */
     bool out_paused;             /* (L) */
+    bool out_preempt;            /* postcopy-preempt in the running migration */
+    TALLOC_CTX *pre_out_ctx;     /* the source's preempt channel (NULL: none) */
+    VsChannel *pre_out_ch;       /* (L) for a shutdown from another thread */
+    uint64_t bw;                 /* atomic: max-postcopy-bandwidth, bytes/s */
+    uint64_t pace_bw;            /* the sweep's pace (migration thread only) */
+    int64_t pace_start_us;
+    uint64_t pace_bytes;
 
     /* ---- destination ---- */
     VsMigState *in_st;
@@ -118,12 +142,19 @@ struct VsPostcopy {
     size_t soft_len;             /* (L) */
     unsigned soft_waiters;       /* (L) */
     VsRpWriter *rp;
-    /* Placement batch (incoming thread only). */
-    uint8_t *batch;
-    size_t batch_block;
-    uint64_t batch_first;
-    unsigned batch_n;
-    VsRamBlock *last_block;      /* the block CONTINUE refers to */
+    PcLoader main_ld;            /* the main channel's records (incoming thread) */
+    PcLoader pre_ld;             /* the preempt channel's (its thread) */
+    GMutex place_lock;           /* software fallback: check and copy as one */
+    int main_fd;                 /* the main channel's socket (the preempt thread breaks it) */
+    VsChannel *pre_next;         /* accepted before vs_postcopy_in_begin() */
+    VsChannel *pre_in_ch;        /* (L) the preempt channel in use */
+    GThread *pre_thread;
+    gint pre_quit;               /* the preempt thread is stopped on purpose */
+    gint pre_eos;                /* the preempt channel ended with EOS */
+    bool in_preempt;             /* postcopy-preempt on this side */
+    int64_t **req_time;          /* per block and page: when requested (us), 0: none */
+    uint32_t *latencies;         /* (L) PC_MAX_LATENCIES */
+    size_t n_latencies;          /* (L) */
     /* Blocktime (L). */
     PcThread threads[PC_MAX_THREADS];
     size_t n_threads;

@@ -14,7 +14,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 /* A postcopy PART(ram) section ends after this long (QEMU's 50 ms rounds). */
 #define PC_ROUND_US (50 * 1000)
@@ -77,6 +79,7 @@ static int pc_destructor(VsPostcopy *pc)
     g_free(pc->resume_uri);
     g_free(pc->recover_uri);
     g_mutex_clear(&pc->lock);
+    g_mutex_clear(&pc->place_lock);
     g_cond_clear(&pc->cond);
     return 0;
 }
@@ -94,10 +97,12 @@ VsPostcopy *vs_postcopy_new(TALLOC_CTX *mem_ctx, VsRamList *ram, VsDirtyTracker 
     pc->rp_fd = -1;
     pc->uffd = -1;
     pc->wake_fd = -1;
+    pc->main_fd = -1;
     pc->queue = talloc_array(pc, PcRequest, PC_QUEUE_MAX);
     pc->rp = vs_rp_writer_new(pc);
     g_assert(pc->queue != NULL);
     g_mutex_init(&pc->lock);
+    g_mutex_init(&pc->place_lock);
     g_cond_init(&pc->cond);
     talloc_set_destructor(pc, pc_destructor);
     return pc;
@@ -112,6 +117,12 @@ void vs_postcopy_shutdown(VsPostcopy *pc)
     }
     if (pc->in_ch) {
         vs_channel_shutdown(pc->in_ch);
+    }
+    if (pc->pre_in_ch) {
+        vs_channel_shutdown(pc->pre_in_ch);
+    }
+    if (pc->pre_out_ch) {
+        vs_channel_shutdown(pc->pre_out_ch);
     }
     g_cond_broadcast(&pc->cond);
     g_mutex_unlock(&pc->lock);
@@ -137,16 +148,51 @@ const char *vs_postcopy_mode(VsPostcopy *pc, const char **ret_note)
     return mode;
 }
 
+size_t vs_postcopy_request_latencies(VsPostcopy *pc, uint32_t *ret_us, size_t max)
+{
+    size_t n;
+
+    g_mutex_lock(&pc->lock);
+    n = MIN(max, pc->n_latencies);
+    if (n) {
+        memcpy(ret_us, pc->latencies, n * sizeof(uint32_t));
+    }
+    g_mutex_unlock(&pc->lock);
+    return n;
+}
+
 bool vs_postcopy_check_params(const VsMigParams *p, GError **errp)
 {
+    /* QEMU 7.2's words for the combinations it refuses too. */
     if (p->postcopy_ram && p->background_snapshot) {
-        /* QEMU 7.2's words. */
         return pc_error(errp, "Background-snapshot is not compatible with postcopy-ram");
     }
     if (p->postcopy_blocktime && p->background_snapshot) {
         return pc_error(errp, "Background-snapshot is not compatible with postcopy-blocktime");
     }
+    if (p->postcopy_preempt && !p->postcopy_ram) {
+        return pc_error(errp, "Postcopy preempt requires postcopy-ram");
+    }
+    /*
+     * vstate's own refusals: QEMU 7.2 accepts these, but here they would
+     * not work.  Multifd's receive threads write pages without userfaultfd
+     * (and its channels cannot be told from the preempt channel, as in
+     * 7.2); the BER live stream has no postcopy commands.
+     */
+    if (p->postcopy_ram && p->multifd) {
+        return pc_error(errp, "Postcopy is not supported together with multifd in vstate: "
+                        "turn one of postcopy-ram and multifd off");
+    }
+    if (p->postcopy_ram && p->ber_stream) {
+        return pc_error(errp, "Postcopy is not compatible with x-vstate-ber: the BER live "
+                        "stream has no postcopy commands");
+    }
     return true;
+}
+
+void vs_postcopy_set_params(VsPostcopy *pc, const VsMigParams *p)
+{
+    __atomic_store_n(&pc->bw, p->max_postcopy_bandwidth, __ATOMIC_RELAXED);
 }
 
 /* True once a cancel was asked for or the migration goes away. */
@@ -190,6 +236,8 @@ static bool pc_rp_queue(VsPostcopy *pc, const VsRpMsg *msg, VsRamBlock **last, G
         pc->stats.requests++;
     }
     g_atomic_int_set(&pc->q_nonempty, 1);
+    /* A sweep waiting for its bandwidth serves it at once. */
+    g_cond_broadcast(&pc->cond);
     g_mutex_unlock(&pc->lock);
     return true;
 }
@@ -318,6 +366,97 @@ static void pc_rp_join(VsPostcopy *pc)
     pc->rp_fd = -1;
 }
 
+/* ---- source: the preempt channel ---------------------------------------------------------- */
+
+/* The URI of the peer of socket @fd (the address the main channel connected to). */
+static char *pc_peer_uri(int fd, GError **errp)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+        pc_error(errp, "postcopy-preempt: the main channel's peer: %s", g_strerror(errno));
+        return NULL;
+    }
+    switch (ss.ss_family) {
+    case AF_INET: {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        return g_strdup_printf("tcp:%s:%u", host, ntohs(in->sin_port));
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        return g_strdup_printf("tcp:[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+    case AF_UNIX:
+        return g_strdup_printf("unix:%s", ((const struct sockaddr_un *)&ss)->sun_path);
+    default:
+        pc_error(errp, "postcopy-preempt needs a tcp: or unix: channel");
+        return NULL;
+    }
+}
+
+/*
+ * Connects the preempt channel to @uri, or (NULL) where the main channel
+ * @fd connected: right after the main channel, so that the destination
+ * takes it as the second connection.
+ */
+static bool pc_pre_connect(VsPostcopy *pc, const char *uri, int fd, GError **errp)
+{
+    g_autofree char *peer = uri ? NULL : pc_peer_uri(fd, errp);
+    TALLOC_CTX *ctx;
+    VsChannel *ch;
+    int one = 1;
+
+    if (!uri && !peer) {
+        return false;
+    }
+    ctx = talloc_new(pc);
+    g_assert(ctx != NULL);
+    ch = vs_channel_connect(ctx, uri ? uri : peer, errp);
+    if (!ch) {
+        g_prefix_error(errp, "postcopy-preempt channel: ");
+        talloc_free(ctx);
+        return false;
+    }
+    /* Each urgent page leaves at once. */
+    (void)setsockopt(vs_channel_fd(ch), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    g_mutex_lock(&pc->lock);
+    pc->pre_out_ctx = ctx;
+    pc->pre_out_ch = ch;
+    if (g_atomic_int_get(&pc->shutdown) || g_atomic_int_get(pc->cancel)) {
+        vs_channel_shutdown(ch);
+    }
+    g_mutex_unlock(&pc->lock);
+    return true;
+}
+
+/* Breaks and frees the preempt channel, if any. */
+static void pc_pre_drop(VsPostcopy *pc)
+{
+    TALLOC_CTX *ctx;
+
+    g_mutex_lock(&pc->lock);
+    ctx = pc->pre_out_ctx;
+    if (pc->pre_out_ch) {
+        vs_channel_shutdown(pc->pre_out_ch);
+    }
+    pc->pre_out_ch = NULL;
+    pc->pre_out_ctx = NULL;
+    g_mutex_unlock(&pc->lock);
+    talloc_free(ctx);
+}
+
+/* The preempt channel's file, or NULL (written by the migration thread only). */
+static VsQemuFile *pc_pre_file(VsPostcopy *pc)
+{
+    return pc->pre_out_ch ? vs_channel_file(pc->pre_out_ch) : NULL;
+}
+
 /* ---- source: setup and the switch ------------------------------------------------------- */
 
 bool vs_postcopy_out_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p, int fd,
@@ -343,6 +482,12 @@ bool vs_postcopy_out_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p,
     pc->q_len = 0;
     g_atomic_int_set(&pc->q_nonempty, 0);
     g_mutex_unlock(&pc->lock);
+    vs_postcopy_set_params(pc, p);
+    pc->out_preempt = p->postcopy_preempt;
+    if (pc->out_preempt && !pc_pre_connect(pc, NULL, fd, errp)) {
+        pc->out_on = false;
+        return false;
+    }
     pc_rp_start(pc, fd);
     pc_put_command(f, PC_CMD_OPEN_RETURN_PATH, 0, NULL);
     pc_put_ping(f, 1);
@@ -363,6 +508,7 @@ bool vs_postcopy_out_should_switch(VsPostcopy *pc, uint64_t dirty_syncs)
 
 void vs_postcopy_out_end(VsPostcopy *pc)
 {
+    pc_pre_drop(pc);
     pc_rp_join(pc);
     g_mutex_lock(&pc->lock);
     pc->out_on = false;
@@ -518,33 +664,102 @@ static bool pc_pop_request(VsPostcopy *pc, PcRequest *ret)
 }
 
 /*
+ * max-postcopy-bandwidth: whether the background sweep must wait; if so
+ * waits until it may go on, a request comes, or @round_end.
+ */
+static bool pc_pace_hold(VsPostcopy *pc, int64_t round_end)
+{
+    uint64_t bw = __atomic_load_n(&pc->bw, __ATOMIC_RELAXED);
+    int64_t now = g_get_monotonic_time(), due;
+
+    if (bw != pc->pace_bw) {
+        pc->pace_bw = bw;
+        pc->pace_start_us = now;
+        pc->pace_bytes = 0;
+    }
+    if (!bw) {
+        return false;
+    }
+    due = pc->pace_start_us + (int64_t)((double)pc->pace_bytes * 1e6 / (double)bw);
+    if (now >= due) {
+        return false;
+    }
+    g_mutex_lock(&pc->lock);
+    if (!pc->q_len && !pc_out_stopping(pc)) {
+        g_cond_wait_until(&pc->cond, &pc->lock, MIN(due, round_end));
+    }
+    g_mutex_unlock(&pc->lock);
+    return true;
+}
+
+/*
+ * A requested page, flushed at once: on the preempt channel if there is
+ * one (the saver's block-name state is per channel, so the next record on
+ * either names its block), else in the main channel's section.
+ */
+static void pc_out_requested(VsPostcopy *pc, VsPostcopyOut *o, VsQemuFile *f,
+                             const PcRequest *r)
+{
+    VsQemuFile *pf = pc_pre_file(pc);
+
+    if (pf) {
+        vs_ram_sender_forget_block(o->rs);
+    }
+    if (vs_ram_sender_send_requested(o->rs, pf ? pf : f, r->block, r->page)) {
+        trace_get_queued_page(r->block->save.name, r->page * VS_RAM_PAGE_SIZE, r->page);
+        (void)vs_qemufile_flush(pf ? pf : f, NULL);
+        if (pf) {
+            g_mutex_lock(&pc->lock);
+            pc->stats.preempt_pages++;
+            g_mutex_unlock(&pc->lock);
+        }
+    }
+    if (pf) {
+        vs_ram_sender_forget_block(o->rs);
+    }
+}
+
+static bool pc_pre_failed(VsPostcopy *pc)
+{
+    VsQemuFile *pf = pc_pre_file(pc);
+
+    return pf && vs_qemufile_failed(pf);
+}
+
+/*
  * One PART(ram) section: requested pages first, each flushed at once so
  * it leaves before the background stream's next pages, then the
- * background sweep (which goes on after the last requested page).
- * Returns: true when nothing is left to send.
+ * background sweep (which goes on after the last requested page), paced
+ * by max-postcopy-bandwidth.  Returns: true when nothing is left to send.
  */
 static bool pc_out_section(VsPostcopy *pc, VsPostcopyOut *o, VsQemuFile *f)
 {
-    int64_t start = g_get_monotonic_time();
+    int64_t start = g_get_monotonic_time(), round_end = start + PC_ROUND_US;
     uint64_t n = 0;
     bool empty = false;
 
     vs_savevm_put_section_header(f, VS_MIG_SECTION_PART, o->ram_section_id, NULL, 0, 0);
-    while (!vs_qemufile_failed(f)) {
+    while (!vs_qemufile_failed(f) && !pc_pre_failed(pc) && !pc_out_stopping(pc)) {
         PcRequest r;
+        uint64_t before;
 
         if (pc_pop_request(pc, &r)) {
-            if (vs_ram_sender_send_requested(o->rs, f, r.block, r.page)) {
-                trace_get_queued_page(r.block->save.name, r.page * VS_RAM_PAGE_SIZE, r.page);
-                (void)vs_qemufile_flush(f, NULL);
+            pc_out_requested(pc, o, f, &r);
+            continue;
+        }
+        if (pc_pace_hold(pc, round_end)) {
+            if (g_get_monotonic_time() >= round_end) {
+                break;
             }
             continue;
         }
+        before = vs_qemufile_pos(f);
         if (!vs_ram_sender_send_next(o->rs, f)) {
             empty = true;
             break;
         }
-        if (++n % 64 == 0 && g_get_monotonic_time() - start > PC_ROUND_US) {
+        pc->pace_bytes += vs_qemufile_pos(f) - before;
+        if (++n % 64 == 0 && g_get_monotonic_time() > round_end) {
             break;
         }
     }
@@ -590,7 +805,7 @@ static bool pc_out_broken(VsPostcopy *pc, VsQemuFile *f, GError **errp)
     }
     broken = pc->rp_io_error || (pc->rp_done && !pc->got_shut);
     g_mutex_unlock(&pc->lock);
-    return broken || vs_qemufile_failed(f);
+    return broken || vs_qemufile_failed(f) || pc_pre_failed(pc);
 }
 
 /* Waits until @cond_fn holds, the return path ends, a cancel, or @timeout_us. */
@@ -685,6 +900,7 @@ static void pc_out_drop(VsPostcopy *pc, VsPostcopyOut *o, PcConn *c)
     }
     c->done_bytes += vs_qemufile_pos(c->f);
     vs_channel_shutdown(c->ch);
+    pc_pre_drop(pc);
     pc_rp_join(pc);
     o->publish_channel(o->opaque, NULL);
     if (c->ch != o->ch) {
@@ -739,6 +955,12 @@ static bool pc_out_pause(VsPostcopy *pc, VsPostcopyOut *o, PcConn *c, GError **e
         vs_migstate_transition(pc->out_st, VS_MIG_STATUS_POSTCOPY_PAUSED,
                                VS_MIG_STATUS_POSTCOPY_RECOVER);
         ch = vs_channel_connect(c->ctx, uri, &local);
+        /* The preempt channel again, right after the main one. */
+        if (ch && pc->out_preempt && !pc_pre_connect(pc, uri, -1, &local)) {
+            vs_channel_shutdown(ch);
+            talloc_free(ch);
+            ch = NULL;
+        }
         g_free(uri);
         if (!ch) {
             trace_postcopy_resume_failed(local->message);
@@ -770,7 +992,17 @@ static bool pc_out_finish(VsPostcopy *pc, VsPostcopyOut *o, PcConn *c)
     vs_ram_sender_put_eos(o->rs, c->f);
     vs_savevm_put_footer(c->f, o->ram_section_id);
     vs_qemufile_put_byte(c->f, VS_MIG_EOF);
-    return vs_qemufile_flush(c->f, NULL) && pc_out_wait(pc, pc_shut, PC_HANDSHAKE_US);
+    if (!vs_qemufile_flush(c->f, NULL)) {
+        return false;
+    }
+    if (pc_pre_file(pc)) {
+        /* As QEMU 7.2: the preempt channel ends with an EOS after the main channel's EOF. */
+        vs_qemufile_put_be64(pc_pre_file(pc), VS_RAM_EOS);
+        if (!vs_qemufile_flush(pc_pre_file(pc), NULL)) {
+            return false;
+        }
+    }
+    return pc_out_wait(pc, pc_shut, PC_HANDSHAKE_US);
 }
 
 /* The switch: a last sync, DISCARD, PING 2, the package, PING 4. */
@@ -781,6 +1013,9 @@ static bool pc_out_switch(VsPostcopy *pc, VsPostcopyOut *o, GError **errp)
         return pc_error(errp, "migration was cancelled");
     }
     trace_postcopy_start();
+    /* max-postcopy-bandwidth counts from the switch. */
+    pc->pace_bw = 0;
+    pc->pace_bytes = 0;
     /* The guest is stopped: after this sync nothing changes any more. */
     if (!vs_ram_sender_sync(o->rs, errp)) {
         return false;

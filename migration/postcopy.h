@@ -47,6 +47,16 @@
  * before it touches a page, which waits until the page is received
  * (vs_postcopy_mode() says which mode ran).
  *
+ * postcopy-preempt (QEMU 7.2's): a second connection, made right after
+ * the main one and taken by the destination as the next it accepts,
+ * carries requested pages only: bare page records with their own
+ * block-name (CONTINUE) state, no header, no sections; the migration
+ * thread writes each requested page there and flushes it, so it does not
+ * queue behind the background stream; after the main channel's EOF an
+ * EOS record ends it.  The destination reads it in a thread of its own.
+ * max-postcopy-bandwidth paces the background sweep after the switch,
+ * never a requested page.
+ *
  * Recovery: an I/O error on the connection in postcopy-active takes both
  * sides to postcopy-paused, nothing received is lost (the guest on the
  * destination keeps running, its faults wait).  vs_postcopy_recover() on
@@ -98,8 +108,16 @@ typedef struct VsPostcopyStats {
     uint64_t placed_pages;      /* destination: pages placed after LISTEN */
     uint64_t placed_batches;    /* destination: UFFDIO_COPY calls (or copies) for them */
     uint64_t recoveries;        /* pause -> active again */
+    uint64_t preempt_pages;     /* pages sent / received on the preempt channel */
 } VsPostcopyStats;
 void vs_postcopy_stats(VsPostcopy *pc, VsPostcopyStats *ret);
+
+/*
+ * vs_postcopy_request_latencies: destination, the last postcopy: for up
+ * to @max requested pages, in the order they arrived, the time from the
+ * request to the page placed (us).  Returns how many were stored.
+ */
+size_t vs_postcopy_request_latencies(VsPostcopy *pc, uint32_t *ret_us, size_t max);
 
 /* ---- for migrate.c ------------------------------------------------------------------ */
 
@@ -111,6 +129,8 @@ void vs_postcopy_shutdown(VsPostcopy *pc);
 
 /* Capabilities that cannot be combined with postcopy-ram (QEMU's words). */
 bool vs_postcopy_check_params(const VsMigParams *p, GError **errp);
+/* The parameters changed (max-postcopy-bandwidth applies at once). */
+void vs_postcopy_set_params(VsPostcopy *pc, const VsMigParams *p);
 
 /*
  * Source.  vs_postcopy_out_begin(): after the header and configuration
@@ -154,6 +174,14 @@ bool vs_postcopy_out_run(VsPostcopy *pc, VsPostcopyOut *o, GError **errp);
  */
 void vs_postcopy_in_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p,
                           const VsMigVmOps *ops, void *opaque);
+/*
+ * vs_postcopy_in_accept_preempt: after the main channel was accepted on
+ * @l: with postcopy-ram and postcopy-preempt in @p, the next connection
+ * is the preempt channel (kept for the migration's vs_postcopy_in_begin());
+ * otherwise nothing.
+ */
+bool vs_postcopy_in_accept_preempt(VsPostcopy *pc, const VsMigParams *p,
+                                   VsChannelListener *l, GError **errp);
 bool vs_postcopy_in_command(VsPostcopy *pc, VsQemuFile *f, int fd, TALLOC_CTX *mem_ctx,
                             VsQemuFile **ret_package, bool *ret_end_package, GError **errp);
 /* Whether RAM sections now go through vs_postcopy_in_ram(). */

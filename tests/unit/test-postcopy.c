@@ -5,7 +5,11 @@
  * after N rounds; a fault storm of threads reading the same and different
  * pages on the destination; the connection cut at random points of
  * postcopy (through a throttling proxy), then recovered; a cut without
- * recovery, which leaves the destination paused with its pages intact.
+ * recovery, which leaves the destination paused with its pages intact;
+ * postcopy-preempt (requested pages on a second connection), with a cut
+ * and recovery of both channels, and the request latency with and
+ * without it as a measure; max-postcopy-bandwidth pacing the sweep; the
+ * capability combinations refused.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -60,6 +64,10 @@ static VsVm *new_vm(void **state, bool incoming, uint64_t dirty_rate, uint64_t s
     return vm;
 }
 
+/* postcopy-preempt and max-postcopy-bandwidth of the next set_postcopy(). */
+static bool opt_preempt;
+static uint64_t opt_postcopy_bw;
+
 static void set_postcopy(VsVm *vm, uint64_t bw, uint32_t after_rounds, bool blocktime)
 {
     GError *err = NULL;
@@ -71,6 +79,8 @@ static void set_postcopy(VsVm *vm, uint64_t bw, uint32_t after_rounds, bool bloc
     p.postcopy_ram = true;
     p.postcopy_blocktime = blocktime;
     p.postcopy_after_rounds = after_rounds;
+    p.postcopy_preempt = opt_preempt;
+    p.max_postcopy_bandwidth = opt_postcopy_bw;
     if (!vs_migration_set_params(vs_vm_migration(vm), &p, &err)) {
         print_error("%s\n", err->message);
         fail();
@@ -150,6 +160,33 @@ static void assert_postcopy_result(void **state, VsVm *src, VsVm *dst, const VsV
     assert_memory_equal(sd, dd, sl_len);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Request to placement on the destination, p50 and p99 (us); false when none was timed. */
+static bool request_latency(VsVm *dst, uint32_t *ret_p50, uint32_t *ret_p99, size_t *ret_n)
+{
+    uint32_t *lat = g_new(uint32_t, 8192);
+    size_t n = vs_postcopy_request_latencies(vs_migration_postcopy(vs_vm_migration(dst)), lat,
+                                             8192);
+
+    *ret_n = n;
+    if (n) {
+        qsort(lat, n, sizeof(lat[0]), cmp_u32);
+        *ret_p50 = lat[n / 2];
+        *ret_p99 = lat[MIN(n - 1, n * 99 / 100)];
+    }
+    g_free(lat);
+    return n > 0;
+}
+
+/* The last userfaultfd run's figures without and with preempt, for the comparison line. */
+static uint32_t lat_plain[2], lat_preempt[2];
+
 /*
  * A source dirtying 200 MB/s over a 32 MiB/s link never converges; the
  * switch to postcopy finishes it while the destination's workload runs.
@@ -207,6 +244,34 @@ static void run_postcopy(void **state, bool software, uint32_t after_rounds)
     assert_true(vs_vm_pages_written(dst) > 0);
     assert_true(si.ram.postcopy_requests > 0);
     assert_postcopy_result(state, src, dst, &dcfg);
+    {
+        VsPostcopyStats sps;
+        uint32_t p50 = 0, p99 = 0;
+        size_t n = 0;
+
+        vs_postcopy_stats(vs_migration_postcopy(vs_vm_migration(src)), &sps);
+        if (request_latency(dst, &p50, &p99, &n)) {
+            printf("# request latency%s: %zu requests, p50 %" PRIu32 " us, p99 %" PRIu32
+                   " us; %" PRIu64 " pages on the preempt channel\n",
+                   opt_preempt ? " with preempt" : " without preempt", n, p50, p99,
+                   ps.preempt_pages);
+            if (!software) {
+                uint32_t *keep = opt_preempt ? lat_preempt : lat_plain;
+
+                keep[0] = p50;
+                keep[1] = p99;
+            }
+        }
+        if (opt_preempt) {
+            /* Requested pages went on the preempt channel, and arrived there. */
+            assert_true(sps.preempt_pages > 0);
+            assert_true(ps.preempt_pages > 0);
+            assert_true(ps.preempt_pages <= sps.preempt_pages);
+        } else {
+            assert_int_equal(sps.preempt_pages, 0);
+            assert_int_equal(ps.preempt_pages, 0);
+        }
+    }
     g_unsetenv("VSTATE_POSTCOPY_UFFD");
 }
 
@@ -223,6 +288,26 @@ static void test_postcopy_software(void **state)
 static void test_postcopy_after_rounds(void **state)
 {
     run_postcopy(state, false, 1);
+}
+
+static void test_preempt_uffd(void **state)
+{
+    opt_preempt = true;
+    run_postcopy(state, false, 0);
+    opt_preempt = false;
+    if (lat_plain[0] && lat_preempt[0]) {
+        /* A measure, not a check: timing depends on the machine. */
+        printf("# request latency p50/p99 (us): without preempt %" PRIu32 "/%" PRIu32
+               ", with preempt %" PRIu32 "/%" PRIu32 "\n", lat_plain[0], lat_plain[1],
+               lat_preempt[0], lat_preempt[1]);
+    }
+}
+
+static void test_preempt_software(void **state)
+{
+    opt_preempt = true;
+    run_postcopy(state, true, 0);
+    opt_preempt = false;
 }
 
 /* ---- fault storm --------------------------------------------------------------------------- */
@@ -328,15 +413,28 @@ static void test_storm_software(void **state)
 /* ---- recovery ---------------------------------------------------------------------------------- */
 
 /*
- * A proxy between source and destination that passes about 40 MiB/s (so
- * postcopy lasts a second or two) and can cut the connection.
+ * A proxy between source and destination that passes about 40 MiB/s on
+ * each connection (so postcopy lasts a second or two) and can cut them
+ * all: the main channel and, with postcopy-preempt, the preempt channel.
  */
-typedef struct Proxy {
+#define PROXY_MAX_CONN 4
+
+typedef struct Proxy Proxy;
+
+typedef struct ProxyConn {
+    Proxy *px;
+    int a;                       /* from the source */
+    GThread *thread;
+} ProxyConn;
+
+struct Proxy {
     int listen_fd;
     char *dst_path;              /* unix socket of the destination */
     GThread *thread;
     gint cut;
-} Proxy;
+    ProxyConn conns[PROXY_MAX_CONN];
+    unsigned n_conns;
+};
 
 static int unix_socket(const char *path, bool listen_on)
 {
@@ -346,7 +444,7 @@ static int unix_socket(const char *path, bool listen_on)
     g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
     if (listen_on) {
         unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
             close(fd);
             return -1;
         }
@@ -357,11 +455,12 @@ static int unix_socket(const char *path, bool listen_on)
     return fd;
 }
 
-static gpointer proxy_thread(gpointer opaque)
+static gpointer proxy_conn_thread(gpointer opaque)
 {
-    Proxy *px = opaque;
-    int a = accept(px->listen_fd, NULL, NULL), b = unix_socket(px->dst_path, false);
-    static uint8_t buf[2][65536];
+    ProxyConn *pcn = opaque;
+    Proxy *px = pcn->px;
+    int a = pcn->a, b = unix_socket(px->dst_path, false);
+    uint8_t *buf = g_malloc(2 * 65536);
     int64_t start = g_get_monotonic_time();
     uint64_t fwd = 0;
 
@@ -377,8 +476,8 @@ static gpointer proxy_thread(gpointer opaque)
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
                 continue;
             }
-            n = read(fds[i].fd, buf[i], sizeof(buf[i]));
-            if (n <= 0 || write(fds[!i].fd, buf[i], (size_t)n) != n) {
+            n = read(fds[i].fd, buf + i * 65536, 65536);
+            if (n <= 0 || write(fds[!i].fd, buf + i * 65536, (size_t)n) != n) {
                 g_atomic_int_set(&px->cut, 1);
                 break;
             }
@@ -392,7 +491,7 @@ static gpointer proxy_thread(gpointer opaque)
             }
         }
     }
-    /* A cut: both ends see the connection break. */
+    /* A cut: both ends see every connection break. */
     if (a >= 0) {
         shutdown(a, SHUT_RDWR);
         close(a);
@@ -401,11 +500,40 @@ static gpointer proxy_thread(gpointer opaque)
         shutdown(b, SHUT_RDWR);
         close(b);
     }
+    g_free(buf);
+    return NULL;
+}
+
+static gpointer proxy_thread(gpointer opaque)
+{
+    Proxy *px = opaque;
+
+    while (!g_atomic_int_get(&px->cut) && px->n_conns < PROXY_MAX_CONN) {
+        struct pollfd pfd = { .fd = px->listen_fd, .events = POLLIN };
+        ProxyConn *pcn;
+        int a;
+
+        if (poll(&pfd, 1, 20) <= 0) {
+            continue;
+        }
+        a = accept(px->listen_fd, NULL, NULL);
+        if (a < 0) {
+            continue;
+        }
+        pcn = &px->conns[px->n_conns++];
+        pcn->px = px;
+        pcn->a = a;
+        pcn->thread = g_thread_new("proxy-conn", proxy_conn_thread, pcn);
+    }
+    for (unsigned i = 0; i < px->n_conns; i++) {
+        g_thread_join(px->conns[i].thread);
+    }
     return NULL;
 }
 
 static void proxy_start(Proxy *px, const char *path, const char *dst_path)
 {
+    memset(px, 0, sizeof(*px));
     px->listen_fd = unix_socket(path, true);
     assert_true(px->listen_fd >= 0);
     px->dst_path = g_strdup(dst_path);
@@ -416,7 +544,6 @@ static void proxy_start(Proxy *px, const char *path, const char *dst_path)
 static void proxy_stop(Proxy *px)
 {
     g_atomic_int_set(&px->cut, 1);
-    shutdown(px->listen_fd, SHUT_RDWR);
     g_thread_join(px->thread);
     close(px->listen_fd);
     g_free(px->dst_path);
@@ -532,8 +659,9 @@ static void run_cut(void **state, uint64_t seed, bool no_recovery)
     assert_true(vs_postcopy_resume(vs_migration_postcopy(vs_vm_migration(src)), uri, &err));
     expect_completed(src, dst);
     vs_postcopy_stats(vs_migration_postcopy(vs_vm_migration(src)), &ps);
-    printf("# seed %" PRIu64 ": cut after %" PRId64 " ms, recovered %" PRIu64 " time(s)\n",
-           seed, cut_after / 1000, ps.recoveries);
+    printf("# seed %" PRIu64 ": cut after %" PRId64 " ms, recovered %" PRIu64 " time(s)%s, %"
+           PRIu64 " pages on the preempt channel\n", seed, cut_after / 1000, ps.recoveries,
+           opt_preempt ? " with preempt" : "", ps.preempt_pages);
     assert_true(ps.recoveries >= 1);
     assert_postcopy_result(state, src, dst, &dcfg);
     remove_dir(dir);
@@ -555,6 +683,72 @@ static void test_cut_recover(void **state)
 static void test_cut_no_recovery(void **state)
 {
     run_cut(state, 77, true);
+}
+
+/* The same with postcopy-preempt: both channels cut, both re-established. */
+static void test_cut_recover_preempt(void **state)
+{
+    const char *env = getenv("VSTATE_POSTCOPY_SEEDS");
+    unsigned seeds = env ? (unsigned)atoi(env) : 2;
+
+    opt_preempt = true;
+    for (unsigned i = 1; i <= seeds; i++) {
+        TALLOC_CTX *ctx = talloc_new(*state);
+
+        run_cut((void **)&ctx, 2000 + i, false);
+        talloc_free(ctx);
+    }
+    opt_preempt = false;
+}
+
+/* ---- max-postcopy-bandwidth ------------------------------------------------------------------ */
+
+/*
+ * Postcopy's background sweep limited to 16 MiB/s: the phase cannot end
+ * before its bytes at that rate; requested pages still go (not limited).
+ */
+static void test_postcopy_bandwidth(void **state)
+{
+    const uint64_t limit = 16 * MiB;
+    VsVm *src, *dst;
+    GError *err = NULL;
+    g_autofree char *addr = NULL;
+    VsMigInfo si;
+    int64_t t0, spent_us;
+    double floor_us;
+
+    g_unsetenv("VSTATE_POSTCOPY_UFFD");
+    src = new_vm(state, false, 100 * MiB, 21);
+    dst = new_vm(state, true, 5 * MiB, 22);
+    opt_postcopy_bw = limit;
+    set_postcopy(src, 32 * MiB, 0, false);
+    opt_postcopy_bw = 0;
+    set_postcopy(dst, 0, 0, false);
+    assert_true(vs_vm_incoming(dst, "tcp:127.0.0.1:0", &err));
+    addr = vs_migration_incoming_address(vs_vm_migration(dst));
+    assert_true(vs_migration_start(vs_vm_migration(src), addr, &err));
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_ACTIVE, WAIT_US), VS_MIG_STATUS_ACTIVE);
+    g_usleep(300 * 1000);
+    assert_true(vs_postcopy_start(vs_migration_postcopy(vs_vm_migration(src)), &err));
+    assert_int_equal(wait_status(src, VS_MIG_STATUS_POSTCOPY_ACTIVE, WAIT_US),
+                     VS_MIG_STATUS_POSTCOPY_ACTIVE);
+    t0 = g_get_monotonic_time();
+    expect_completed(src, dst);
+    spent_us = g_get_monotonic_time() - t0;
+    vs_migration_query(vs_vm_migration(src), &si);
+    /* The requested pages are not paced: leave their bytes out of the floor. */
+    floor_us = (double)(si.ram.postcopy_bytes -
+                        MIN(si.ram.postcopy_bytes, si.ram.postcopy_requests *
+                                                   (VS_RAM_PAGE_SIZE + 64))) * 1e6 /
+               (double)limit;
+    printf("# max-postcopy-bandwidth %" PRIu64 " MiB/s: %" PRIu64 " postcopy bytes (%" PRIu64
+           " requests) in %" PRId64 " ms; the limit allows no less than %.0f ms\n",
+           (uint64_t)(limit / MiB), si.ram.postcopy_bytes, si.ram.postcopy_requests,
+           spent_us / 1000, floor_us / 1000);
+    assert_true(si.ram.postcopy_bytes > 8 * MiB);
+    /* 10% slack for the first window. */
+    assert_true((double)spent_us >= floor_us * 0.9);
+    assert_true(si.ram.postcopy_requests > 0);
 }
 
 /* ---- refusals -------------------------------------------------------------------------------- */
@@ -581,6 +775,26 @@ static void test_start_refused(void **state)
     assert_false(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
     assert_string_equal(err->message, "Background-snapshot is not compatible with postcopy-ram");
     g_clear_error(&err);
+    vs_migration_get_params(vs_vm_migration(vm), &p);
+    p.postcopy_preempt = true;
+    assert_false(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
+    assert_string_equal(err->message, "Postcopy preempt requires postcopy-ram");
+    g_clear_error(&err);
+    p.postcopy_preempt = false;
+    p.postcopy_ram = true;
+    p.multifd = true;
+    assert_false(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
+    assert_non_null(strstr(err->message, "multifd"));
+    g_clear_error(&err);
+    p.multifd = false;
+    p.ber_stream = true;
+    assert_false(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
+    assert_non_null(strstr(err->message, "x-vstate-ber"));
+    g_clear_error(&err);
+    /* What was refused changed nothing. */
+    vs_migration_get_params(vs_vm_migration(vm), &p);
+    assert_false(p.postcopy_ram);
+    assert_false(p.postcopy_preempt);
 }
 
 static int setup_ctx(void **state)
@@ -602,10 +816,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_postcopy_uffd, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_postcopy_software, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_postcopy_after_rounds, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_preempt_uffd, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_preempt_software, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_postcopy_bandwidth, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_storm_uffd, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_storm_software, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_cut_recover, setup_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_cut_no_recovery, setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_cut_recover_preempt, setup_ctx, teardown_ctx),
     };
 
     cmocka_set_message_output(CM_OUTPUT_TAP);
