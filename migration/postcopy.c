@@ -322,6 +322,10 @@ static gpointer pc_rp_thread(gpointer opaque)
         g_error_free(err);
     }
     pc->rp_done = true;
+    if (!pc->got_shut && pc->pre_out_ch) {
+        /* A write blocked on the preempt channel must end too (a cut, a cancel). */
+        vs_channel_shutdown(pc->pre_out_ch);
+    }
     g_cond_broadcast(&pc->cond);
     g_mutex_unlock(&pc->lock);
     if (!pc->got_shut) {

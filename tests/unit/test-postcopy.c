@@ -255,7 +255,7 @@ static void run_postcopy(void **state, bool software, uint32_t after_rounds)
                    " us; %" PRIu64 " pages on the preempt channel\n",
                    opt_preempt ? " with preempt" : " without preempt", n, p50, p99,
                    ps.preempt_pages);
-            if (!software) {
+            if (!software && !after_rounds) {
                 uint32_t *keep = opt_preempt ? lat_preempt : lat_plain;
 
                 keep[0] = p50;
