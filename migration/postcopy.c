@@ -479,7 +479,9 @@ bool vs_postcopy_out_begin(VsPostcopy *pc, VsMigState *st, const VsMigParams *p,
     }
     if (fd < 0) {
         pc->out_on = false;
-        return pc_error(errp, "postcopy-ram needs a return path: migrate over tcp: or unix:");
+        /* QEMU 7.2's words, and why. */
+        return pc_error(errp, "Unable to open return-path for postcopy: postcopy-ram needs a "
+                        "tcp: or unix: channel");
     }
     g_mutex_lock(&pc->lock);
     memset(&pc->stats, 0, sizeof(pc->stats));

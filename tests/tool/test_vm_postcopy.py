@@ -184,6 +184,14 @@ def test_errors(tmp):
         s.command("migrate_cancel")
         ok(wait_status(s, ("cancelled",)).get("status") == "cancelled",
            "that migration cancels")
+        # Postcopy needs a return path: a socket.
+        set_caps(s, postcopy_ram=True)
+        s.command("migrate", uri="exec:cat > /dev/null")
+        info = wait_status(s, ("failed", "completed"))
+        ok(info.get("status") == "failed" and
+           "Unable to open return-path for postcopy" in info.get("error-desc", ""),
+           "postcopy-ram to exec: fails with QEMU's words", info)
+        ok(s.command("query-status")["status"] == "running", "the source runs on")
     finally:
         stop((src, dst))
 
