@@ -449,18 +449,15 @@ static void queriers_start(Queriers *qs, Stress *s)
 }
 
 /* Stops the queriers and fails the test on any bad reply. */
-static void queriers_finish(Queriers *qs, Stress *s, uint64_t transitions)
+static void queriers_finish(Queriers *qs, Stress *s)
 {
     g_atomic_int_set(&s->stop, 1);
     for (unsigned n = 0; n < N_QUERIERS; n++) {
         g_thread_join(qs->t[n]);
     }
     print_message("# %s: %" PRIu64 " replies checked by %d threads, %" PRIu64
-                  " state changes seen, %d migrations\n", s->name, s->replies, N_QUERIERS,
-                  s->changes_seen, g_atomic_int_get(&s->begun));
-    if (transitions) {
-        print_message("# %s: %" PRIu64 " state changes made\n", s->name, transitions);
-    }
+                  " state changes seen (summed over the threads), %d migrations\n", s->name,
+                  s->replies, N_QUERIERS, s->changes_seen, g_atomic_int_get(&s->begun));
     print_message("# %s: replies per state: setup %" PRIu64 " active %" PRIu64 " device %"
                   PRIu64 " completed %" PRIu64 " cancelling %" PRIu64 " cancelled %" PRIu64
                   " failed %" PRIu64 "\n", s->name, s->seen[VS_MIG_STATUS_SETUP],
@@ -481,6 +478,7 @@ typedef struct Direct {
     Stress *s;
     GRand *rand;
     uint64_t transitions;
+    unsigned ends[VS_MIG_STATUS__MAX];   /* how the driver's migrations ended */
     gint cancels;
 } Direct;
 
@@ -504,11 +502,18 @@ static void direct_fail(Direct *d, unsigned g)
     }
 }
 
-/* Now and then let the queriers run between two changes (2 cores are shared by 5 threads). */
+/*
+ * Now and then let the queriers run between two changes (two cores are
+ * shared by five threads), so that they see the short-lived states too.
+ */
 static void direct_yield(Direct *d)
 {
-    if (g_rand_int_range(d->rand, 0, 4) == 0) {
+    int r = g_rand_int_range(d->rand, 0, 16);
+
+    if (r < 4) {
         g_thread_yield();
+    } else if (r == 4) {
+        g_usleep(50);
     }
 }
 
@@ -533,6 +538,7 @@ static void direct_migration(Direct *d, unsigned g)
     direct_yield(d);
     direct_figures(g, 0, &r, &expected);
     vs_migstate_set_ram(ms, &r, expected);
+    direct_yield(d);
     if (!direct_step(d, VS_MIG_STATUS_SETUP, VS_MIG_STATUS_ACTIVE)) {
         goto fail;
     }
@@ -548,6 +554,7 @@ static void direct_migration(Direct *d, unsigned g)
     if (!direct_step(d, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_DEVICE)) {
         goto fail;
     }
+    direct_yield(d);
     direct_figures(g, steps + 1, &r, &expected);
     vs_migstate_set_ram(ms, &r, expected);
     vs_migstate_set_downtime(ms, DIRECT_DOWNTIME_MS);
@@ -569,7 +576,7 @@ static gpointer canceller_main(gpointer opaque)
         VsMigStatus st = vs_migstate_status(d->s->ms);
 
         if ((st == VS_MIG_STATUS_SETUP || st == VS_MIG_STATUS_ACTIVE ||
-             st == VS_MIG_STATUS_DEVICE) && g_rand_int_range(rand, 0, 8) == 0 &&
+             st == VS_MIG_STATUS_DEVICE) && g_rand_int_range(rand, 0, 32) == 0 &&
             vs_migstate_transition(d->s->ms, st, VS_MIG_STATUS_CANCELLING)) {
             g_atomic_int_inc(&d->cancels);
         }
@@ -597,19 +604,27 @@ static void test_stress_direct(void **state)
     canceller = g_thread_new("cancel", canceller_main, &d);
     for (unsigned g = 1; g <= n; g++) {
         direct_migration(&d, g);
-        if (g % 64 == 0) {
-            g_thread_yield();
-        }
+        d.ends[vs_migstate_status(s.ms)]++;
+        direct_yield(&d);
     }
-    /* The canceller stops with the queriers; its cancels are counted after the join. */
-    queriers_finish(&qs, &s, d.transitions);
+    /* The canceller stops with the queriers, before any assertion can fail. */
+    g_atomic_int_set(&s.stop, 1);
     g_thread_join(canceller);
+    queriers_finish(&qs, &s);
     cancels = g_atomic_int_get(&d.cancels);
-    print_message("# direct: %d cancels from another thread\n", cancels);
-    assert_true(d.transitions >= 3ull * n);
-    assert_true(s.seen[VS_MIG_STATUS_ACTIVE] > 0 && s.seen[VS_MIG_STATUS_COMPLETED] > 0 &&
-                s.seen[VS_MIG_STATUS_FAILED] > 0);
-    assert_true(cancels > 0);
+    print_message("# direct: %" PRIu64 " state changes made\n", d.transitions + (uint64_t)cancels);
+    print_message("# direct: %u completed, %u failed, %u cancelled (%d cancels from another "
+                  "thread)\n", d.ends[VS_MIG_STATUS_COMPLETED], d.ends[VS_MIG_STATUS_FAILED],
+                  d.ends[VS_MIG_STATUS_CANCELLED], cancels);
+    /* Every migration ended, each way several times; replies with figures were checked. */
+    assert_int_equal(d.ends[VS_MIG_STATUS_COMPLETED] + d.ends[VS_MIG_STATUS_FAILED] +
+                     d.ends[VS_MIG_STATUS_CANCELLED], n);
+    assert_true(d.ends[VS_MIG_STATUS_COMPLETED] > 0 && d.ends[VS_MIG_STATUS_FAILED] > 0 &&
+                d.ends[VS_MIG_STATUS_CANCELLED] > 0);
+    /* At least setup and an end each. */
+    assert_true(d.transitions + (uint64_t)cancels >= 2ull * n);
+    assert_true(s.seen[VS_MIG_STATUS_ACTIVE] + s.seen[VS_MIG_STATUS_DEVICE] +
+                s.seen[VS_MIG_STATUS_COMPLETED] > 0);
     g_rand_free(d.rand);
     talloc_free(s.ms);
 }
@@ -795,7 +810,7 @@ static void test_stress_live(void **state)
     for (unsigned i = 1; i <= n; i++) {
         live_migration(state, &s, src, i, rand, &c);
     }
-    queriers_finish(&qs, &s, 0);
+    queriers_finish(&qs, &s);
     print_message("# live: %u completed, %u cancelled, %u into a destination VM (%u of its "
                   "replies checked)\n", c.completed, c.cancelled, c.to_vm, c.dest_replies);
     assert_true(c.completed > 0 && c.cancelled > 0);
