@@ -6,14 +6,13 @@
  * GLib's GMutex and GCond lock and wait inside libglib, which is not
  * built with -fsanitize=thread.  They are futexes there, so TSan sees
  * neither an acquire nor a release and reports every access guarded by
- * them as a race.  The test programs of
- * a TSan build are linked with `-Wl,--wrap=g_mutex_lock` and friends (see
- * tests/meson.build): each call from the project's own code lands here,
- * runs GLib's function, and reports the lock operation through TSan's
- * public mutex annotations, so TSan models these locks exactly as it
- * models pthread mutexes (happens-before, lock-order inversions, "mutex
- * held" in reports).  Nothing is suppressed: an access not under the
- * lock is still reported.
+ * them as a race.  The test programs of a TSan build are linked with
+ * `-Wl,--wrap=g_mutex_lock` and friends (see tests/meson.build): each call
+ * from the project's own code lands here, runs GLib's function, and
+ * reports the lock operation through TSan's public mutex annotations, so
+ * TSan models these locks as it models pthread mutexes (happens-before,
+ * lock-order inversions, "mutexes held" in reports).  Nothing is
+ * suppressed: an access not under the lock is still reported.
  *
  * Condition variables need no edges of their own: a waiter returns with
  * the mutex held, and whatever it waited for was published under it.
