@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "migration/migrate.h"
+#include "migration/ber-live.h"
 #include "migration/channel.h"
 #include "migration/stream.h"
 #include "migration/trace-migration.h"
@@ -165,6 +166,10 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
         !mig_check_range("max_cpu_throttle", p->max_cpu_throttle, 1, 99, errp)) {
         return false;
     }
+    if (p->background_snapshot && p->ber_stream) {
+        return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
+                         "Background-snapshot is not compatible with x-vstate-ber");
+    }
     if (p->background_snapshot && p->auto_converge) {
         /* QEMU 7.2's words; it refuses the same combination. */
         return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
@@ -172,7 +177,8 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
     }
     g_mutex_lock(&m->lock);
     if ((p->auto_converge != m->params.auto_converge ||
-         p->background_snapshot != m->params.background_snapshot) && m->running &&
+         p->background_snapshot != m->params.background_snapshot ||
+         p->ber_stream != m->params.ber_stream) && m->running &&
         !m->incoming) {
         g_mutex_unlock(&m->lock);
         return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
@@ -287,6 +293,7 @@ typedef struct MigOut {
     VsMigration *m;
     VsRamSender *rs;
     VsQemuFile *f;
+    VsBerLiveOut *ber;           /* x-vstate-ber: the BER form's writer; NULL: legacy */
     int64_t start_us;
     /* Bandwidth measurement window. */
     int64_t window_start_us;
@@ -460,20 +467,44 @@ static bool mig_out_file_ok(MigOut *o, GError **errp)
     return true;
 }
 
+/* A RAM section's framing in the stream's form (x-vstate-ber: migration/ber-live.h). */
+static void mig_out_ram_section(MigOut *o, uint8_t type, uint32_t id)
+{
+    if (o->ber) {
+        vs_ber_live_open_section(o->ber, o->f, type, id);
+    } else if (type == VS_MIG_SECTION_START) {
+        vs_savevm_put_section_header(o->f, type, id, "ram", 0, VS_SAVEVM_RAM_VERSION);
+    } else {
+        vs_savevm_put_section_header(o->f, type, id, NULL, 0, 0);
+    }
+}
+
+static void mig_out_ram_footer(MigOut *o, uint32_t id)
+{
+    if (o->ber) {
+        vs_ber_live_close_section(o->ber, o->f);
+    } else {
+        vs_savevm_put_footer(o->f, id);
+    }
+}
+
 /* Header, configuration, START(ram). */
 static bool mig_out_setup(MigOut *o, GError **errp)
 {
     uint32_t id = vs_savevm_ram_section_id(o->m->devices);
 
     trace_savevm_state_setup();
-    vs_savevm_write_header(o->m->devices, o->f);
+    if (o->ber) {
+        vs_ber_live_put_header(o->ber, o->f);
+    } else {
+        vs_savevm_write_header(o->m->devices, o->f);
+    }
     trace_savevm_section_start("ram", id);
-    vs_savevm_put_section_header(o->f, VS_MIG_SECTION_START, id, "ram", 0,
-                                 VS_SAVEVM_RAM_VERSION);
+    mig_out_ram_section(o, VS_MIG_SECTION_START, id);
     if (!vs_ram_sender_setup(o->rs, o->f, errp)) {
         return false;
     }
-    vs_savevm_put_footer(o->f, id);
+    mig_out_ram_footer(o, id);
     trace_savevm_section_end("ram", id, 0);
     o->last_sync_us = g_get_monotonic_time();
     o->period_start_us = o->last_sync_us;
@@ -508,9 +539,9 @@ static bool mig_out_iterate(MigOut *o, GError **errp)
                 return true;
             }
         }
-        vs_savevm_put_section_header(o->f, VS_MIG_SECTION_PART, id, NULL, 0, 0);
+        mig_out_ram_section(o, VS_MIG_SECTION_PART, id);
         vs_ram_sender_iterate(o->rs, o->f, MIG_ROUND_US);
-        vs_savevm_put_footer(o->f, id);
+        mig_out_ram_footer(o, id);
         if (!mig_out_file_ok(o, errp)) {
             return false;
         }
@@ -562,6 +593,23 @@ static bool mig_out_devices(VsMigration *m, VsQemuFile *f, GError **errp)
     return ok;
 }
 
+/* mig_out_devices() in the BER form; the sections are kept in QEMU's. */
+static bool mig_out_devices_ber(MigOut *o, GError **errp)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    uint8_t *legacy = NULL;
+    size_t len = 0;
+    bool ok;
+
+    g_assert(tmp != NULL);
+    ok = vs_ber_live_put_devices(o->ber, o->f, tmp, &legacy, &len, errp);
+    if (ok) {
+        mig_keep_sections(o->m, o->m->devices, legacy, len, true);
+    }
+    talloc_free(tmp);
+    return ok;
+}
+
 /* Guest stopped: END(ram), the devices, EOF and the trailer. */
 static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
 {
@@ -572,13 +620,13 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     o->m->pace_off = true;
     trace_savevm_state_complete_precopy();
     trace_savevm_section_start("ram", id);
-    vs_savevm_put_section_header(o->f, VS_MIG_SECTION_END, id, NULL, 0, 0);
+    mig_out_ram_section(o, VS_MIG_SECTION_END, id);
     if (!vs_ram_sender_complete(o->rs, o->f, errp)) {
         return false;
     }
-    vs_savevm_put_footer(o->f, id);
+    mig_out_ram_footer(o, id);
     trace_savevm_section_end("ram", id, 0);
-    if (!mig_out_devices(o->m, o->f, errp)) {
+    if (!(o->ber ? mig_out_devices_ber(o, errp) : mig_out_devices(o->m, o->f, errp))) {
         return false;
     }
     o->final_bytes = vs_qemufile_pos(o->f);
@@ -747,6 +795,10 @@ static gpointer mig_out_thread(gpointer opaque)
         VsMigParams p;
 
         vs_migration_get_params(m, &p);
+        if (p.ber_stream) {
+            o.ber = vs_ber_live_out_new(tmp, m->devices);
+            vs_ram_sender_set_writer(o.rs, vs_ber_live_ram_writer(o.ber));
+        }
         mig_publish_channel(m, ch);
         if (p.background_snapshot ? mig_out_run_snapshot(&o, ch, &stopped, &err)
                                   : mig_out_run(&o, ch, &stopped, &err)) {
@@ -879,6 +931,11 @@ static bool mig_in_header(MigIn *in, GError **errp)
         return false;
     }
     if (magic != VS_MIG_FILE_MAGIC) {
+        g_autofree char *ber = vs_ber_live_mismatch(magic);
+
+        if (ber) {
+            return mig_error(errp, VS_MIGRATE_ERROR_STREAM, "%s", ber);
+        }
         return mig_error(errp, VS_MIGRATE_ERROR_STREAM,
                          "Not a migration stream (read 0x%08" PRIx32 ", expected the magic "
                          "0x%08x \"QEVM\")", magic, VS_MIG_FILE_MAGIC);
@@ -1153,6 +1210,7 @@ static bool mig_in_items(MigIn *in, GError **errp)
 static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
 {
     MigIn in = { .m = m, .f = f, .ctx = talloc_new(NULL) };
+    VsMigParams p;
     bool ok;
 
     g_assert(in.ctx != NULL);
@@ -1161,7 +1219,15 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
     in.descs = vs_json_new_array(in.ctx);
     vs_savevm_write_header(m->devices, in.sections);
     vs_ram_receiver_init(&in.rr, m->ram);
-    ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+    vs_migration_get_params(m, &p);
+    if (p.ber_stream) {
+        VsBerLiveSink sink = { .devices = m->devices, .rr = &in.rr, .received = in.received,
+                               .sections = in.sections, .descs = in.descs };
+
+        ok = vs_ber_live_load(f, &sink, errp);
+    } else {
+        ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+    }
     trace_qemu_loadvm_state_post_main(ok ? 0 : -1);
     if (ok) {
         size_t len = 0;

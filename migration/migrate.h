@@ -90,6 +90,10 @@ typedef struct VsMigParams {
     /* The background-snapshot capability: migrate saves the state of the
      * moment it starts while the guest runs on (a live dump). */
     bool background_snapshot;
+    /* x-vstate-ber, a vstate capability: the stream is vstate's BER form
+     * (migration/ber-live.h), not QEMU's legacy bytes.  Both ends must set
+     * it alike: a destination refuses the other form at its first bytes. */
+    bool ber_stream;
 } VsMigParams;
 
 typedef struct VsMigration VsMigration;

@@ -375,6 +375,7 @@ struct VsRamSender {
     size_t cur_block;
     uint64_t cur_page;
     VsRamSendStats stats;
+    const VsRamRecordWriter *writer;   /* NULL: QEMU's legacy records */
 };
 
 VsRamSender *vs_ram_sender_new(TALLOC_CTX *mem_ctx, VsRamList *list, VsDirtyTracker *tracker)
@@ -388,6 +389,42 @@ VsRamSender *vs_ram_sender_new(TALLOC_CTX *mem_ctx, VsRamList *list, VsDirtyTrac
     /* Precopy resends what changes: pages can go out without a copy. */
     rs->saver.borrow_pages = true;
     return rs;
+}
+
+void vs_ram_sender_set_writer(VsRamSender *rs, const VsRamRecordWriter *w)
+{
+    rs->writer = w;
+}
+
+/* The record writers: QEMU's legacy records unless another form was set. */
+static void sender_put_mem_size(VsRamSender *rs, VsQemuFile *f, const VsRamSaveBlock *blocks,
+                                size_t n)
+{
+    if (rs->writer) {
+        rs->writer->mem_size(rs->writer->opaque, f, blocks, n);
+    } else {
+        vs_ram_save_mem_size(f, blocks, n);
+    }
+}
+
+static bool sender_put_page(VsRamSender *rs, VsQemuFile *f, const VsRamSaveBlock *block,
+                            uint64_t offset)
+{
+    return rs->writer ? rs->writer->page(rs->writer->opaque, f, block, offset)
+                      : vs_ram_save_page(&rs->saver, f, block, offset);
+}
+
+/* Returns the bytes written. */
+static uint64_t sender_put_eos(VsRamSender *rs, VsQemuFile *f)
+{
+    uint64_t before = vs_qemufile_pos(f);
+
+    if (rs->writer) {
+        rs->writer->eos(rs->writer->opaque, f);
+    } else {
+        vs_ram_save_eos(f);
+    }
+    return vs_qemufile_pos(f) - before;
 }
 
 static void sender_mark_all(VsRamSender *rs)
@@ -427,8 +464,8 @@ bool vs_ram_sender_setup(VsRamSender *rs, VsQemuFile *f, GError **errp)
     for (size_t i = 0; i < rs->list->n_blocks; i++) {
         flat[i] = rs->list->blocks[i]->save;
     }
-    vs_ram_save_mem_size(f, flat, rs->list->n_blocks);
-    vs_ram_save_eos(f);
+    sender_put_mem_size(rs, f, flat, rs->list->n_blocks);
+    sender_put_eos(rs, f);
     rs->stats.bytes += vs_qemufile_pos(f) - before;
     talloc_free(blocks);
     talloc_free(flat);
@@ -475,7 +512,7 @@ static void sender_send_page(VsRamSender *rs, VsQemuFile *f, size_t bi, uint64_t
     rs->pending_pages--;
     /* A page the guest changes while it is read is dirty again, and goes
      * again in a later pass or the final one. */
-    if (vs_ram_save_page(&rs->saver, f, &b->save, page * VS_RAM_PAGE_SIZE)) {
+    if (sender_put_page(rs, f, &b->save, page * VS_RAM_PAGE_SIZE)) {
         rs->stats.zero_pages++;
     } else {
         rs->stats.normal_pages++;
@@ -497,8 +534,7 @@ uint64_t vs_ram_sender_iterate(VsRamSender *rs, VsQemuFile *f, uint64_t max_us)
             break;
         }
     }
-    vs_ram_save_eos(f);
-    rs->stats.bytes += 8;
+    rs->stats.bytes += sender_put_eos(rs, f);
     trace_ram_save_iterate(sent);
     return sent;
 }
@@ -541,8 +577,7 @@ bool vs_ram_sender_complete(VsRamSender *rs, VsQemuFile *f, GError **errp)
     while (!vs_qemufile_failed(f) && sender_next_dirty(rs, &rs->cur_block, &rs->cur_page)) {
         sender_send_page(rs, f, rs->cur_block, rs->cur_page);
     }
-    vs_ram_save_eos(f);
-    rs->stats.bytes += 8;
+    rs->stats.bytes += sender_put_eos(rs, f);
     rs->stats.downtime_bytes = rs->stats.bytes - before;
     return true;
 }
@@ -562,8 +597,8 @@ void vs_ram_sender_snapshot_setup(VsRamSender *rs, VsQemuFile *f)
     for (size_t i = 0; i < rs->list->n_blocks; i++) {
         flat[i] = rs->list->blocks[i]->save;
     }
-    vs_ram_save_mem_size(f, flat, rs->list->n_blocks);
-    vs_ram_save_eos(f);
+    sender_put_mem_size(rs, f, flat, rs->list->n_blocks);
+    sender_put_eos(rs, f);
     rs->stats.bytes += vs_qemufile_pos(f) - before;
     talloc_free(flat);
 }
@@ -625,8 +660,7 @@ void vs_ram_sender_snapshot_round(VsRamSender *rs, VsQemuFile *f, VsRamWp *wp, b
         vs_ram_wp_release(wp, rs->list->blocks[run_block], run_first, run_len);
     }
     snapshot_serve_faults(rs, f, wp);
-    vs_ram_save_eos(f);
-    rs->stats.bytes += 8;
+    rs->stats.bytes += sender_put_eos(rs, f);
 }
 
 void vs_ram_sender_abort(VsRamSender *rs)

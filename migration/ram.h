@@ -186,6 +186,24 @@ typedef struct VsRamSender VsRamSender;
 
 VsRamSender *vs_ram_sender_new(TALLOC_CTX *mem_ctx, VsRamList *list, VsDirtyTracker *tracker);
 
+/*
+ * VsRamRecordWriter: the sender's records in another form than QEMU's
+ * legacy records (vstate's BER live stream, migration/ber-live.h).
+ * @mem_size: the MEM_SIZE record of @blocks, in RAM-list order
+ * @page: the record of the page at @offset of @block; true when it went
+ *   as a ZERO record
+ * @eos: the EOS record ending a section body
+ */
+typedef struct VsRamRecordWriter {
+    void (*mem_size)(void *opaque, VsQemuFile *f, const VsRamSaveBlock *blocks, size_t n);
+    bool (*page)(void *opaque, VsQemuFile *f, const VsRamSaveBlock *block, uint64_t offset);
+    void (*eos)(void *opaque, VsQemuFile *f);
+    void *opaque;
+} VsRamRecordWriter;
+
+/* vs_ram_sender_set_writer: write records through @w (borrowed); NULL: legacy records. */
+void vs_ram_sender_set_writer(VsRamSender *rs, const VsRamRecordWriter *w);
+
 /* The START body: starts the tracker, marks every page to send, MEM_SIZE, EOS. */
 bool vs_ram_sender_setup(VsRamSender *rs, VsQemuFile *f, GError **errp);
 

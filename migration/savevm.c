@@ -322,6 +322,29 @@ void vs_savevm_device_at(const VsSaveState *s, size_t i, const char **ret_idstr,
     *ret_obj = s->devices[i].obj;
 }
 
+VsSaveDeviceRef *vs_savevm_devices_in_order(const VsSaveState *s, TALLOC_CTX *mem_ctx,
+                                            size_t *ret_n)
+{
+    const SaveDevice **order = talloc_array(NULL, const SaveDevice *, s->n_devices + 1);
+    VsSaveDeviceRef *refs = talloc_array(mem_ctx, VsSaveDeviceRef, s->n_devices + 1);
+
+    g_assert(order != NULL && refs != NULL);
+    for (size_t i = 0; i < s->n_devices; i++) {
+        order[i] = &s->devices[i];
+    }
+    qsort(order, s->n_devices, sizeof(*order), savevm_device_order);
+    for (size_t i = 0; i < s->n_devices; i++) {
+        refs[i] = (VsSaveDeviceRef){ .idstr = order[i]->idstr,
+                                     .instance_id = order[i]->instance_id,
+                                     .section_id = order[i]->section_id,
+                                     .entry = order[i]->entry,
+                                     .obj = order[i]->obj };
+    }
+    talloc_free(order);
+    *ret_n = s->n_devices;
+    return refs;
+}
+
 bool vs_savevm_write_devices(const VsSaveState *s, VsQemuFile *f, GError **errp)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);

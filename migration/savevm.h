@@ -170,6 +170,23 @@ const char *vs_savevm_machine_type(const VsSaveState *s);
  */
 bool vs_savevm_find_device(const VsSaveState *s, const char *idstr, uint32_t instance_id,
                            const VsRegistryEntry **ret_entry, void **ret_obj);
+/* One device as vs_savevm_write_devices() writes it; borrowed pointers. */
+typedef struct VsSaveDeviceRef {
+    const char *idstr;
+    uint32_t instance_id;
+    uint32_t section_id;
+    const VsRegistryEntry *entry;
+    void *obj;
+} VsSaveDeviceRef;
+
+/*
+ * vs_savevm_devices_in_order: the devices in the order
+ * vs_savevm_write_devices() writes them (priority, then registration), for
+ * a writer of another stream form (migration/ber-live.h).
+ * Returns: a talloc array under @mem_ctx of *@ret_n entries.
+ */
+VsSaveDeviceRef *vs_savevm_devices_in_order(const VsSaveState *s, TALLOC_CTX *mem_ctx,
+                                            size_t *ret_n);
 /* Registered devices, in registration order. */
 size_t vs_savevm_device_count(const VsSaveState *s);
 void vs_savevm_device_at(const VsSaveState *s, size_t i, const char **ret_idstr,

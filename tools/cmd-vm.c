@@ -174,6 +174,7 @@ typedef struct VmOptions {
     gboolean auto_converge;
     gboolean no_demo;
     gboolean snapshot;
+    gboolean ber;
     char **trace;
 } VmOptions;
 
@@ -242,6 +243,7 @@ static bool vm_set_params(const char *prog, VsVm *vm, const VmOptions *o)
     }
     p.auto_converge = p.auto_converge || o->auto_converge;
     p.background_snapshot = p.background_snapshot || o->snapshot;
+    p.ber_stream = p.ber_stream || o->ber;
     if (!vs_migration_set_params(vs_vm_migration(vm), &p, &err)) {
         vm_fail(prog, "%s", err->message);
         return false;
@@ -324,6 +326,7 @@ int vs_cmd_vm(const char *prog, int argc, char **argv)
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT64, &o.downtime_limit, "migration downtime limit in ms (default 300)", "MS" },
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &o.auto_converge, "throttle the guest when it dirties memory faster than it is sent", NULL },
         { "background-snapshot", 0, 0, G_OPTION_ARG_NONE, &o.snapshot, "--migrate saves the state of the moment it starts while the guest runs on (a live dump)", NULL },
+        { "ber", 0, 0, G_OPTION_ARG_NONE, &o.ber, "migrate in vstate's BER stream form (capability x-vstate-ber); set it on both ends", NULL },
         { "no-demo-device", 0, 0, G_OPTION_ARG_NONE, &o.no_demo, "leave out the devices QEMU 7.2 does not know (vsdemo, bootp, ring), to migrate into QEMU", NULL },
         { "trace", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trace, "print the trace events matching PATTERN on stderr (repeatable; -PATTERN disables)", "PATTERN" },
         { "once", 0, 0, G_OPTION_ARG_NONE, &o.once, "exit when the migration ends (status 0 when completed)", NULL },

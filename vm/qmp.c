@@ -28,6 +28,12 @@ struct VsQmpServer {
     gint quit;
 };
 
+/*
+ * vstate's capability (an x- name, as QEMU marks what is not its stable
+ * interface): the stream in vstate's BER form, set on both ends.
+ */
+#define QMP_CAP_BER "x-vstate-ber"
+
 /* QEMU 7.2's capabilities, in QAPI order. */
 static const char *const qmp_capabilities_72[] = {
     "xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks", "compress", "events",
@@ -375,6 +381,10 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
             return qmp_error(c->id, "GenericError",
                              "Parameter 'capabilities[%zu]' expects {capability, state}", i);
         }
+        if (strcmp(name, QMP_CAP_BER) == 0) {
+            p.ber_stream = state;
+            continue;
+        }
         if (!qmp_in_list(qmp_capabilities_72, G_N_ELEMENTS(qmp_capabilities_72), name)) {
             return qmp_error(c->id, "GenericError",
                              "Parameter 'capability' does not accept value '%s'", name);
@@ -409,6 +419,9 @@ static char *qmp_cmd_query_capabilities(QmpCall *c)
         g_string_append_printf(v, "%s{\"state\": %s, \"capability\": \"%s\"}",
                                i ? ", " : "", on ? "true" : "false", qmp_capabilities_72[i]);
     }
+    /* vstate's own, after QEMU's. */
+    g_string_append_printf(v, ", {\"state\": %s, \"capability\": \"%s\"}",
+                           p.ber_stream ? "true" : "false", QMP_CAP_BER);
     g_string_append_c(v, ']');
     text = g_string_free(v, FALSE);
     return qmp_return(c->id, text);
