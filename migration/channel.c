@@ -26,6 +26,10 @@
 
 G_DEFINE_QUARK(vs-channel-error-quark, vs_channel_error)
 
+/* A multifd source connects up to 255 channels besides the main one before
+ * the destination has accepted them all: they wait in the backlog. */
+#define CHANNEL_LISTEN_BACKLOG 256
+
 /*
  * Pipe sizes to try for exec:, largest first.  A RAM page spliced into a
  * pipe takes two of its slots (header, page), so 1 MiB (256 slots) holds
@@ -220,6 +224,11 @@ VsQemuFile *vs_channel_file(VsChannel *ch)
 VsChannelKind vs_channel_kind(const VsChannel *ch)
 {
     return ch->kind;
+}
+
+int vs_channel_fd(const VsChannel *ch)
+{
+    return ch->fd;
 }
 
 void vs_channel_shutdown(VsChannel *ch)
@@ -423,7 +432,7 @@ static bool listen_tcp(VsChannelListener *l, const char *rest, GError **errp)
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1) == 0) {
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, CHANNEL_LISTEN_BACKLOG) == 0) {
             l->fd = fd;
             break;
         }
@@ -465,7 +474,7 @@ static bool listen_unix(VsChannelListener *l, const char *path, GError **errp)
     }
     /* As QEMU: a socket file left by an earlier run is replaced. */
     unlink(path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 1) < 0) {
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, CHANNEL_LISTEN_BACKLOG) < 0) {
         int errsv = errno;
 
         close(fd);

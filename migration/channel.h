@@ -120,6 +120,13 @@ VsQemuFile *vs_channel_file(VsChannel *ch);
 
 VsChannelKind vs_channel_kind(const VsChannel *ch);
 
+/*
+ * vs_channel_fd: the descriptor under the channel, for a user that moves
+ * bulk data with its own system calls instead of the VsQemuFile (multifd
+ * channels); borrowed: closed with the channel.
+ */
+int vs_channel_fd(const VsChannel *ch);
+
 /* vs_channel_shutdown: wake I/O blocked on @ch, and fail what follows; any thread. */
 void vs_channel_shutdown(VsChannel *ch);
 

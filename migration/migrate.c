@@ -7,6 +7,7 @@
 #include "migration/migrate.h"
 #include "migration/ber-live.h"
 #include "migration/channel.h"
+#include "migration/multifd.h"
 #include "migration/stream.h"
 #include "migration/trace-migration.h"
 #include "migration/vmdesc.h"
@@ -50,6 +51,8 @@ struct VsMigration {
     GThread *thread;
     char *uri;
     VsChannel *ch;               /* the running migration's channel, for cancel */
+    VsMultifdSend *mf_send;      /* the running migration's multifd channels, for cancel */
+    VsMultifdRecv *mf_recv;      /* owned by the incoming thread */
     VsChannelListener *listener;
     gint cancel;
     bool has_received_digest;
@@ -127,6 +130,7 @@ VsMigration *vs_migration_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, VsRamLi
     m->params.cpu_throttle_initial = 20;
     m->params.cpu_throttle_increment = 10;
     m->params.max_cpu_throttle = 99;
+    vs_multifd_default_params(&m->params);
     m->out_state = vs_migstate_new(m, false);
     talloc_set_destructor(m, mig_destructor);
     return m;
@@ -170,6 +174,9 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
         return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
                          "Background-snapshot is not compatible with x-vstate-ber");
     }
+    if (!vs_multifd_check_params(p, errp)) {
+        return false;
+    }
     if (p->background_snapshot && p->auto_converge) {
         /* QEMU 7.2's words; it refuses the same combination. */
         return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
@@ -178,7 +185,8 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
     g_mutex_lock(&m->lock);
     if ((p->auto_converge != m->params.auto_converge ||
          p->background_snapshot != m->params.background_snapshot ||
-         p->ber_stream != m->params.ber_stream) && m->running &&
+         p->ber_stream != m->params.ber_stream ||
+         p->multifd != m->params.multifd) && m->running &&
         !m->incoming) {
         g_mutex_unlock(&m->lock);
         return mig_error(errp, VS_MIGRATE_ERROR_BUSY, "There's a migration process in progress");
@@ -307,6 +315,7 @@ typedef struct MigOut {
     uint64_t dirty_pages_rate;
     uint64_t precopy_bytes;
     uint64_t final_bytes;        /* the stream's length once the channel closed */
+    VsMultifdSend *mf;           /* multifd channels, or NULL */
     /* auto-converge (QEMU's migration_trigger_throttle). */
     int64_t period_start_us;
     uint64_t period_xfer_start;
@@ -318,7 +327,8 @@ typedef struct MigOut {
 /* Bytes written so far; the channel's file is gone once it closed. */
 static uint64_t mig_out_pos(const MigOut *o)
 {
-    return o->f ? vs_qemufile_pos(o->f) : o->final_bytes;
+    return (o->f ? vs_qemufile_pos(o->f) : o->final_bytes) +
+           (o->mf ? vs_multifd_send_bytes(o->mf) : 0);
 }
 
 static uint64_t mig_downtime_limit(VsMigration *m)
@@ -633,6 +643,9 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     o->f = NULL;
     /* A cancel from now on must not shut down a descriptor being closed. */
     mig_publish_channel(o->m, NULL);
+    if (o->mf && !vs_multifd_send_finish(o->mf, errp)) {
+        return false;
+    }
     return vs_channel_close(ch, errp);
 }
 
@@ -774,6 +787,49 @@ out:
     return ok;
 }
 
+/*
+ * Multifd: the extra channels, connected after the main one (a QEMU 7.2
+ * destination takes the first connection for the main channel); from now
+ * on non-zero pages go through them.
+ */
+static bool mig_out_multifd_start(MigOut *o, const VsMigParams *p, GError **errp)
+{
+    VsMultifdConfig cfg;
+    VsMultifdSend *mf;
+
+    vs_multifd_config_from_params(p, &cfg);
+    mf = vs_multifd_send_new(o->rs, &cfg, o->m->uri, mig_rate_hook, o->m, errp);
+    if (!mf) {
+        return false;
+    }
+    g_mutex_lock(&o->m->lock);
+    o->m->mf_send = mf;
+    if (g_atomic_int_get(&o->m->cancel)) {
+        vs_multifd_send_shutdown(mf);
+    }
+    g_mutex_unlock(&o->m->lock);
+    o->mf = mf;
+    vs_ram_sender_set_sink(o->rs, vs_multifd_send_sink(), mf);
+    return true;
+}
+
+/* A failed multifd migration: the channel's error explains more than the main channel's. */
+static void mig_out_multifd_end(MigOut *o, GError **err)
+{
+    GError *mf_err = NULL;
+
+    if (!o->mf) {
+        return;
+    }
+    if (*err && vs_multifd_send_error(o->mf, &mf_err)) {
+        g_clear_error(err);
+        *err = mf_err;
+    }
+    g_mutex_lock(&o->m->lock);
+    o->m->mf_send = NULL;
+    g_mutex_unlock(&o->m->lock);
+}
+
 static gpointer mig_out_thread(gpointer opaque)
 {
     VsMigration *m = opaque;
@@ -800,11 +856,13 @@ static gpointer mig_out_thread(gpointer opaque)
             vs_ram_sender_set_writer(o.rs, vs_ber_live_ram_writer(o.ber));
         }
         mig_publish_channel(m, ch);
-        if (p.background_snapshot ? mig_out_run_snapshot(&o, ch, &stopped, &err)
-                                  : mig_out_run(&o, ch, &stopped, &err)) {
+        if ((!p.multifd || mig_out_multifd_start(&o, &p, &err)) &&
+            (p.background_snapshot ? mig_out_run_snapshot(&o, ch, &stopped, &err)
+                                   : mig_out_run(&o, ch, &stopped, &err))) {
             goto done;
         }
     }
+    mig_out_multifd_end(&o, &err);
     vs_ram_sender_abort(o.rs);
     if (g_atomic_int_get(&m->cancel)) {
         g_clear_error(&err);
@@ -821,6 +879,7 @@ done:
     }
     g_clear_error(&err);
     mig_publish_channel(m, NULL);
+    mig_out_multifd_end(&o, &err);
     talloc_free(tmp);
     mig_thread_done(m);
     return NULL;
@@ -883,6 +942,9 @@ void vs_migration_cancel(VsMigration *m)
         }
         if (m->ch) {
             vs_channel_shutdown(m->ch);
+        }
+        if (m->mf_send) {
+            vs_multifd_send_shutdown(m->mf_send);
         }
     }
     g_mutex_unlock(&m->lock);
@@ -1134,7 +1196,9 @@ static bool mig_in_body(MigIn *in, const MigBinding *b, GError **errp)
         trace_vmstate_load(b->idstr, b->entry->type->wire_name);
         return mig_in_device(in, b, errp);
     }
-    if (!vs_ram_receiver_load(&in->rr, in->f, &local)) {
+    /* With multifd, the section's pages on the other channels are in once all synced. */
+    if (!vs_ram_receiver_load(&in->rr, in->f, &local) ||
+        (in->m->mf_recv && !vs_multifd_recv_sync(in->m->mf_recv, &local))) {
         mig_error(errp, VS_MIGRATE_ERROR_STREAM,
                   "error while loading state for instance 0x%" PRIx32 " of device '%s': %s",
                   b->instance_id, b->idstr, local->message);
@@ -1272,6 +1336,38 @@ bool vs_migration_received_digest(VsMigration *m, uint64_t *ret)
     return has;
 }
 
+/* The main channel; with multifd also every multifd channel, their threads started. */
+static VsChannel *mig_in_accept(VsMigration *m, VsChannelListener *l, TALLOC_CTX *ctx,
+                                GError **errp)
+{
+    VsMultifdConfig cfg;
+    VsMigParams p;
+
+    vs_migration_get_params(m, &p);
+    if (!p.multifd) {
+        return vs_channel_accept(l, ctx, errp);
+    }
+    vs_multifd_config_from_params(&p, &cfg);
+    m->mf_recv = vs_multifd_recv_new(ctx, &cfg, m->ram);
+    return vs_multifd_recv_accept(m->mf_recv, l, ctx, errp);
+}
+
+/* Multifd threads stop before the main channel closes; a channel's error explains more. */
+static void mig_in_multifd_end(VsMigration *m, bool ok, GError **err)
+{
+    GError *mf_err = NULL;
+
+    if (!m->mf_recv) {
+        return;
+    }
+    if (!ok && vs_multifd_recv_error(m->mf_recv, &mf_err)) {
+        g_clear_error(err);
+        *err = mf_err;
+    }
+    vs_multifd_recv_finish(m->mf_recv);
+    TALLOC_FREE(m->mf_recv);
+}
+
 static gpointer mig_in_thread(gpointer opaque)
 {
     VsMigration *m = opaque;
@@ -1287,17 +1383,19 @@ static gpointer mig_in_thread(gpointer opaque)
     l = m->listener;
     st = m->in_state;
     g_mutex_unlock(&m->lock);
-    ch = vs_channel_accept(l, tmp, &err);
+    ch = mig_in_accept(m, l, tmp, &err);
     if (ch) {
         mig_publish_channel(m, ch);
         vs_migstate_transition(st, VS_MIG_STATUS_NONE, VS_MIG_STATUS_ACTIVE);
         ok = mig_in_load(m, vs_channel_file(ch), &err);
         mig_publish_channel(m, NULL);
+        mig_in_multifd_end(m, ok, &err);
         if (ok) {
             ok = vs_channel_close(ch, &err) ||
                  (g_clear_error(&err), true);   /* the stream was whole */
         }
     }
+    mig_in_multifd_end(m, ok, &err);
     trace_process_incoming_migration_co_end(ok ? 0 : -1);
     if (ok) {
         vs_migstate_transition(st, VS_MIG_STATUS_ACTIVE, VS_MIG_STATUS_COMPLETED);

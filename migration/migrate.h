@@ -94,6 +94,13 @@ typedef struct VsMigParams {
      * (migration/ber-live.h), not QEMU's legacy bytes.  Both ends must set
      * it alike: a destination refuses the other form at its first bytes. */
     bool ber_stream;
+    /* The multifd capability and its parameters (multifd.h; QEMU 7.2's
+     * defaults: 2 channels, compression none, levels 1 and 1). */
+    bool multifd;
+    uint8_t multifd_channels;       /* 1..255 */
+    uint8_t multifd_compression;    /* a VsMultifdCompression */
+    uint8_t multifd_zlib_level;     /* 0..9 */
+    uint8_t multifd_zstd_level;     /* 0..20 */
 } VsMigParams;
 
 typedef struct VsMigration VsMigration;

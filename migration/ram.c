@@ -376,7 +376,23 @@ struct VsRamSender {
     uint64_t cur_page;
     VsRamSendStats stats;
     const VsRamRecordWriter *writer;   /* NULL: QEMU's legacy records */
+    const VsRamPageSink *sink;    /* multifd: takes the non-zero pages */
+    void *sink_opaque;
 };
+
+void vs_ram_sender_set_sink(VsRamSender *rs, const VsRamPageSink *sink, void *opaque)
+{
+    rs->sink = sink;
+    rs->sink_opaque = opaque;
+}
+
+/* Before each EOS: a sink's pages must be out first (multifd's sync). */
+static void sender_flush_sink(VsRamSender *rs, VsQemuFile *f)
+{
+    if (rs->sink) {
+        rs->sink->flush(rs->sink_opaque, f);
+    }
+}
 
 VsRamSender *vs_ram_sender_new(TALLOC_CTX *mem_ctx, VsRamList *list, VsDirtyTracker *tracker)
 {
@@ -465,6 +481,7 @@ bool vs_ram_sender_setup(VsRamSender *rs, VsQemuFile *f, GError **errp)
         flat[i] = rs->list->blocks[i]->save;
     }
     sender_put_mem_size(rs, f, flat, rs->list->n_blocks);
+    sender_flush_sink(rs, f);
     sender_put_eos(rs, f);
     rs->stats.bytes += vs_qemufile_pos(f) - before;
     talloc_free(blocks);
@@ -512,7 +529,11 @@ static void sender_send_page(VsRamSender *rs, VsQemuFile *f, size_t bi, uint64_t
     rs->pending_pages--;
     /* A page the guest changes while it is read is dirty again, and goes
      * again in a later pass or the final one. */
-    if (sender_put_page(rs, f, &b->save, page * VS_RAM_PAGE_SIZE)) {
+    if (rs->sink && !vs_ram_buffer_is_zero(b->host + page * VS_RAM_PAGE_SIZE,
+                                           VS_RAM_PAGE_SIZE)) {
+        rs->sink->page(rs->sink_opaque, f, b, page * VS_RAM_PAGE_SIZE);
+        rs->stats.normal_pages++;
+    } else if (sender_put_page(rs, f, &b->save, page * VS_RAM_PAGE_SIZE)) {
         rs->stats.zero_pages++;
     } else {
         rs->stats.normal_pages++;
@@ -534,7 +555,12 @@ uint64_t vs_ram_sender_iterate(VsRamSender *rs, VsQemuFile *f, uint64_t max_us)
             break;
         }
     }
+    sender_flush_sink(rs, f);
     rs->stats.bytes += sender_put_eos(rs, f);
+    if (rs->sink) {
+        /* As QEMU: the destination's channels wait for this EOS to go on. */
+        vs_qemufile_flush(f, NULL);
+    }
     trace_ram_save_iterate(sent);
     return sent;
 }
@@ -577,6 +603,7 @@ bool vs_ram_sender_complete(VsRamSender *rs, VsQemuFile *f, GError **errp)
     while (!vs_qemufile_failed(f) && sender_next_dirty(rs, &rs->cur_block, &rs->cur_page)) {
         sender_send_page(rs, f, rs->cur_block, rs->cur_page);
     }
+    sender_flush_sink(rs, f);
     rs->stats.bytes += sender_put_eos(rs, f);
     rs->stats.downtime_bytes = rs->stats.bytes - before;
     return true;

@@ -234,6 +234,20 @@ void vs_ram_sender_snapshot_round(VsRamSender *rs, VsQemuFile *f, VsRamWp *wp, b
 /* The START body of a background snapshot: MEM_SIZE, EOS; every page to send, no tracking. */
 void vs_ram_sender_snapshot_setup(VsRamSender *rs, VsQemuFile *f);
 
+/*
+ * A page sink takes the non-zero pages instead of PAGE records on @f (the
+ * main channel): multifd.  @flush runs before each section's EOS, and
+ * returns once every page it took is written.  Failures go into @f's
+ * sticky error.  Zero pages stay ZERO records on @f, as QEMU 7.2 sends them.
+ */
+typedef struct VsRamPageSink {
+    void (*page)(void *opaque, VsQemuFile *f, const VsRamBlock *b, uint64_t offset);
+    void (*flush)(void *opaque, VsQemuFile *f);
+} VsRamPageSink;
+
+/* vs_ram_sender_set_sink: use @sink (NULL: none) from the next setup on. */
+void vs_ram_sender_set_sink(VsRamSender *rs, const VsRamPageSink *sink, void *opaque);
+
 /* vs_ram_sender_abort: stop the tracker (cancel, failure). */
 void vs_ram_sender_abort(VsRamSender *rs);
 

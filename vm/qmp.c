@@ -5,6 +5,7 @@
  */
 #include "vm/qmp.h"
 #include "migration/json.h"
+#include "migration/multifd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -294,6 +295,37 @@ static bool qmp_migration_idle(VsQmpServer *q)
     return vs_mig_status_is_idle(info.status);
 }
 
+/* A multifd-* parameter into @p; NULL, or why not (QEMU's words). */
+static char *qmp_set_multifd_parameter(VsMigParams *p, const char *key, const VsJson *val)
+{
+    VsMultifdCompression comp;
+    uint64_t n = 0;
+
+    if (strcmp(key, "multifd-compression") == 0) {
+        const char *name = vs_json_get_string(val, NULL, NULL);
+
+        if (!name) {
+            return g_strdup_printf("Invalid parameter type for '%s', expected: string", key);
+        }
+        if (!vs_multifd_compression_parse(name, &comp)) {
+            return g_strdup_printf("Parameter '%s' does not accept value '%s'", key, name);
+        }
+        p->multifd_compression = (uint8_t)comp;
+        return NULL;
+    }
+    if (!vs_json_get_uint64(val, &n, NULL) || n > 255) {
+        return g_strdup_printf("Parameter '%s' expects uint8", key);
+    }
+    if (strcmp(key, "multifd-channels") == 0) {
+        p->multifd_channels = (uint8_t)n;
+    } else if (strcmp(key, "multifd-zlib-level") == 0) {
+        p->multifd_zlib_level = (uint8_t)n;
+    } else {
+        p->multifd_zstd_level = (uint8_t)n;
+    }
+    return NULL;
+}
+
 static char *qmp_cmd_set_parameters(QmpCall *c)
 {
     VsMigration *m = vs_vm_migration(c->q->vm);
@@ -310,6 +342,14 @@ static char *qmp_cmd_set_parameters(QmpCall *c)
 
         if (!qmp_in_list(qmp_parameters_72, G_N_ELEMENTS(qmp_parameters_72), key)) {
             return qmp_error(c->id, "GenericError", "Parameter '%s' is unexpected", key);
+        }
+        if (strncmp(key, "multifd-", 8) == 0) {
+            g_autofree char *why = qmp_set_multifd_parameter(&p, key, val);
+
+            if (why) {
+                return qmp_error(c->id, "GenericError", "%s", why);
+            }
+            continue;
         }
         if (strcmp(key, "throttle-trigger-threshold") == 0) {
             small = &p.throttle_trigger_threshold;
@@ -349,10 +389,14 @@ static char *qmp_cmd_query_parameters(QmpCall *c)
     vs_migration_get_params(vs_vm_migration(c->q->vm), &p);
     v = g_strdup_printf("{\"throttle-trigger-threshold\": %u, \"cpu-throttle-initial\": %u, "
                         "\"cpu-throttle-increment\": %u, \"max-bandwidth\": %" PRIu64
-                        ", \"downtime-limit\": %" PRIu64 ", \"max-cpu-throttle\": %u}",
+                        ", \"downtime-limit\": %" PRIu64 ", \"max-cpu-throttle\": %u"
+                        ", \"multifd-channels\": %u, \"multifd-compression\": \"%s\""
+                        ", \"multifd-zlib-level\": %u, \"multifd-zstd-level\": %u}",
                         p.throttle_trigger_threshold, p.cpu_throttle_initial,
                         p.cpu_throttle_increment, p.max_bandwidth, p.downtime_limit,
-                        p.max_cpu_throttle);
+                        p.max_cpu_throttle, p.multifd_channels,
+                        vs_multifd_compression_name(p.multifd_compression),
+                        p.multifd_zlib_level, p.multifd_zstd_level);
     return qmp_return(c->id, v);
 }
 
@@ -393,6 +437,8 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
             p.auto_converge = state;
         } else if (strcmp(name, "background-snapshot") == 0) {
             p.background_snapshot = state;
+        } else if (strcmp(name, "multifd") == 0) {
+            p.multifd = state;
         } else if (state) {
             return qmp_error(c->id, "GenericError",
                              "Capability '%s' is not supported by this VM yet", name);
@@ -414,7 +460,8 @@ static char *qmp_cmd_query_capabilities(QmpCall *c)
     for (size_t i = 0; i < G_N_ELEMENTS(qmp_capabilities_72); i++) {
         bool on = (strcmp(qmp_capabilities_72[i], "auto-converge") == 0 && p.auto_converge) ||
                   (strcmp(qmp_capabilities_72[i], "background-snapshot") == 0 &&
-                   p.background_snapshot);
+                   p.background_snapshot) ||
+                  (strcmp(qmp_capabilities_72[i], "multifd") == 0 && p.multifd);
 
         g_string_append_printf(v, "%s{\"state\": %s, \"capability\": \"%s\"}",
                                i ? ", " : "", on ? "true" : "false", qmp_capabilities_72[i]);
