@@ -130,7 +130,11 @@ static void bl_out_mem_size(void *opaque, VsQemuFile *f, const VsRamSaveBlock *b
     o->last_block = NULL;
 }
 
-/* A ZERO or PAGE record; the page's bytes are written from guest memory. */
+/*
+ * A ZERO or PAGE record: the record's header and fields in one write, the
+ * page's bytes by reference from guest memory (vs_qemufile_put_borrowed():
+ * a page the guest changes before the flush is dirty and sent again).
+ */
 static bool bl_out_page(void *opaque, VsQemuFile *f, const VsRamSaveBlock *block,
                         uint64_t offset)
 {
@@ -139,7 +143,8 @@ static bool bl_out_page(void *opaque, VsQemuFile *f, const VsRamSaveBlock *block
     bool zero = vs_ram_page_is_zero(page, VS_RAM_PAGE_SIZE);
     uint32_t flags = zero ? VS_RAM_ZERO : VS_RAM_PAGE;
     size_t name_len = strlen(block->name);
-    uint8_t fields[BL_PAGE_HEADER_MAX], head[VS_BER_MAX_HEADER];
+    uint8_t buf[VS_BER_MAX_HEADER + BL_PAGE_HEADER_MAX];
+    uint8_t *fields = buf + VS_BER_MAX_HEADER;
     size_t n = 0, h, payload;
 
     g_assert(offset % VS_RAM_PAGE_SIZE == 0 && offset < block->length);
@@ -158,12 +163,13 @@ static bool bl_out_page(void *opaque, VsQemuFile *f, const VsRamSaveBlock *block
                                  VS_BER_TAG_OCTET_STRING, VS_RAM_PAGE_SIZE);
         payload = VS_RAM_PAGE_SIZE;
     }
-    h = vs_ber_write_header(head, vs_ber_id_bits(VS_BER_UNIVERSAL, true), VS_BER_TAG_SEQUENCE,
-                            n + payload);
-    vs_qemufile_put_buffer(f, head, h);
-    vs_qemufile_put_buffer(f, fields, n);
+    /* The SEQUENCE's header goes right before the fields. */
+    h = vs_ber_header_size(VS_BER_TAG_SEQUENCE, n + payload);
+    vs_ber_write_header(fields - h, vs_ber_id_bits(VS_BER_UNIVERSAL, true), VS_BER_TAG_SEQUENCE,
+                        n + payload);
+    vs_qemufile_put_buffer(f, fields - h, h + n);
     if (!zero) {
-        vs_qemufile_put_buffer(f, page, VS_RAM_PAGE_SIZE);
+        vs_qemufile_put_borrowed(f, page, VS_RAM_PAGE_SIZE);
     }
     return zero;
 }
