@@ -174,6 +174,11 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
         return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
                          "Background-snapshot is not compatible with x-vstate-ber");
     }
+    if (p->multifd && p->ber_stream) {
+        /* Multifd's page packets are QEMU's form on channels of their own. */
+        return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
+                         "Multifd is not compatible with x-vstate-ber");
+    }
     if (!vs_multifd_check_params(p, errp)) {
         return false;
     }

@@ -398,6 +398,35 @@ static void test_ber_unknown_device_early(void **state)
     talloc_free(src);
 }
 
+/* Capabilities whose streams the BER form does not carry are refused with it. */
+static void test_ber_refused_combinations(void **state)
+{
+    VsVm *vm = new_vm_sized(state, false, SMALL_RAM, VS_VM_FILL_ZERO, 0, true);
+    VsMigration *m = vs_vm_migration(vm);
+    GError *err = NULL;
+    VsMigParams p;
+
+    vs_migration_get_params(m, &p);
+    p.background_snapshot = true;
+    assert_false(vs_migration_set_params(m, &p, &err));
+    assert_non_null(strstr(err->message, "Background-snapshot is not compatible with "
+                                         "x-vstate-ber"));
+    g_clear_error(&err);
+    vs_migration_get_params(m, &p);
+    p.multifd = true;
+    assert_false(vs_migration_set_params(m, &p, &err));
+    assert_non_null(strstr(err->message, "Multifd is not compatible with x-vstate-ber"));
+    g_clear_error(&err);
+    /* Without BER both are fine. */
+    vs_migration_get_params(m, &p);
+    p.ber_stream = false;
+    p.multifd = true;
+    assert_true(vs_migration_set_params(m, &p, &err));
+    vs_migration_get_params(m, &p);
+    assert_false(p.ber_stream);
+    talloc_free(vm);
+}
+
 /* ---- bad streams ------------------------------------------------------------------ */
 
 /* Loads @len bytes of @data as an incoming BER file: migration; its final info. */
@@ -578,6 +607,7 @@ int main(void)
         T(test_ber_mismatch_src_ber),
         T(test_ber_mismatch_src_legacy),
         T(test_ber_unknown_device_early),
+        T(test_ber_refused_combinations),
         T(test_ber_truncated),
         T(test_ber_corrupted),
     };
