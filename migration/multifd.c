@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -511,6 +513,18 @@ static int mf_send_destructor(VsMultifdSend *s)
     return 0;
 }
 
+/*
+ * Small packets (SYNC, compressed pages) must not wait for the previous
+ * one's acknowledgement (Nagle): a sync would cost a delayed-ACK timeout.
+ * Harmless where it does not apply (unix sockets).
+ */
+static void mf_set_nodelay(int fd)
+{
+    int one = 1;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* Connects channel @c and sends its init packet. */
 static bool mf_send_connect(VsMultifdSend *s, MfSendChannel *c, const char *uri, GError **errp)
 {
@@ -526,6 +540,7 @@ static bool mf_send_connect(VsMultifdSend *s, MfSendChannel *c, const char *uri,
         return false;
     }
     c->fd = vs_channel_fd(c->ch);
+    mf_set_nodelay(c->fd);
     vs_multifd_init_encode(init, s->cfg.uuid, (uint8_t)c->id);
     if (!mf_writev_all(c->fd, &iov, 1)) {
         return mf_fail(errp, VS_MULTIFD_ERROR_CHANNEL,
