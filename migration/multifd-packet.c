@@ -482,7 +482,7 @@ static bool inflate_zstd(VsMultifdInflater *z, const uint8_t *in, size_t len,
                          uint8_t *const *pages, unsigned n, GError **errp)
 {
     ZSTD_inBuffer ib = { in, len, 0 };
-    /* Whole packets at once: zstd decodes 4 KiB output buffers several times slower. */
+    /* Whole packets at once: one decoder call per packet, not one per page. */
     ZSTD_outBuffer ob = { z->scratch, (size_t)n * VS_RAM_PAGE_SIZE, 0 };
     uint8_t spare;
 
