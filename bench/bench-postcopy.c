@@ -149,6 +149,20 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The median of the runs that measured something (> 0); 0 when none did. */
+static double median_measured(const double *v, int n)
+{
+    double m[MAX_RUNS];
+    int k = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (v[i] > 0) {
+            m[k++] = v[i];
+        }
+    }
+    return k ? median(m, k) : 0;
+}
+
 /* p50 and p99 in microseconds of @n latencies in nanoseconds (sorted in place). */
 typedef struct Pct {
     double p50, p99;
@@ -883,10 +897,13 @@ int main(int argc, char **argv)
     VstateLat last[2][N_SCEN];
 
     parse_args(argc, argv);
+    if (bench_software) {
+        g_setenv("VSTATE_POSTCOPY_UFFD", "off", TRUE);
+    }
     uffd = !bench_software && uffd_available(why, sizeof(why));
     if (!uffd) {
+        /* vstate's destination finds the same and falls back by itself. */
         bench_software = true;
-        g_setenv("VSTATE_POSTCOPY_UFFD", "off", TRUE);
         printf("userfaultfd: NOT used (%s): the floors and placement figures are not measured; "
                "the vstate figures are the SOFTWARE FALLBACK's\n",
                why[0] ? why : "--software");
@@ -896,6 +913,7 @@ int main(int argc, char **argv)
     printf("guest %" PRIu64 " MiB, %d runs, %u faults per latency run, %ld CPUs\n\n",
            bench_size / MiB, bench_runs, MIN(bench_faults, FLOOR_PAGES),
            sysconf(_SC_NPROCESSORS_ONLN));
+    fflush(stdout);
 
     for (int run = 0; run < bench_runs; run++) {
         for (int one = 1; one >= 0; one--) {
@@ -964,11 +982,16 @@ int main(int argc, char **argv)
                    hp50, hp99);
         }
         for (size_t sc = 0; sc < N_SCEN; sc++) {
-            double vp50 = median(vs[one][sc][0], bench_runs);
-            double vp99 = median(vs[one][sc][1], bench_runs);
+            double vp50 = median_measured(vs[one][sc][0], bench_runs);
+            double vp99 = median_measured(vs[one][sc][1], bench_runs);
             g_autofree char *label = g_strdup_printf("vstate %s, %s", last[one][sc].mode,
                                                      scenarios[sc].name);
 
+            if (vp50 == 0) {
+                /* A small guest can complete in precopy before the switch is taken. */
+                printf("    %-52s no fault measured (no postcopy phase)\n", label);
+                continue;
+            }
             printf("    %-52s %8.1f / %8.1f us", label, vp50, vp99);
             if (uffd) {
                 printf("  ratio %.2fx (goal 1.5x: %s) / %.2fx (goal 2x: %s); p50 %.2fx the "
