@@ -645,6 +645,7 @@ struct VsMultifdRecv {
     VsChannel *main;
     VsChannelListener *listener;  /* watched for channels beyond the expected ones */
     GThread *watcher;
+    VsChannel *extra;             /* under lock: what the watcher accepted, being read */
     unsigned synced;
     uint64_t generation;          /* counts releases */
     bool quit;
@@ -850,6 +851,9 @@ void vs_multifd_recv_shutdown(VsMultifdRecv *r)
     if (r->main && r->error) {
         vs_channel_shutdown(r->main);
     }
+    if (r->extra) {
+        vs_channel_shutdown(r->extra);
+    }
     g_cond_broadcast(&r->cond);
     g_mutex_unlock(&r->lock);
 }
@@ -984,6 +988,13 @@ static gpointer mf_recv_watch(gpointer opaque)
     size_t got = 0;
     uint8_t id = 0;
 
+    /* Published so that finishing can wake the read below. */
+    g_mutex_lock(&r->lock);
+    r->extra = ch;
+    if (ch && r->quit) {
+        vs_channel_shutdown(ch);
+    }
+    g_mutex_unlock(&r->lock);
     if (ch && mf_read_all(vs_channel_fd(ch), init, sizeof(init), &got) == MF_READ_OK &&
         !vs_multifd_init_decode(init, &r->cfg, &id, &err)) {
         g_prefix_error(&err, "failed to receive packet via multifd channel %u: ",
@@ -993,6 +1004,9 @@ static gpointer mf_recv_watch(gpointer opaque)
                           "a connection beyond the main channel and the %u multifd channels "
                           "expected", r->cfg.channels);
     }
+    g_mutex_lock(&r->lock);
+    r->extra = NULL;
+    g_mutex_unlock(&r->lock);
     talloc_free(tmp);
     if (err) {
         mf_recv_fail(r, err);
