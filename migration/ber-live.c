@@ -390,6 +390,7 @@ typedef struct BlIn {
     BlBinding *bindings;         /* talloc array */
     size_t n_bindings;
     VsRamBlock *last;            /* the block of the last page record */
+    bool got_config;
 } BlIn;
 
 /* A constructed element being read. */
@@ -783,6 +784,12 @@ static bool bl_load_header(BlIn *in, const BlBox *stream, GError **errp)
         bl_fail(in, errp, "file version %" PRIu32 " and page size %" PRIu64 " where this "
                 "destination takes version %u with %u-byte pages", info->file_version,
                 info->page_size, BL_FILE_VERSION, VS_RAM_PAGE_SIZE);
+        goto out;
+    }
+    if (*info->machine && strcmp(info->machine, vs_savevm_machine_type(in->sink->devices))) {
+        /* QEMU's words, for the configuration; the header says it first. */
+        bl_fail(in, errp, "Machine type received is '%s' and local is '%s'", info->machine,
+                vs_savevm_machine_type(in->sink->devices));
         goto out;
     }
     for (size_t i = 0; i < info->n_sections; i++) {
@@ -1257,10 +1264,15 @@ static bool bl_load_records(BlIn *in, const BlBox *stream, GError **errp)
         switch (eof ? (t.tag == BL_TAG_TRAILER || t.tag == BL_TAG_TRAILING ? t.tag : 0)
                     : t.tag) {
         case BL_TAG_CONFIG:
-            ok = bl_load_config(in, stream, &t, errp);
+            ok = in->got_config ? bl_fail(in, errp, "a second configuration record")
+                                : bl_load_config(in, stream, &t, errp);
+            in->got_config = true;
             break;
         case BL_TAG_SECTION:
-            ok = bl_load_section(in, stream, &t, errp);
+            /* As the legacy loader: the machine type is checked before any state. */
+            ok = in->got_config ? bl_load_section(in, stream, &t, errp)
+                                : bl_fail(in, errp, "Configuration section missing (found a "
+                                          "section record)");
             break;
         case BL_TAG_EOF:
             ok = eof = bl_load_eof(in, stream, &t, errp);

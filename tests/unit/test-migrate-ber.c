@@ -546,6 +546,58 @@ static void test_ber_truncated(void **state)
 }
 
 /*
+ * Another machine type in the header and configuration is refused at the
+ * header, in QEMU's words; a record no reader knows in the
+ * configuration's place is refused, naming it.
+ */
+static void test_ber_wrong_machine(void **state)
+{
+    size_t len = 0, at, cfg_at;
+    uint8_t *data = capture_small(state, &len);
+    uint8_t *copy = g_memdup2(data, len);
+    static const char local[] = "pc-i440fx-7.2";
+    static const uint8_t config[] = { 0xb1 };
+    VsMigInfo info;
+    unsigned replaced = 0;
+
+    for (at = 0; (at += find_bytes(copy + at, len - at, local, 13)) < len; at += 13) {
+        memcpy(copy + at, "pc-i440fx-8.0", 13);
+        replaced++;
+    }
+    assert_true(replaced >= 2);   /* the header's and the configuration's */
+    info = load_bytes(state, copy, len);
+    assert_int_equal(info.status, VS_MIG_STATUS_FAILED);
+    if (!strstr(info.error_desc, "BER stream header at offset 0x0: Machine type received is "
+                                 "'pc-i440fx-8.0' and local is 'pc-i440fx-7.2'")) {
+        print_error("error-desc: %s\n", info.error_desc);
+        fail();
+    }
+    /* The configuration record [17], right after the header, turned into
+     * [29], a record no reader knows. */
+    memcpy(copy, data, len);
+    assert_int_equal(copy[2], 0xb0);
+    if (copy[3] < 0x80) {
+        cfg_at = 4 + copy[3];
+    } else {
+        size_t n = copy[3] & 0x7f, hlen = 0;
+
+        for (size_t i = 0; i < n; i++) {
+            hlen = hlen << 8 | copy[4 + i];
+        }
+        cfg_at = 4 + n + hlen;
+    }
+    assert_true(cfg_at < len);
+    assert_int_equal(copy[cfg_at], config[0]);
+    copy[cfg_at] = 0xbd;
+    info = load_bytes(state, copy, len);
+    assert_int_equal(info.status, VS_MIG_STATUS_FAILED);
+    assert_non_null(strstr(info.error_desc, "BER stream record 0 at offset"));
+    assert_non_null(strstr(info.error_desc, "unexpected record [29]"));
+    g_free(copy);
+    g_free(data);
+}
+
+/*
  * Every byte of the i8259 section changed in turn: each load completes or
  * fails cleanly (under the sanitizers: nothing read out of bounds); a
  * value whose type no longer matches names the device and the field path.
@@ -609,6 +661,7 @@ int main(void)
         T(test_ber_unknown_device_early),
         T(test_ber_refused_combinations),
         T(test_ber_truncated),
+        T(test_ber_wrong_machine),
         T(test_ber_corrupted),
     };
 
