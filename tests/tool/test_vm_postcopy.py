@@ -4,7 +4,8 @@ QEMU 7.2's commands and words: capabilities on both ends, migrate,
 migrate-start-postcopy, query-migrate in postcopy-active with its
 figures, completion; the connection cut by a proxy between the two, both
 ends postcopy-paused, migrate-recover and migrate with resume, completion;
-postcopy-preempt; max-postcopy-bandwidth; the errors for wrong use.
+postcopy-preempt; max-postcopy-bandwidth; the errors for wrong use; QEMU
+7.2 as the destination of a postcopy, with and without preempt.
 TAP output.
 
 usage: test_vm_postcopy.py VSTATE
@@ -295,11 +296,54 @@ def test_preempt(tmp):
         stop((src, dst))
 
 
+def test_qemu(tmp):
+    """QEMU 7.2 as the destination of a postcopy from vstate vm, its guest
+    running (so it faults and asks for pages), without and with preempt."""
+    qemu = "qemu-system-x86_64"
+    if subprocess.run(["sh", "-c", f"command -v {qemu}"], capture_output=True).returncode:
+        print(f"# skipping QEMU interop: {qemu} is not installed")
+        return
+    for preempt in (False, True):
+        name = "QEMU 7.2 destination" + (", postcopy-preempt" if preempt else "")
+        qsock = os.path.join(tmp, f"q{preempt:d}.qmp")
+        ssock = os.path.join(tmp, f"s{preempt:d}.qmp")
+        qp = subprocess.Popen([qemu, "-M", "pc-i440fx-7.2", "-m", "64", "-display", "none",
+                               "-nodefaults", "-vga", "std", "-serial", "null",
+                               "-qmp", f"unix:{qsock},server=on,wait=off", "-incoming", "defer"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        src = vm("-m", "64", "--fill", "random", "--dirty-rate", "100M", "--no-demo-device",
+                 "-qmp", f"unix:{ssock},server=on,wait=off")
+        try:
+            q, s = QMP(qsock), QMP(ssock)
+            for mon in (q, s):
+                set_caps(mon, postcopy_ram=True, postcopy_preempt=preempt)
+            port = free_port()
+            q.command("migrate-incoming", uri=f"tcp:127.0.0.1:{port}")
+            s.command("migrate-set-parameters", **{"max-bandwidth": 16 << 20,
+                                                   "max-postcopy-bandwidth": 32 << 20})
+            s.command("migrate", uri=f"tcp:127.0.0.1:{port}")
+            wait_status(s, ("active",))
+            time.sleep(0.3)
+            s.command("migrate-start-postcopy")
+            info = wait_status(s, ("completed", "failed"), timeout=120)
+            qinfo = wait_status(q, ("completed", "failed"), timeout=60)
+            ok(info.get("status") == "completed" and qinfo.get("status") == "completed",
+               f"{name}: both complete", f"{info}\n{qinfo}")
+            ok(info.get("ram", {}).get("postcopy-bytes", 0) > 0 and
+               q.command("query-status")["status"] == "running",
+               f"{name}: pages followed in postcopy while QEMU's guest ran", info.get("ram"))
+            q.command("quit")
+            s.command("quit")
+        finally:
+            stop((qp, src))
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="vs-vm-pc-") as tmp:
         test_errors(tmp)
         test_cut_recover(tmp)
         test_preempt(tmp)
+        test_qemu(tmp)
     print(f"1..{len(results)}")
     return 0 if all(results) else 1
 
