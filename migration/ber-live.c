@@ -771,6 +771,7 @@ static bool bl_load_header(BlIn *in, const BlBox *stream, GError **errp)
 
     g_assert(tmp != NULL);
     g_byte_array_append(buf, open, sizeof(open));
+    in->rec_at = bl_pos(in);
     if (!bl_expect(in, stream, VS_BER_CONTEXT, true, BL_TAG_HEADER, "header", &t, errp) ||
         !bl_rest(in, stream, &t, BL_MAX_HEADER, "header", buf, errp)) {
         goto out;

@@ -567,7 +567,7 @@ static void test_ber_wrong_machine(void **state)
     assert_true(replaced >= 2);   /* the header's and the configuration's */
     info = load_bytes(state, copy, len);
     assert_int_equal(info.status, VS_MIG_STATUS_FAILED);
-    if (!strstr(info.error_desc, "BER stream header at offset 0x0: Machine type received is "
+    if (!strstr(info.error_desc, "BER stream header at offset 0x2: Machine type received is "
                                  "'pc-i440fx-8.0' and local is 'pc-i440fx-7.2'")) {
         print_error("error-desc: %s\n", info.error_desc);
         fail();
