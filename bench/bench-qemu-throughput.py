@@ -175,6 +175,13 @@ def median(runs, key):
     return statistics.median(r[key] for r in runs) if runs else None
 
 
+def paired(runs, a, b):
+    """The median of per-run ratios: a and b ran back to back, under the
+    same load, so their ratio is steadier than the ratio of medians."""
+    pairs = [x["total"] / y["total"] for x, y in zip(runs[a], runs[b]) if y["total"]]
+    return statistics.median(pairs) if pairs else None
+
+
 def fmt(v):
     return f"{v:8.0f}" if v is not None else "       -"
 
@@ -250,17 +257,25 @@ def main():
                       " ".join(f"{r['total']:.0f}" for r in runs["raw"]) + " MiB/s",
                       flush=True)
     print(f"load average at end {os.getloadavg()[0]:.2f}")
+    for kind in ("vstate", "qemu"):
+        first = next((r[kind][0] for r in results.values() if r[kind]), None)
+        if first:
+            print(f"{kind}: {first['normal']} normal pages, {first['zero']} zero pages, "
+                  f"{first['transferred']} bytes of RAM records")
     print()
-    print("MiB/s (transferred / total-time; in brackets: / wall time)")
+    print("MiB/s (transferred / total-time; in brackets: / wall time); ratios of the medians,"
+          " and 'paired': the median of each run's ratio")
     print(f"{'config':18} {'vstate':>19} {'QEMU 7.2':>19} {'raw stream':>10}"
-          f"  {'vstate/QEMU':>11} {'vstate/raw':>10}")
+          f"  {'vstate/QEMU':>11} {'vstate/raw':>10}  {'paired: /QEMU':>13} {'/raw':>5}")
     for (config, pin), runs in results.items():
         vt, vw = median(runs["vstate"], "total"), median(runs["vstate"], "wall")
         qt, qw = median(runs["qemu"], "total"), median(runs["qemu"], "wall")
         rt = median(runs["raw"], "total")
         name = f"{config} {'pinned ' + pin if pin else 'unpinned'}"
         print(f"{name:18} {fmt(vt)} [{fmt(vw)}] {fmt(qt)} [{fmt(qw)}] {fmt(rt):>10}"
-              f"  {ratio(vt, qt):>5} [{ratio(vw, qw)}] {ratio(vt, rt):>10}")
+              f"  {ratio(vt, qt):>5} [{ratio(vw, qw)}] {ratio(vt, rt):>10}"
+              f"  {ratio(paired(runs, 'vstate', 'qemu'), 1):>13} "
+              f"{ratio(paired(runs, 'vstate', 'raw'), 1):>5}")
     return 0
 
 
