@@ -349,8 +349,11 @@ def test_qmp(tmp):
                      capabilities=[{"capability": "xbzrle", "state": False}]) == {},
            "migrate-set-capabilities (off)")
         caps = s.command("query-migrate-capabilities")
-        ok(len(caps) == 21 and caps[0] == {"state": False, "capability": "xbzrle"},
-           "query-migrate-capabilities lists QEMU 7.2's 21", caps[:2])
+        # QEMU 7.2's 21, then vstate's own x-vstate-ber.
+        ok(len(caps) == 22 and caps[0] == {"state": False, "capability": "xbzrle"} and
+           caps[21] == {"state": False, "capability": "x-vstate-ber"},
+           "query-migrate-capabilities lists QEMU 7.2's 21, then x-vstate-ber",
+           [caps[:2], caps[21:]])
         s.command("migrate-set-capabilities",
                   capabilities=[{"capability": "auto-converge", "state": True}])
         caps = {c["capability"]: c["state"] for c in s.command("query-migrate-capabilities")}
