@@ -605,6 +605,20 @@ bool vs_postcopy_in_accept_preempt(VsPostcopy *pc, const VsMigParams *p,
     return true;
 }
 
+void vs_postcopy_release(VsPostcopy *pc)
+{
+    pc_gate_off(pc);
+    g_mutex_lock(&pc->lock);
+    for (size_t i = 0; pc->uffd >= 0 && i < pc->n_blocks; i++) {
+        struct uffdio_range r = { .start = (uintptr_t)pc->blocks[i]->host,
+                                  .len = pc->blocks[i]->save.length };
+
+        /* Ending the registration wakes the threads blocked in a fault. */
+        (void)ioctl(pc->uffd, UFFDIO_UNREGISTER, &r);
+    }
+    g_mutex_unlock(&pc->lock);
+}
+
 /* ---- teardown ------------------------------------------------------------------------------- */
 
 void pc_in_cleanup(VsPostcopy *pc)
@@ -613,11 +627,13 @@ void pc_in_cleanup(VsPostcopy *pc)
     pc_pre_join(pc, true);
     pc_fault_thread_stop(pc);
     pc_gate_off(pc);
+    g_mutex_lock(&pc->lock);
     if (pc->uffd >= 0) {
         /* Closing unregisters the blocks and wakes any waiting thread. */
         close(pc->uffd);
         pc->uffd = -1;
     }
+    g_mutex_unlock(&pc->lock);
     if (pc->wake_fd >= 0) {
         close(pc->wake_fd);
         pc->wake_fd = -1;

@@ -86,6 +86,15 @@ typedef struct VsPostcopy VsPostcopy;
  */
 void vs_postcopy_access(VsPostcopy *pc, const VsRamBlock *b, uint64_t offset);
 
+/*
+ * vs_postcopy_release: the guest goes away: every guest thread waiting for
+ * a page is let go (the fallback's waits end, the userfaultfd registration
+ * ends, so a missing page reads as zeroes), so that it can be joined
+ * before the migration is freed.  The migration cannot place pages
+ * afterwards.  Any thread; a no-op when no postcopy runs.
+ */
+void vs_postcopy_release(VsPostcopy *pc);
+
 /* migrate-start-postcopy: switch the running precopy migration over. */
 bool vs_postcopy_start(VsPostcopy *pc, GError **errp);
 

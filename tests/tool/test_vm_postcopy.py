@@ -223,6 +223,11 @@ def test_cut_recover(tmp):
         ok(info.get("status") == "postcopy-active", "source: postcopy-active", info)
         ok(wait_status(d, ("postcopy-active",)).get("status") == "postcopy-active",
            "destination: postcopy-active")
+        # LISTEN (postcopy-active) comes just before RUN, which starts the guest.
+        deadline = time.monotonic() + 10
+        while (d.command("query-status")["status"] != "running" and
+               time.monotonic() < deadline):
+            time.sleep(0.02)
         ok(d.command("query-status")["status"] == "running",
            "the destination runs before all RAM arrived")
         time.sleep(0.5)

@@ -454,6 +454,7 @@ typedef struct Proxy Proxy;
 typedef struct ProxyConn {
     Proxy *px;
     int a;                       /* from the source */
+    int b;                       /* to the destination */
     GThread *thread;
 } ProxyConn;
 
@@ -489,7 +490,7 @@ static gpointer proxy_conn_thread(gpointer opaque)
 {
     ProxyConn *pcn = opaque;
     Proxy *px = pcn->px;
-    int a = pcn->a, b = unix_socket(px->dst_path, false);
+    int a = pcn->a, b = pcn->b;
     uint8_t *buf = g_malloc(2 * 65536);
     int64_t start = g_get_monotonic_time();
     uint64_t fwd = 0;
@@ -553,6 +554,8 @@ static gpointer proxy_thread(gpointer opaque)
         pcn = &px->conns[px->n_conns++];
         pcn->px = px;
         pcn->a = a;
+        /* Connected here, in order: the destination tells its channels by arrival order. */
+        pcn->b = unix_socket(px->dst_path, false);
         pcn->thread = g_thread_new("proxy-conn", proxy_conn_thread, pcn);
     }
     for (unsigned i = 0; i < px->n_conns; i++) {
