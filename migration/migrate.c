@@ -8,6 +8,7 @@
 #include "migration/ber-live.h"
 #include "migration/channel.h"
 #include "migration/multifd.h"
+#include "migration/postcopy.h"
 #include "migration/stream.h"
 #include "migration/trace-migration.h"
 #include "migration/vmdesc.h"
@@ -55,6 +56,7 @@ struct VsMigration {
     VsMultifdRecv *mf_recv;      /* owned by the incoming thread */
     VsChannelListener *listener;
     gint cancel;
+    VsPostcopy *pc;              /* postcopy's side of either direction */
     bool has_received_digest;
     uint64_t received_digest;
     /* The last migration's device sections as a stream (see vs_migration_device_sections). */
@@ -97,6 +99,7 @@ static void mig_join(VsMigration *m)
 static int mig_destructor(VsMigration *m)
 {
     vs_migration_cancel(m);
+    vs_postcopy_shutdown(m->pc);
     g_mutex_lock(&m->lock);
     if (m->listener) {
         vs_channel_listener_abort(m->listener);
@@ -132,6 +135,7 @@ VsMigration *vs_migration_new(TALLOC_CTX *mem_ctx, VsSaveState *devices, VsRamLi
     m->params.max_cpu_throttle = 99;
     vs_multifd_default_params(&m->params);
     m->out_state = vs_migstate_new(m, false);
+    m->pc = vs_postcopy_new(m, ram, tracker, m->out_state, &m->cancel);
     talloc_set_destructor(m, mig_destructor);
     return m;
 }
@@ -182,6 +186,9 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
     if (!vs_multifd_check_params(p, errp)) {
         return false;
     }
+    if (!vs_postcopy_check_params(p, errp)) {
+        return false;
+    }
     if (p->background_snapshot && p->auto_converge) {
         /* QEMU 7.2's words; it refuses the same combination. */
         return mig_error(errp, VS_MIGRATE_ERROR_PARAM,
@@ -198,6 +205,7 @@ bool vs_migration_set_params(VsMigration *m, const VsMigParams *p, GError **errp
     }
     m->params = *p;
     g_mutex_unlock(&m->lock);
+    vs_postcopy_set_params(m->pc, p);
     return true;
 }
 
@@ -206,6 +214,11 @@ void vs_migration_query(VsMigration *m, VsMigInfo *ret)
     g_mutex_lock(&m->lock);
     vs_migstate_query(m->incoming ? m->in_state : m->out_state, ret);
     g_mutex_unlock(&m->lock);
+}
+
+VsPostcopy *vs_migration_postcopy(VsMigration *m)
+{
+    return m->pc;
 }
 
 VsMigStatus vs_migration_wait(VsMigration *m, int64_t timeout_us)
@@ -327,6 +340,7 @@ typedef struct MigOut {
     uint64_t period_dirty_pages;
     unsigned dirty_rate_high_cnt;
     unsigned throttle;
+    bool postcopy;               /* the rounds ended to switch to postcopy */
 } MigOut;
 
 /* Bytes written so far; the channel's file is gone once it closed. */
@@ -503,6 +517,22 @@ static void mig_out_ram_footer(MigOut *o, uint32_t id)
     }
 }
 
+/* postcopy-ram: the return path and ADVISE (socket channels only). */
+static bool mig_out_postcopy_begin(MigOut *o, GError **errp)
+{
+    VsMigParams p;
+    int fd = -1;
+
+    vs_migration_get_params(o->m, &p);
+    g_mutex_lock(&o->m->lock);
+    if (o->m->ch && (vs_channel_kind(o->m->ch) == VS_CHANNEL_TCP ||
+                     vs_channel_kind(o->m->ch) == VS_CHANNEL_UNIX)) {
+        fd = vs_channel_fd(o->m->ch);
+    }
+    g_mutex_unlock(&o->m->lock);
+    return vs_postcopy_out_begin(o->m->pc, o->m->out_state, &p, fd, o->f, errp);
+}
+
 /* Header, configuration, START(ram). */
 static bool mig_out_setup(MigOut *o, GError **errp)
 {
@@ -513,6 +543,9 @@ static bool mig_out_setup(MigOut *o, GError **errp)
         vs_ber_live_put_header(o->ber, o->f);
     } else {
         vs_savevm_write_header(o->m->devices, o->f);
+        if (!mig_out_postcopy_begin(o, errp)) {
+            return false;
+        }
     }
     trace_savevm_section_start("ram", id);
     mig_out_ram_section(o, VS_MIG_SECTION_START, id);
@@ -539,6 +572,15 @@ static bool mig_out_iterate(MigOut *o, GError **errp)
 
         if (mig_out_cancelled(o->m, errp)) {
             return false;
+        }
+        {
+            VsRamSendStats st;
+
+            vs_ram_sender_stats(o->rs, &st);
+            if (vs_postcopy_out_should_switch(o->m->pc, st.dirty_syncs)) {
+                o->postcopy = true;
+                return true;
+            }
         }
         mig_out_measure(o);
         threshold = o->bandwidth * 1000.0 * (double)mig_downtime_limit(o->m);
@@ -654,6 +696,41 @@ static bool mig_out_complete(MigOut *o, VsChannel *ch, GError **errp)
     return vs_channel_close(ch, errp);
 }
 
+static void mig_out_postcopy_channel(void *opaque, VsChannel *ch)
+{
+    mig_publish_channel(opaque, ch);
+}
+
+/* The switch to postcopy and the rest of the migration (postcopy.c). */
+static bool mig_out_postcopy(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **errp)
+{
+    VsMigration *m = o->m;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    VsQemuFile *devs = vs_qemufile_new_memory_writer(tmp);
+    VsPostcopyOut po = { .rs = o->rs, .ch = ch, .f = o->f,
+                         .ram_section_id = vs_savevm_ram_section_id(m->devices),
+                         .stop_us = g_get_monotonic_time(), .guest_stopped = ret_stopped,
+                         .publish_channel = mig_out_postcopy_channel, .opaque = m };
+    bool ok;
+
+    g_assert(tmp != NULL);
+    if (m->ops->is_running(m->opaque)) {
+        m->ops->stop(m->opaque);
+        *ret_stopped = true;
+    }
+    trace_migration_completion_vm_stop(0);
+    o->precopy_bytes = mig_out_pos(o);
+    m->pace_off = true;          /* max-postcopy-bandwidth 0: unlimited, as QEMU's default */
+    ok = vs_savevm_write_devices(m->devices, devs, errp);
+    if (ok) {
+        po.devices = vs_qemufile_memory_data(devs, &po.devices_len);
+        mig_keep_sections(m, m->devices, po.devices, po.devices_len, true);
+        ok = vs_postcopy_out_run(m->pc, &po, errp);
+    }
+    talloc_free(tmp);
+    return ok;
+}
+
 /* The whole migration; *@ret_stopped says whether it stopped the guest. */
 static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **errp)
 {
@@ -670,6 +747,9 @@ static bool mig_out_run(MigOut *o, VsChannel *ch, bool *ret_stopped, GError **er
     trace_migration_thread_setup_complete();
     if (!mig_out_iterate(o, errp)) {
         return false;
+    }
+    if (o->postcopy) {
+        return mig_out_postcopy(o, ch, ret_stopped, errp);
     }
     stop_us = g_get_monotonic_time();
     if (m->ops->is_running(m->opaque)) {
@@ -883,6 +963,7 @@ done:
         mig_out_set_throttle(&o, 0);
     }
     g_clear_error(&err);
+    vs_postcopy_out_end(m->pc);
     mig_publish_channel(m, NULL);
     mig_out_multifd_end(&o, &err);
     talloc_free(tmp);
@@ -942,7 +1023,9 @@ void vs_migration_cancel(VsMigration *m)
 
         trace_migrate_fd_cancel();
         g_atomic_int_set(&m->cancel, 1);
-        if (s == VS_MIG_STATUS_SETUP || s == VS_MIG_STATUS_ACTIVE || s == VS_MIG_STATUS_DEVICE) {
+        if (s == VS_MIG_STATUS_SETUP || s == VS_MIG_STATUS_ACTIVE || s == VS_MIG_STATUS_DEVICE ||
+            s == VS_MIG_STATUS_POSTCOPY_ACTIVE || s == VS_MIG_STATUS_POSTCOPY_PAUSED ||
+            s == VS_MIG_STATUS_POSTCOPY_RECOVER) {
             vs_migstate_transition(m->out_state, s, VS_MIG_STATUS_CANCELLING);
         }
         if (m->ch) {
@@ -977,6 +1060,7 @@ typedef struct MigIn {
     VsRamReceiver rr;
     MigBinding *bindings;        /* talloc array */
     size_t n_bindings;
+    bool end_package;            /* POSTCOPY_RUN: the package's items end */
 } MigIn;
 
 /* A channel failure explains itself (I/O error, end of stream at offset N). */
@@ -1201,6 +1285,10 @@ static bool mig_in_body(MigIn *in, const MigBinding *b, GError **errp)
         trace_vmstate_load(b->idstr, b->entry->type->wire_name);
         return mig_in_device(in, b, errp);
     }
+    if (vs_postcopy_in_listening(in->m->pc)) {
+        /* A broken connection keeps its own error: postcopy may recover from it. */
+        return vs_postcopy_in_ram(in->m->pc, in->f, errp);
+    }
     /* With multifd, the section's pages on the other channels are in once all synced. */
     if (!vs_ram_receiver_load(&in->rr, in->f, &local) ||
         (in->m->mf_recv && !vs_multifd_recv_sync(in->m->mf_recv, &local))) {
@@ -1232,6 +1320,36 @@ static bool mig_in_trailer(MigIn *in, GError **errp)
     return !mig_in_file_failed(in, errp);
 }
 
+static bool mig_in_items(MigIn *in, GError **errp);
+
+/* A command (postcopy's, the return path's); a package's bytes are items of their own. */
+static bool mig_in_command(MigIn *in, GError **errp)
+{
+    VsMigration *m = in->m;
+    VsQemuFile *package = NULL, *outer = in->f;
+    int fd = -1;
+    bool ok;
+
+    g_mutex_lock(&m->lock);
+    if (m->ch && (vs_channel_kind(m->ch) == VS_CHANNEL_TCP ||
+                  vs_channel_kind(m->ch) == VS_CHANNEL_UNIX)) {
+        fd = vs_channel_fd(m->ch);
+    }
+    g_mutex_unlock(&m->lock);
+    if (!vs_postcopy_in_command(m->pc, in->f, fd, in->ctx, &package, &in->end_package, errp)) {
+        return false;
+    }
+    if (!package) {
+        return true;
+    }
+    in->f = package;
+    ok = mig_in_items(in, errp);
+    in->f = outer;
+    in->end_package = false;
+    talloc_free(package);
+    return ok;
+}
+
 static bool mig_in_items(MigIn *in, GError **errp)
 {
     for (;;) {
@@ -1245,7 +1363,16 @@ static bool mig_in_items(MigIn *in, GError **errp)
         trace_qemu_loadvm_state_section(type);
         switch (type) {
         case VS_MIG_EOF:
-            return mig_in_trailer(in, errp);
+            /* A postcopy stream has no trailer (and its source waits for SHUT). */
+            return vs_postcopy_in_listening(in->m->pc) || mig_in_trailer(in, errp);
+        case VS_MIG_COMMAND:
+            if (!mig_in_command(in, errp)) {
+                return false;
+            }
+            if (in->end_package) {
+                return true;
+            }
+            continue;
         case VS_MIG_SECTION_START:
         case VS_MIG_SECTION_FULL:
             b = mig_in_section_start(in, type, errp);
@@ -1276,6 +1403,16 @@ static bool mig_in_items(MigIn *in, GError **errp)
     }
 }
 
+static VsMigState *mig_in_state(VsMigration *m)
+{
+    VsMigState *st;
+
+    g_mutex_lock(&m->lock);
+    st = m->in_state;
+    g_mutex_unlock(&m->lock);
+    return st;
+}
+
 static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
 {
     MigIn in = { .m = m, .f = f, .ctx = talloc_new(NULL) };
@@ -1295,7 +1432,13 @@ static bool mig_in_load(VsMigration *m, VsQemuFile *f, GError **errp)
 
         ok = vs_ber_live_load(f, &sink, errp);
     } else {
-        ok = mig_in_header(&in, errp) && mig_in_config(&in, errp) && mig_in_items(&in, errp);
+        vs_postcopy_in_begin(m->pc, mig_in_state(m), &p, m->ops, m->opaque);
+        ok = mig_in_header(&in, errp) && mig_in_config(&in, errp);
+        /* A broken connection in postcopy pauses until a recovery connects. */
+        while (ok && !mig_in_items(&in, errp)) {
+            ok = vs_postcopy_in_pause(m->pc, &in.f, errp);
+        }
+        ok = vs_postcopy_in_finish(m->pc, ok, errp);
     }
     trace_qemu_loadvm_state_post_main(ok ? 0 : -1);
     if (ok) {
@@ -1350,7 +1493,10 @@ static VsChannel *mig_in_accept(VsMigration *m, VsChannelListener *l, TALLOC_CTX
 
     vs_migration_get_params(m, &p);
     if (!p.multifd) {
-        return vs_channel_accept(l, ctx, errp);
+        /* With postcopy-preempt the next connection is its channel, as QEMU 7.2 takes it. */
+        VsChannel *ch = vs_channel_accept(l, ctx, errp);
+
+        return ch && vs_postcopy_in_accept_preempt(m->pc, &p, l, errp) ? ch : NULL;
     }
     vs_multifd_config_from_params(&p, &cfg);
     m->mf_recv = vs_multifd_recv_new(ctx, &cfg, m->ram);

@@ -71,6 +71,9 @@ typedef struct VsMigVmOps {
     void (*incoming_done)(void *opaque, bool ok);
     /* auto-converge: let the guest run only (100 - @percent) % of its time; 0 ends it. */
     void (*set_throttle)(void *opaque, unsigned percent);
+    /* Destination, postcopy: the devices are loaded and RAM follows on
+     * demand: run the guest now if it is to run after the migration. */
+    void (*postcopy_run)(void *opaque);
 } VsMigVmOps;
 
 /* QEMU 7.2's defaults: 128 MiB/s (MAX_THROTTLE), 300 ms. */
@@ -90,6 +93,18 @@ typedef struct VsMigParams {
     /* The background-snapshot capability: migrate saves the state of the
      * moment it starts while the guest runs on (a live dump). */
     bool background_snapshot;
+    /* Postcopy (postcopy.h): the postcopy-ram and postcopy-blocktime
+     * capabilities, and x-postcopy-after-rounds, a vstate parameter: switch
+     * to postcopy by itself after that many passes over RAM (0: only on
+     * migrate-start-postcopy). */
+    bool postcopy_ram;
+    bool postcopy_blocktime;
+    uint32_t postcopy_after_rounds;
+    /* postcopy-preempt: requested pages on a second connection of their
+     * own; max-postcopy-bandwidth: bytes per second of the background
+     * sweep after the switch (0: unlimited, QEMU's default). */
+    bool postcopy_preempt;
+    uint64_t max_postcopy_bandwidth;
     /* x-vstate-ber, a vstate capability: the stream is vstate's BER form
      * (migration/ber-live.h), not QEMU's legacy bytes.  Both ends must set
      * it alike: a destination refuses the other form at its first bytes. */
@@ -165,6 +180,9 @@ bool vs_migration_received_digest(VsMigration *m, uint64_t *ret);
  */
 bool vs_migration_device_sections(VsMigration *m, TALLOC_CTX *mem_ctx, uint8_t **ret_data,
                                   size_t *ret_len);
+
+/* The postcopy side of @m (postcopy.h): recovery, the fallback accessor. */
+struct VsPostcopy *vs_migration_postcopy(VsMigration *m);
 
 /* The state of the migration in either direction (query-migrate). */
 void vs_migration_query(VsMigration *m, VsMigInfo *ret);

@@ -21,6 +21,10 @@ struct VsMigState {
     int64_t expected_downtime_ms;
     VsMigRamInfo ram;
     unsigned throttle;
+    bool has_blocktime;
+    uint32_t blocktime_ms;
+    size_t n_vcpu_blocktime;
+    uint32_t vcpu_blocktime_ms[VS_MIG_MAX_VCPU_BLOCKTIME];
     char *error;                 /* g_malloc'd, first reason */
 };
 
@@ -80,9 +84,36 @@ VsMigStatus vs_migstate_status(VsMigState *ms)
     return s;
 }
 
+/* Postcopy's transitions, as QEMU 7.2 makes them on either side (§4.7). */
+static bool migstate_postcopy_allowed(bool incoming, VsMigStatus from, VsMigStatus to)
+{
+    switch (to) {
+    case VS_MIG_STATUS_POSTCOPY_ACTIVE:
+        return from == VS_MIG_STATUS_ACTIVE || from == VS_MIG_STATUS_POSTCOPY_RECOVER;
+    case VS_MIG_STATUS_POSTCOPY_PAUSED:
+        return from == VS_MIG_STATUS_POSTCOPY_ACTIVE || from == VS_MIG_STATUS_POSTCOPY_RECOVER;
+    case VS_MIG_STATUS_POSTCOPY_RECOVER:
+        return from == VS_MIG_STATUS_POSTCOPY_PAUSED;
+    case VS_MIG_STATUS_COMPLETED:
+    case VS_MIG_STATUS_FAILED:
+        return from == VS_MIG_STATUS_POSTCOPY_ACTIVE ||
+               (to == VS_MIG_STATUS_FAILED && (from == VS_MIG_STATUS_POSTCOPY_PAUSED ||
+                                               from == VS_MIG_STATUS_POSTCOPY_RECOVER));
+    case VS_MIG_STATUS_CANCELLING:
+        return !incoming && (from == VS_MIG_STATUS_POSTCOPY_ACTIVE ||
+                             from == VS_MIG_STATUS_POSTCOPY_PAUSED ||
+                             from == VS_MIG_STATUS_POSTCOPY_RECOVER);
+    default:
+        return false;
+    }
+}
+
 /* The transitions QEMU 7.2's precopy code makes (qemu-stream-format.md §6.1). */
 static bool migstate_allowed(bool incoming, VsMigStatus from, VsMigStatus to)
 {
+    if (migstate_postcopy_allowed(incoming, from, to)) {
+        return true;
+    }
     if (incoming) {
         return (from == VS_MIG_STATUS_NONE && to == VS_MIG_STATUS_ACTIVE) ||
                (from == VS_MIG_STATUS_ACTIVE &&
@@ -121,6 +152,8 @@ static void migstate_enter(VsMigState *ms, VsMigStatus to)
         ms->downtime_ms = 0;
         ms->expected_downtime_ms = 0;
         ms->throttle = 0;
+        ms->has_blocktime = false;
+        ms->n_vcpu_blocktime = 0;
         g_clear_pointer(&ms->error, g_free);
     }
     if (ms->status == VS_MIG_STATUS_SETUP && to != VS_MIG_STATUS_SETUP) {
@@ -186,6 +219,17 @@ void vs_migstate_set_downtime(VsMigState *ms, int64_t downtime_ms)
     g_mutex_unlock(&ms->lock);
 }
 
+void vs_migstate_set_blocktime(VsMigState *ms, uint32_t total_ms, const uint32_t *per_thread_ms,
+                               size_t n)
+{
+    g_mutex_lock(&ms->lock);
+    ms->has_blocktime = true;
+    ms->blocktime_ms = total_ms;
+    ms->n_vcpu_blocktime = MIN(n, (size_t)VS_MIG_MAX_VCPU_BLOCKTIME);
+    memcpy(ms->vcpu_blocktime_ms, per_thread_ms, ms->n_vcpu_blocktime * sizeof(uint32_t));
+    g_mutex_unlock(&ms->lock);
+}
+
 static void migstate_fill_times(const VsMigState *ms, VsMigInfo *ret, int64_t now)
 {
     int64_t end = ms->end_us ? ms->end_us : now;
@@ -210,12 +254,23 @@ void vs_migstate_query(VsMigState *ms, VsMigInfo *ret)
     ret->status = ms->status;
     ret->has_status = ms->status != VS_MIG_STATUS_NONE;
     if (ms->incoming) {
-        /* QEMU's destination reports its status only. */
+        /* QEMU's destination reports its status only, and once completed
+         * the postcopy blocktime. */
+        if (ms->status == VS_MIG_STATUS_COMPLETED && ms->has_blocktime) {
+            ret->has_postcopy_blocktime = true;
+            ret->postcopy_blocktime = ms->blocktime_ms;
+            ret->n_postcopy_vcpu_blocktime = ms->n_vcpu_blocktime;
+            memcpy(ret->postcopy_vcpu_blocktime, ms->vcpu_blocktime_ms,
+                   ms->n_vcpu_blocktime * sizeof(uint32_t));
+        }
     } else {
         switch (ms->status) {
         case VS_MIG_STATUS_ACTIVE:
         case VS_MIG_STATUS_CANCELLING:
         case VS_MIG_STATUS_DEVICE:
+        case VS_MIG_STATUS_POSTCOPY_ACTIVE:
+        case VS_MIG_STATUS_POSTCOPY_PAUSED:
+        case VS_MIG_STATUS_POSTCOPY_RECOVER:
             migstate_fill_times(ms, ret, now);
             ret->has_expected_downtime = true;
             ret->expected_downtime = ms->expected_downtime_ms;

@@ -700,6 +700,70 @@ void vs_ram_sender_stats(const VsRamSender *rs, VsRamSendStats *ret)
     *ret = rs->stats;
 }
 
+/* ---- sender: postcopy (migration/postcopy.c drives these) ------------------------- */
+
+bool vs_ram_sender_send_requested(VsRamSender *rs, VsQemuFile *f, VsRamBlock *b, uint64_t page)
+{
+    for (size_t bi = 0; bi < rs->list->n_blocks; bi++) {
+        if (rs->list->blocks[bi] != b || page >= b->npages) {
+            continue;
+        }
+        /* The background sweep goes on after the requested page (locality). */
+        rs->cur_block = bi;
+        rs->cur_page = page;
+        if (!((b->to_send[page / VS_BITS_PER_LONG] >> (page % VS_BITS_PER_LONG)) & 1)) {
+            return false;
+        }
+        sender_send_page(rs, f, bi, page);
+        return true;
+    }
+    return false;
+}
+
+bool vs_ram_sender_send_next(VsRamSender *rs, VsQemuFile *f)
+{
+    if (!sender_next_dirty(rs, &rs->cur_block, &rs->cur_page)) {
+        return false;
+    }
+    sender_send_page(rs, f, rs->cur_block, rs->cur_page);
+    return true;
+}
+
+void vs_ram_sender_forget_block(VsRamSender *rs)
+{
+    vs_ram_saver_forget(&rs->saver);
+}
+
+void vs_ram_sender_put_eos(VsRamSender *rs, VsQemuFile *f)
+{
+    sender_flush_sink(rs, f);
+    rs->stats.bytes += sender_put_eos(rs, f);
+}
+
+void vs_ram_sender_resend_missing(VsRamSender *rs, VsRamBlock *b, const unsigned long *received)
+{
+    uint64_t words = VS_BITS_TO_LONGS(b->npages);
+
+    for (uint64_t w = 0; w < words; w++) {
+        unsigned long want = ~received[w];
+
+        if (w == words - 1 && b->npages % VS_BITS_PER_LONG) {
+            want &= (1ul << (b->npages % VS_BITS_PER_LONG)) - 1;
+        }
+        rs->pending_pages -= (uint64_t)__builtin_popcountl(b->to_send[w]);
+        b->to_send[w] = want;
+        rs->pending_pages += (uint64_t)__builtin_popcountl(want);
+    }
+    vs_ram_sender_restart_sweep(rs);
+}
+
+void vs_ram_sender_restart_sweep(VsRamSender *rs)
+{
+    vs_ram_saver_forget(&rs->saver);
+    rs->cur_block = 0;
+    rs->cur_page = 0;
+}
+
 /* ---- receiver ----------------------------------------------------------------- */
 
 void vs_ram_receiver_init(VsRamReceiver *r, VsRamList *list)

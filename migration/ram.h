@@ -254,6 +254,25 @@ void vs_ram_sender_abort(VsRamSender *rs);
 /* A copy of the figures so far. */
 void vs_ram_sender_stats(const VsRamSender *rs, VsRamSendStats *ret);
 
+/*
+ * Postcopy (migration/postcopy.c), guest stopped and tracker stopped:
+ * vs_ram_sender_send_requested() sends page @page of @b now if it is still
+ * to send (true) and moves the background sweep there;
+ * vs_ram_sender_send_next() sends the sweep's next page (false when none
+ * is left); vs_ram_sender_put_eos() ends a section body written so.
+ * vs_ram_sender_resend_missing(): after a recovery, the pages of @b to
+ * send are those not set in @received (the destination's bitmap); the next
+ * record names its block again.
+ */
+bool vs_ram_sender_send_requested(VsRamSender *rs, VsQemuFile *f, VsRamBlock *b, uint64_t page);
+bool vs_ram_sender_send_next(VsRamSender *rs, VsQemuFile *f);
+/* The next page record names its block again (postcopy-preempt switches channels). */
+void vs_ram_sender_forget_block(VsRamSender *rs);
+void vs_ram_sender_put_eos(VsRamSender *rs, VsQemuFile *f);
+void vs_ram_sender_resend_missing(VsRamSender *rs, VsRamBlock *b, const unsigned long *received);
+/* The sweep starts again from the first block, whose record names it (QEMU does so at the switch). */
+void vs_ram_sender_restart_sweep(VsRamSender *rs);
+
 /* ---- receiver ----------------------------------------------------------------- */
 
 typedef struct VsRamReceiver {

@@ -6,6 +6,7 @@
 #include "vm/qmp.h"
 #include "migration/json.h"
 #include "migration/multifd.h"
+#include "migration/postcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,10 +184,19 @@ static char *qmp_cmd_migrate(QmpCall *c)
     g_autoptr(GError) err = NULL;
     char *reply = NULL;
     const char *uri = qmp_string_arg(c, "uri", &reply);
-    const char *unsupported[] = { "blk", "inc", "resume" };
+    const char *unsupported[] = { "blk", "inc" };
+    const VsJson *resume = qmp_arg(c, "resume");
+    bool resuming = false;
 
     if (!uri) {
         return reply;
+    }
+    if (resume && vs_json_get_bool(resume, &resuming, NULL) && resuming) {
+        /* A paused postcopy connects again. */
+        if (!vs_postcopy_resume(vs_migration_postcopy(vs_vm_migration(c->q->vm)), uri, &err)) {
+            return qmp_error(c->id, "GenericError", "%s", err->message);
+        }
+        return qmp_return(c->id, "{}");
     }
     for (size_t i = 0; i < G_N_ELEMENTS(unsupported); i++) {
         const VsJson *v = qmp_arg(c, unsupported[i]);
@@ -222,6 +232,31 @@ static char *qmp_cmd_migrate_incoming(QmpCall *c)
     return qmp_return(c->id, "{}");
 }
 
+static char *qmp_cmd_migrate_start_postcopy(QmpCall *c)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!vs_postcopy_start(vs_migration_postcopy(vs_vm_migration(c->q->vm)), &err)) {
+        return qmp_error(c->id, "GenericError", "%s", err->message);
+    }
+    return qmp_return(c->id, "{}");
+}
+
+static char *qmp_cmd_migrate_recover(QmpCall *c)
+{
+    g_autoptr(GError) err = NULL;
+    char *reply = NULL;
+    const char *uri = qmp_string_arg(c, "uri", &reply);
+
+    if (!uri) {
+        return reply;
+    }
+    if (!vs_postcopy_recover(vs_migration_postcopy(vs_vm_migration(c->q->vm)), uri, &err)) {
+        return qmp_error(c->id, "GenericError", "%s", err->message);
+    }
+    return qmp_return(c->id, "{}");
+}
+
 static char *qmp_cmd_migrate_cancel(QmpCall *c)
 {
     vs_migration_cancel(vs_vm_migration(c->q->vm));
@@ -235,14 +270,14 @@ static void qmp_append_ram(GString *out, const VsMigRamInfo *r)
         ", \"total\": %" PRIu64 ", \"duplicate\": %" PRIu64 ", \"skipped\": 0"
         ", \"normal\": %" PRIu64 ", \"normal-bytes\": %" PRIu64
         ", \"dirty-pages-rate\": %" PRIu64 ", \"mbps\": %.17g"
-        ", \"dirty-sync-count\": %" PRIu64 ", \"postcopy-requests\": 0"
+        ", \"dirty-sync-count\": %" PRIu64 ", \"postcopy-requests\": %" PRIu64
         ", \"page-size\": %" PRIu64 ", \"multifd-bytes\": 0"
         ", \"pages-per-second\": %" PRIu64 ", \"precopy-bytes\": %" PRIu64
-        ", \"downtime-bytes\": %" PRIu64 ", \"postcopy-bytes\": 0"
+        ", \"downtime-bytes\": %" PRIu64 ", \"postcopy-bytes\": %" PRIu64
         ", \"dirty-sync-missed-zero-copy\": 0}",
         r->transferred, r->remaining, r->total, r->duplicate, r->normal, r->normal_bytes,
-        r->dirty_pages_rate, r->mbps, r->dirty_sync_count, r->page_size, r->pages_per_second,
-        r->precopy_bytes, r->downtime_bytes);
+        r->dirty_pages_rate, r->mbps, r->dirty_sync_count, r->postcopy_requests, r->page_size,
+        r->pages_per_second, r->precopy_bytes, r->downtime_bytes, r->postcopy_bytes);
 }
 
 /* MigrationInfo in QAPI member order, only the members the state has. */
@@ -281,6 +316,15 @@ static char *qmp_cmd_query_migrate(QmpCall *c)
     if (info.has_error_desc) {
         g_string_append(v, ", \"error-desc\": ");
         qmp_append_string(v, info.error_desc);
+    }
+    if (info.has_postcopy_blocktime) {
+        g_string_append_printf(v, ", \"postcopy-blocktime\": %" PRIu32
+                               ", \"postcopy-vcpu-blocktime\": [", info.postcopy_blocktime);
+        for (size_t i = 0; i < info.n_postcopy_vcpu_blocktime; i++) {
+            g_string_append_printf(v, "%s%" PRIu32, i ? ", " : "",
+                                   info.postcopy_vcpu_blocktime[i]);
+        }
+        g_string_append_c(v, ']');
     }
     g_string_append_c(v, '}');
     text = g_string_free(v, FALSE);
@@ -359,7 +403,8 @@ static char *qmp_cmd_set_parameters(QmpCall *c)
             small = &p.cpu_throttle_increment;
         } else if (strcmp(key, "max-cpu-throttle") == 0) {
             small = &p.max_cpu_throttle;
-        } else if (strcmp(key, "max-bandwidth") != 0 && strcmp(key, "downtime-limit") != 0) {
+        } else if (strcmp(key, "max-bandwidth") != 0 && strcmp(key, "downtime-limit") != 0 &&
+                   strcmp(key, "max-postcopy-bandwidth") != 0) {
             continue;
         }
         if (!vs_json_get_uint64(val, &n, NULL)) {
@@ -371,6 +416,8 @@ static char *qmp_cmd_set_parameters(QmpCall *c)
             *small = (uint8_t)MIN(n, 255u);
         } else if (strcmp(key, "max-bandwidth") == 0) {
             p.max_bandwidth = n;
+        } else if (strcmp(key, "max-postcopy-bandwidth") == 0) {
+            p.max_postcopy_bandwidth = n;
         } else {
             p.downtime_limit = n;
         }
@@ -389,12 +436,13 @@ static char *qmp_cmd_query_parameters(QmpCall *c)
     vs_migration_get_params(vs_vm_migration(c->q->vm), &p);
     v = g_strdup_printf("{\"throttle-trigger-threshold\": %u, \"cpu-throttle-initial\": %u, "
                         "\"cpu-throttle-increment\": %u, \"max-bandwidth\": %" PRIu64
-                        ", \"downtime-limit\": %" PRIu64 ", \"max-cpu-throttle\": %u"
+                        ", \"downtime-limit\": %" PRIu64 ", \"max-postcopy-bandwidth\": %"
+                        PRIu64 ", \"max-cpu-throttle\": %u"
                         ", \"multifd-channels\": %u, \"multifd-compression\": \"%s\""
                         ", \"multifd-zlib-level\": %u, \"multifd-zstd-level\": %u}",
                         p.throttle_trigger_threshold, p.cpu_throttle_initial,
                         p.cpu_throttle_increment, p.max_bandwidth, p.downtime_limit,
-                        p.max_cpu_throttle, p.multifd_channels,
+                        p.max_postcopy_bandwidth, p.max_cpu_throttle, p.multifd_channels,
                         vs_multifd_compression_name(p.multifd_compression),
                         p.multifd_zlib_level, p.multifd_zstd_level);
     return qmp_return(c->id, v);
@@ -439,6 +487,12 @@ static char *qmp_cmd_set_capabilities(QmpCall *c)
             p.background_snapshot = state;
         } else if (strcmp(name, "multifd") == 0) {
             p.multifd = state;
+        } else if (strcmp(name, "postcopy-ram") == 0) {
+            p.postcopy_ram = state;
+        } else if (strcmp(name, "postcopy-blocktime") == 0) {
+            p.postcopy_blocktime = state;
+        } else if (strcmp(name, "postcopy-preempt") == 0) {
+            p.postcopy_preempt = state;
         } else if (state) {
             return qmp_error(c->id, "GenericError",
                              "Capability '%s' is not supported by this VM yet", name);
@@ -461,7 +515,12 @@ static char *qmp_cmd_query_capabilities(QmpCall *c)
         bool on = (strcmp(qmp_capabilities_72[i], "auto-converge") == 0 && p.auto_converge) ||
                   (strcmp(qmp_capabilities_72[i], "background-snapshot") == 0 &&
                    p.background_snapshot) ||
-                  (strcmp(qmp_capabilities_72[i], "multifd") == 0 && p.multifd);
+                  (strcmp(qmp_capabilities_72[i], "multifd") == 0 && p.multifd) ||
+                  (strcmp(qmp_capabilities_72[i], "postcopy-ram") == 0 && p.postcopy_ram) ||
+                  (strcmp(qmp_capabilities_72[i], "postcopy-blocktime") == 0 &&
+                   p.postcopy_blocktime) ||
+                  (strcmp(qmp_capabilities_72[i], "postcopy-preempt") == 0 &&
+                   p.postcopy_preempt);
 
         g_string_append_printf(v, "%s{\"state\": %s, \"capability\": \"%s\"}",
                                i ? ", " : "", on ? "true" : "false", qmp_capabilities_72[i]);
@@ -485,6 +544,8 @@ static const struct {
     { "migrate", qmp_cmd_migrate },
     { "migrate-incoming", qmp_cmd_migrate_incoming },
     { "migrate_cancel", qmp_cmd_migrate_cancel },
+    { "migrate-start-postcopy", qmp_cmd_migrate_start_postcopy },
+    { "migrate-recover", qmp_cmd_migrate_recover },
     { "query-migrate", qmp_cmd_query_migrate },
     { "migrate-set-parameters", qmp_cmd_set_parameters },
     { "query-migrate-parameters", qmp_cmd_query_parameters },

@@ -5,6 +5,7 @@
  */
 #include "vm/vm.h"
 #include "vm/board.h"
+#include "migration/postcopy.h"
 #include "visitor/qemufile/legacy-visitor.h"
 #include "migration/tsan.h"
 
@@ -177,6 +178,9 @@ static void vm_write_page(VsVm *vm, uint64_t page, uint64_t value)
 {
     uint64_t off = vm_write_offset(page, value);
 
+    /* Postcopy's software fallback: wait until the page is in. */
+    vs_postcopy_access(vs_migration_postcopy(vm->mig), vm->pc_ram, off);
+
     vs_tsan_guest_store_begin();
     memcpy(vm->pc_ram->host + off, &value, sizeof(value));
     vs_tsan_guest_store_end();
@@ -308,6 +312,23 @@ static void vm_mig_incoming_done(void *opaque, bool ok)
     }
 }
 
+/* Postcopy: the devices are in, RAM follows on demand: run now unless -S. */
+static void vm_mig_postcopy_run(void *opaque)
+{
+    VsVm *vm = opaque;
+    bool start;
+
+    g_mutex_lock(&vm->lock);
+    start = vm->autostart;
+    if (!start) {
+        vm->state = VS_VM_PAUSED;
+    }
+    g_mutex_unlock(&vm->lock);
+    if (start) {
+        vm_run(vm);
+    }
+}
+
 static void vm_mig_set_throttle(void *opaque, unsigned percent)
 {
     VsVm *vm = opaque;
@@ -321,6 +342,7 @@ static const VsMigVmOps vm_mig_ops = {
     .start = vm_mig_start,
     .is_running = vm_mig_is_running,
     .incoming_done = vm_mig_incoming_done,
+    .postcopy_run = vm_mig_postcopy_run,
 };
 
 bool vs_vm_incoming(VsVm *vm, const char *uri, GError **errp)
@@ -338,7 +360,18 @@ bool vs_vm_incoming(VsVm *vm, const char *uri, GError **errp)
 
 static int vm_destructor(VsVm *vm)
 {
-    /* The migration goes first: its thread may call back into the VM. */
+    /* Postcopy may hold the guest's writer in a page wait: let it go, and
+     * stop it before the migration (its accessor) is freed. */
+    if (vm->worker) {
+        g_mutex_lock(&vm->lock);
+        vm->worker_quit = true;
+        g_cond_broadcast(&vm->cond);
+        g_mutex_unlock(&vm->lock);
+        vs_postcopy_release(vs_migration_postcopy(vm->mig));
+        g_thread_join(vm->worker);
+        vm->worker = NULL;
+    }
+    /* Then the migration: its thread may call back into the VM. */
     talloc_free(vm->mig);
     vm->mig = NULL;
     if (vm->worker) {
