@@ -591,8 +591,8 @@ static bool bs_string_raw(const BsReader *r, BsSeq *seq, size_t max, const char 
 static bool bs_string(const BsReader *r, TALLOC_CTX *ctx, BsSeq *seq, size_t max,
                       const char *what, char **ret, GError **errp)
 {
-    const char *p;
-    size_t n;
+    const char *p = NULL;  /* set whenever bs_string_raw() succeeds; gcc -O3 cannot see it */
+    size_t n = 0;
 
     if (!bs_string_raw(r, seq, max, what, &p, &n, errp)) {
         return false;
