@@ -808,9 +808,10 @@ static void test_migrate_cancel_races(void **state)
 
 /* ---- status snapshots -------------------------------------------------------------------- */
 
+/* One per polling thread, so the counts need no lock. */
 typedef struct Poller {
     VsVm *vm;
-    gint stop;
+    gint *stop;
     uint64_t replies;
     uint64_t bad;
     bool saw_active;
@@ -821,7 +822,7 @@ static gpointer poller_main(gpointer opaque)
 {
     Poller *p = opaque;
 
-    while (!g_atomic_int_get(&p->stop)) {
+    while (!g_atomic_int_get(p->stop)) {
         VsMigInfo i;
 
         vs_migration_query(vs_vm_migration(p->vm), &i);
@@ -850,13 +851,14 @@ static gpointer poller_main(gpointer opaque)
 static void test_migrate_query_snapshots(void **state)
 {
     VsVm *src = new_vm(state, false, VS_VM_FILL_RANDOM, 50 * MiB, VS_VM_DIRTY_AUTO);
-    Poller p = { .vm = src };
+    gint stop = 0;
+    Poller p[2] = { { .vm = src, .stop = &stop }, { .vm = src, .stop = &stop } };
     GThread *t[2];
     GError *err = NULL;
 
     set_params(src, 0, 300);
-    t[0] = g_thread_new("poll0", poller_main, &p);
-    t[1] = g_thread_new("poll1", poller_main, &p);
+    t[0] = g_thread_new("poll0", poller_main, &p[0]);
+    t[1] = g_thread_new("poll1", poller_main, &p[1]);
     for (int round = 0; round < 4; round++) {
         g_autofree char *uri = g_strdup_printf("exec:cat > /dev/null");
 
@@ -873,12 +875,12 @@ static void test_migrate_query_snapshots(void **state)
             assert_true(vs_vm_cont(src, &err));
         }
     }
-    g_atomic_int_set(&p.stop, 1);
+    g_atomic_int_set(&stop, 1);
     g_thread_join(t[0]);
     g_thread_join(t[1]);
-    print_message("# %" PRIu64 " replies checked\n", p.replies);
-    assert_true(p.saw_active);
-    assert_int_equal(p.bad, 0);
+    print_message("# %" PRIu64 " replies checked\n", p[0].replies + p[1].replies);
+    assert_true(p[0].saw_active || p[1].saw_active);
+    assert_int_equal(p[0].bad + p[1].bad, 0);
     talloc_free(src);
 }
 
