@@ -24,29 +24,12 @@
 
 #include "migration/channel.h"
 #include "migration/stream-input.h"
+#include "tests/unit/migrate-helpers.h"
 #include "vm/vm.h"
 
 #define MiB (1024ull * 1024)
 #define RAM_SIZE (64 * MiB)
 #define SMALL_RAM (64 * 1024)
-#define WAIT_US (60ll * 1000 * 1000)
-
-static char *tmpdir;
-
-static int group_setup(void **state)
-{
-    tmpdir = g_dir_make_tmp("vs-migrate-ber-XXXXXX", NULL);
-    return tmpdir ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-    int rc = system(cmd);
-
-    g_free(tmpdir);
-    return rc == 0 ? 0 : -1;
-}
 
 static void set_ber(VsVm *vm, bool on, uint64_t bw, uint64_t downtime)
 {
@@ -94,21 +77,6 @@ static VsVm *new_vm(void **state, bool incoming, VsVmFill fill, uint64_t dirty_r
     return new_vm_sized(state, incoming, RAM_SIZE, fill, dirty_rate, ber);
 }
 
-/* RAM blocks and devices of @a and @b are the same. */
-static void assert_vms_equal(VsVm *a, VsVm *b)
-{
-    VsRamList *la = vs_vm_ram(a);
-
-    assert_int_equal(vs_ram_list_count(la), vs_ram_list_count(vs_vm_ram(b)));
-    for (size_t i = 0; i < vs_ram_list_count(la); i++) {
-        if (vs_vm_block_digest(a, i) != vs_vm_block_digest(b, i)) {
-            print_error("RAM block %s differs\n", vs_ram_list_get(la, i)->save.name);
-            fail();
-        }
-    }
-    assert_true(vs_vm_device_digest(a) == vs_vm_device_digest(b));
-}
-
 /* The device sections each end kept are the same bytes. */
 static void assert_sections_equal(VsVm *a, VsVm *b)
 {
@@ -121,29 +89,6 @@ static void assert_sections_equal(VsVm *a, VsVm *b)
     assert_int_equal(la, lb);
     assert_memory_equal(da, db, la);
     talloc_free(ctx);
-}
-
-static VsMigInfo wait_done(VsVm *vm)
-{
-    VsMigInfo info;
-
-    vs_migration_wait(vs_vm_migration(vm), WAIT_US);
-    vs_migration_query(vs_vm_migration(vm), &info);
-    return info;
-}
-
-static bool wait_status(VsVm *vm, VsMigStatus want)
-{
-    for (int i = 0; i < 3000; i++) {
-        VsMigInfo info;
-
-        vs_migration_query(vs_vm_migration(vm), &info);
-        if (info.status == want) {
-            return true;
-        }
-        g_usleep(2000);
-    }
-    return false;
 }
 
 /* ---- migrations ------------------------------------------------------------------ */

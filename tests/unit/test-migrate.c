@@ -26,28 +26,11 @@
 #include <unistd.h>
 
 #include "migration/channel.h"
+#include "tests/unit/migrate-helpers.h"
 #include "vm/vm.h"
 
 #define MiB (1024ull * 1024)
 #define RAM_SIZE (64 * MiB)
-#define WAIT_US (60ll * 1000 * 1000)
-
-static char *tmpdir;
-
-static int group_setup(void **state)
-{
-    tmpdir = g_dir_make_tmp("vs-migrate-XXXXXX", NULL);
-    return tmpdir ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-    int rc = system(cmd);
-
-    g_free(tmpdir);
-    return rc == 0 ? 0 : -1;
-}
 
 static VsVm *new_vm(void **state, bool incoming, VsVmFill fill, uint64_t dirty_rate,
                     VsVmDirty dirty)
@@ -84,30 +67,6 @@ static void set_params(VsVm *vm, uint64_t bw, uint64_t downtime)
     p.max_bandwidth = bw;
     p.downtime_limit = downtime;
     assert_true(vs_migration_set_params(vs_vm_migration(vm), &p, &err));
-}
-
-/* RAM blocks and devices of @a and @b are the same. */
-static void assert_vms_equal(VsVm *a, VsVm *b)
-{
-    VsRamList *la = vs_vm_ram(a);
-
-    assert_int_equal(vs_ram_list_count(la), vs_ram_list_count(vs_vm_ram(b)));
-    for (size_t i = 0; i < vs_ram_list_count(la); i++) {
-        if (vs_vm_block_digest(a, i) != vs_vm_block_digest(b, i)) {
-            print_error("RAM block %s differs\n", vs_ram_list_get(la, i)->save.name);
-            fail();
-        }
-    }
-    assert_true(vs_vm_device_digest(a) == vs_vm_device_digest(b));
-}
-
-static VsMigInfo wait_done(VsVm *vm)
-{
-    VsMigInfo info;
-
-    vs_migration_wait(vs_vm_migration(vm), WAIT_US);
-    vs_migration_query(vs_vm_migration(vm), &info);
-    return info;
 }
 
 /* Source to destination over @dst_uri/@src_uri (src_uri NULL: the listener's address). */
@@ -307,20 +266,6 @@ static void sink_free(SlowSink *s)
     vs_channel_listener_abort(s->l);
     g_thread_join(s->thread);
     talloc_free(s);
-}
-
-static bool wait_status(VsVm *vm, VsMigStatus want)
-{
-    for (int i = 0; i < 3000; i++) {
-        VsMigInfo info;
-
-        vs_migration_query(vs_vm_migration(vm), &info);
-        if (info.status == want) {
-            return true;
-        }
-        g_usleep(2000);
-    }
-    return false;
 }
 
 /* Cancelled: the source runs on and its workload keeps writing. */
