@@ -8,7 +8,6 @@ usage: test_vm_ber.py VSTATE
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,18 +15,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from qmp import QMP, QMPError  # noqa: E402
+from vmtap import finish, ok  # noqa: E402
 
 VSTATE = sys.argv[1]
 RAM = "64M"
-results = []
-
-
-def ok(cond, name, detail=""):
-    results.append(bool(cond))
-    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}")
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
 
 
 def vm(*args):
@@ -193,8 +184,7 @@ def main():
         test_capture(tmp)
         test_mismatch(tmp)
         test_qmp(tmp)
-    print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return finish()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ usage: test_vm_multifd.py VSTATE
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,30 +15,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from qmp import QMP  # noqa: E402
+from vmtap import finish, ok, skip, free_port  # noqa: E402
 
 VSTATE = sys.argv[1]
-results = []
-
-
-def ok(cond, name, detail=""):
-    results.append(bool(cond))
-    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}", flush=True)
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-
-
-def skip(name, why):
-    results.append(True)
-    print(f"ok {len(results)} - {name} # SKIP {why}", flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_file(path, timeout=10.0):
@@ -158,8 +136,7 @@ def main():
             else:
                 skip(f"vstate vm -> QEMU 7.2, multifd {channels} channels, {compression}",
                      "qemu-system-x86_64 is not installed")
-    print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return finish()
 
 
 if __name__ == "__main__":

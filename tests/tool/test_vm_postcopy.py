@@ -21,42 +21,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from qmp import QMP, QMPError  # noqa: E402
+from vmtap import finish, ok, free_port, wait_status  # noqa: E402
 
 VSTATE = sys.argv[1]
 RAM = "64M"
-results = []
-
-
-def ok(cond, name, detail=""):
-    results.append(bool(cond))
-    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}")
-    if not cond and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def vm(*args):
     return subprocess.Popen([VSTATE, "vm", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def wait_status(q, want, timeout=60):
-    deadline = time.monotonic() + timeout
-    info = {}
-    while time.monotonic() < deadline:
-        info = q.command("query-migrate")
-        if info.get("status") in want:
-            return info
-        time.sleep(0.02)
-    return info
 
 
 def expect_error(fn, words, name):
@@ -349,8 +322,7 @@ def main():
         test_cut_recover(tmp)
         test_preempt(tmp)
         test_qemu(tmp)
-    print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return finish()
 
 
 if __name__ == "__main__":
