@@ -24,6 +24,7 @@
  * Usage: bench-multifd [--size MiB] [--runs N]     (default 1024 MiB, 3 runs)
  */
 #include "migration/multifd.h"
+#include "visitor/qemufile/iov.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -154,15 +155,7 @@ static bool raw_writev(int fd, struct iovec *iov, int cnt)
             }
             return false;
         }
-        while (cnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+        vs_iov_advance(&iov, &cnt, (size_t)n);
     }
     return true;
 }
@@ -178,15 +171,7 @@ static bool raw_readv(int fd, struct iovec *iov, int cnt)
             }
             return false;
         }
-        while (cnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+        vs_iov_advance(&iov, &cnt, (size_t)n);
     }
     return true;
 }

@@ -18,6 +18,7 @@
  */
 #include "migration/multifd.h"
 #include "migration/stream.h"
+#include "visitor/qemufile/iov.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -109,15 +110,7 @@ static bool mf_writev_all(int fd, struct iovec *iov, int cnt)
             }
             return false;
         }
-        while (cnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+        vs_iov_advance(&iov, &cnt, (size_t)n);
     }
     return true;
 }
@@ -148,15 +141,7 @@ static MfReadResult mf_readv_all(int fd, struct iovec *iov, int cnt, size_t *ret
             return MF_READ_EOF;
         }
         got += (size_t)n;
-        while (cnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+        vs_iov_advance(&iov, &cnt, (size_t)n);
     }
     *ret_got = got;
     return MF_READ_OK;

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "visitor/qemufile/iov.h"
 #include "visitor/qemufile/qemufile-splice.h"
 
 #include <errno.h>
@@ -151,7 +152,6 @@ static bool splice_flush(QfSplicer *s, size_t *done)
 
     while (n > 0) {
         ssize_t r = splice_call(s, iov, n);
-        size_t left;
 
         if (r <= 0) {
             if (splice_retry(s, r)) {
@@ -163,13 +163,7 @@ static bool splice_flush(QfSplicer *s, size_t *done)
         }
         *done += (size_t)r;
         s->written += (uint64_t)r;
-        for (left = (size_t)r; n > 0 && left >= iov->iov_len; iov++, n--) {
-            left -= iov->iov_len;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
+        vs_iov_advance(&iov, &n, (size_t)r);
     }
     s->n_out = 0;
     s->out_bytes = 0;

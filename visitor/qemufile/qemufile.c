@@ -23,6 +23,7 @@
  * without a copy, and a large batch costs one system call instead of one
  * per buffer-full (a pipe in particular pays a reader wake-up per write).
  */
+#include "visitor/qemufile/iov.h"
 #include "visitor/qemufile/qemufile.h"
 #include "visitor/qemufile/qemufile-splice.h"
 
@@ -312,7 +313,6 @@ static size_t qf_writev_all(int fd, struct iovec *iov, int n_iov, QfSysWritev op
 
     while (n_iov > 0) {
         ssize_t n = op(fd, iov, n_iov);
-        size_t left;
 
         if (n == 0) {
             errno = EIO;
@@ -325,14 +325,7 @@ static size_t qf_writev_all(int fd, struct iovec *iov, int n_iov, QfSysWritev op
             continue;
         }
         done += (size_t)n;
-        /* A short write: skip the entries that went out, trim the next. */
-        for (left = (size_t)n; n_iov > 0 && left >= iov->iov_len; iov++, n_iov--) {
-            left -= iov->iov_len;
-        }
-        if (n_iov > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
+        vs_iov_advance(&iov, &n_iov, (size_t)n);
     }
     return done;
 }
